@@ -1,0 +1,6 @@
+/**
+ * `workflows/`: the pure, I/O-free core shared by the edge and the gpu-workers — the spec schema,
+ * the pool wire protocol, templating, graph validation, the planner and the state machines.
+ */
+export * from "./src/spec.js";
+export * from "./src/wire.js";
