@@ -4,3 +4,4 @@
  */
 export * from "./src/spec.js";
 export * from "./src/wire.js";
+export * from "./src/template.js";
