@@ -5,3 +5,4 @@
 export * from "./src/spec.js";
 export * from "./src/wire.js";
 export * from "./src/template.js";
+export * from "./src/errors.js";
