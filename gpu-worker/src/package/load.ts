@@ -1,0 +1,103 @@
+/**
+ * Loads a model package folder: validates the manifest, checks every file's sha256, builds the
+ * tokenizer and creates one onnxruntime session per graph.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Tokenizer } from "../tokenizer/index.js";
+import { parseManifest, PackageError, type ConnectorSpec, type EncoderSpec, type Manifest } from "./manifest.js";
+import { createSession, defaultSessionConfig, ortVersion, type Logger, type Session, type SessionConfig } from "./session.js";
+
+export interface ModelPackage {
+  dir: string;
+  manifest: Manifest;
+  /** sha256 of manifest.json's bytes: it pins every file's sha256, so it identifies the whole package. */
+  sha256: string;
+  tokenizerSha256: string;
+  tokenizer: Tokenizer;
+  executionProvider: string;
+  ortVersion: string;
+  encoders: Map<string, { spec: EncoderSpec; session: Session; sha256: string }>;
+  connectors: Map<string, { spec: ConnectorSpec; session: Session; sha256: string }>;
+  embed: Session;
+  decoder: Session;
+  release(): Promise<void>;
+}
+
+export const sha256Hex = (bytes: Uint8Array | string): string => createHash("sha256").update(bytes).digest("hex");
+
+/** Reads `manifest.json` and checks every listed file's sha256. Throws `PackageError` naming the file. */
+export async function readVerifiedManifest(dir: string): Promise<{ manifest: Manifest; sha256: string }> {
+  const path = join(dir, "manifest.json");
+  let raw: Buffer;
+  try {
+    raw = await readFile(path);
+  } catch (e) {
+    throw new PackageError(`cannot read ${path}: ${(e as Error).message}`, "manifest.json");
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString("utf8"));
+  } catch (e) {
+    throw new PackageError(`${path} is not valid JSON: ${(e as Error).message}`, "manifest.json");
+  }
+  const manifest = parseManifest(json, path);
+  for (const [file, expected] of Object.entries(manifest.files)) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(join(dir, file));
+    } catch {
+      throw new PackageError(`package ${manifest.name}: file "${file}" is listed in manifest.json but missing from ${dir}`, file);
+    }
+    const actual = sha256Hex(bytes);
+    if (actual !== expected) {
+      throw new PackageError(`package ${manifest.name}: sha256 mismatch for "${file}": manifest says ${expected}, file is ${actual}`, file);
+    }
+  }
+  return { manifest, sha256: sha256Hex(raw) };
+}
+
+/**
+ * Loads and verifies a package, creating its sessions.
+ * @example const pkg = await loadPackage("gpu-worker/models/metalm-tiny", { executionProviders: ["cuda", "cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });
+ */
+export async function loadPackage(dir: string, cfg: SessionConfig = defaultSessionConfig, log: Logger = console): Promise<ModelPackage> {
+  const { manifest, sha256 } = await readVerifiedManifest(dir);
+  const tokenizer = Tokenizer.fromJSON(JSON.parse(await readFile(join(dir, manifest.tokenizer), "utf8")), manifest.tokenizer);
+  const providers = new Set<string>();
+  const open = async (file: string) => {
+    const { session, executionProvider } = await createSession(join(dir, file), cfg, log);
+    providers.add(executionProvider);
+    return session;
+  };
+  const encoders = new Map<string, { spec: EncoderSpec; session: Session; sha256: string }>();
+  for (const spec of manifest.encoders) encoders.set(spec.name, { spec, session: await open(spec.graph), sha256: manifest.files[spec.graph]! });
+  const connectors = new Map<string, { spec: ConnectorSpec; session: Session; sha256: string }>();
+  for (const spec of manifest.connectors) connectors.set(spec.name, { spec, session: await open(spec.graph), sha256: manifest.files[spec.graph]! });
+  const embed = await open(manifest.decoder.embedGraph);
+  const decoder = await open(manifest.decoder.graph);
+  const all = [...[...encoders.values()].map((e) => e.session), ...[...connectors.values()].map((c) => c.session), embed, decoder];
+  return {
+    dir,
+    manifest,
+    sha256,
+    tokenizerSha256: manifest.files[manifest.tokenizer]!,
+    tokenizer,
+    executionProvider: [...providers].join("+"),
+    ortVersion,
+    encoders,
+    connectors,
+    embed,
+    decoder,
+    release: async () => {
+      await Promise.all(all.map((s) => s.release()));
+    },
+  };
+}
+
+/** The connector that docks `encoder` (the manifest's default for a `connect` without an explicit connector). */
+export function connectorFor(pkg: ModelPackage, encoder: string): string | undefined {
+  for (const [name, c] of pkg.connectors) if (c.spec.encoder === encoder) return name;
+  return undefined;
+}

@@ -1,0 +1,99 @@
+/**
+ * onnxruntime-node sessions: execution-provider selection with CPU fallback, and `checkedRun`,
+ * which checks every feed against the graph's declared inputs before running it.
+ */
+import * as ort from "onnxruntime-node";
+
+export type Session = ort.InferenceSession;
+export type Feeds = Record<string, ort.Tensor>;
+export type Logger = { warn: (msg: string) => void; info?: (msg: string) => void };
+
+export interface SessionConfig {
+  /** In order of preference, e.g. `["cuda", "cpu"]`. CPU is always appended as the last resort. */
+  executionProviders: string[];
+  intraOpNumThreads: number;
+  interOpNumThreads: number;
+}
+
+export const defaultSessionConfig: SessionConfig = { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 };
+
+export const ortVersion: string = ort.env.versions?.common ?? "unknown";
+
+/** The providers this onnxruntime-node binary actually ships (`cuda` is not bundled on CPU builds). */
+export function availableProviders(): Set<string> {
+  const fn = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends;
+  const list = fn ? fn() : [{ name: "cpu", bundled: true }];
+  // `bundled: false` means the provider needs a separately installed library that may be absent;
+  // we still try it (session creation fails cleanly if it is missing) and fall back to CPU.
+  return new Set(list.map((b) => b.name));
+}
+
+/**
+ * Creates a session with the first configured execution provider that works, falling back to CPU
+ * with a logged warning. Returns the provider actually used (for receipts).
+ */
+export async function createSession(
+  path: string,
+  cfg: SessionConfig = defaultSessionConfig,
+  log: Logger = console,
+): Promise<{ session: Session; executionProvider: string }> {
+  const available = availableProviders();
+  const wanted = [...cfg.executionProviders.map((p) => p.trim().toLowerCase()).filter(Boolean)];
+  if (!wanted.includes("cpu")) wanted.push("cpu");
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: cfg.intraOpNumThreads,
+    interOpNumThreads: cfg.interOpNumThreads,
+    graphOptimizationLevel: "all",
+  };
+  for (const ep of wanted) {
+    if (ep !== "cpu" && !available.has(ep)) {
+      log.warn(`execution provider "${ep}" is not supported by this onnxruntime-node build; trying the next one (CPU fallback)`);
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [ep] });
+      return { session, executionProvider: ep };
+    } catch (e) {
+      if (ep === "cpu") throw e;
+      log.warn(`execution provider "${ep}" failed for ${path} (${(e as Error).message.split("\n")[0]}); falling back to the next provider`);
+    }
+  }
+  throw new Error("unreachable: cpu provider always tried");
+}
+
+/** A feed did not match the graph's inputs. Names the graph and the feed. Never retryable. */
+export class FeedError extends Error {
+  override name = "FeedError";
+}
+
+/**
+ * Runs `session` after checking `feeds` against `session.inputNames` and input metadata:
+ * missing inputs, unknown inputs, dtype and rank mismatches each raise a `FeedError` naming the graph.
+ * @example const out = await checkedRun(decoder, { inputs_embeds, attention_mask, position_ids }, "decoder.onnx");
+ */
+export async function checkedRun(session: Session, feeds: Feeds, graph = "graph"): Promise<Record<string, ort.Tensor>> {
+  checkFeeds(session, feeds, graph);
+  return (await session.run(feeds)) as Record<string, ort.Tensor>;
+}
+
+export function checkFeeds(session: Session, feeds: Feeds, graph = "graph"): void {
+  const names = new Set(session.inputNames);
+  const problems: string[] = [];
+  const missing = session.inputNames.filter((n) => !(n in feeds));
+  if (missing.length) problems.push(`missing input(s) ${missing.map((n) => `"${n}"`).join(", ")}`);
+  const unknown = Object.keys(feeds).filter((n) => !names.has(n));
+  if (unknown.length) problems.push(`unknown input(s) ${unknown.map((n) => `"${n}"`).join(", ")} (graph inputs: ${session.inputNames.join(", ")})`);
+  for (const meta of session.inputMetadata) {
+    const t = feeds[meta.name];
+    if (!t || !meta.isTensor) continue;
+    if (t.type !== meta.type) problems.push(`input "${meta.name}" has dtype ${t.type}, graph expects ${meta.type}`);
+    if (meta.shape.length && t.dims.length !== meta.shape.length) {
+      problems.push(`input "${meta.name}" has rank ${t.dims.length} [${t.dims.join(",")}], graph expects rank ${meta.shape.length} [${meta.shape.join(",")}]`);
+    } else {
+      meta.shape.forEach((d, i) => {
+        if (typeof d === "number" && d >= 0 && t.dims[i] !== d) problems.push(`input "${meta.name}" dim ${i} is ${t.dims[i]}, graph expects ${d}`);
+      });
+    }
+  }
+  if (problems.length) throw new FeedError(`${graph}: ${problems.join("; ")}`);
+}
