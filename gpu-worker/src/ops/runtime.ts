@@ -1,0 +1,182 @@
+/**
+ * A loaded model package plus its caches: the ops `encode`, `connect`, prompt building from
+ * segments, `decode` and `explain`. Encoder and connector outputs are cached (LRU, bounded by
+ * bytes) by content: image bytes sha256 (or text sha256) + encoder graph sha256 + preprocessing,
+ * so a chained step or a later run never re-encodes the same image.
+ */
+import * as ort from "onnxruntime-node";
+import type { ConnectRecipe, EncodeRecipe, Segment } from "../../../workflows/index.js";
+import { ByteLru } from "../cache/lru.js";
+import { explain, type ExplainRequest, type ExplainResult } from "../decode/explain.js";
+import { concatEmbedded, embedTokens, type Embedded } from "../decode/forward.js";
+import { generate, type GenerateRequest, type GenerateResult } from "../decode/generate.js";
+import { decodeImage } from "../image/decode.js";
+import { preprocessImage, preprocessKey } from "../image/preprocess.js";
+import { sha256Hex, type ModelPackage } from "../package/load.js";
+import { checkedRun } from "../package/session.js";
+
+/** A float32 tensor kept inside the worker (only summaries leave it). */
+export interface Tensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+/** Errors the caller made (bad input, unknown encoder…): retrying cannot help. */
+export class OpError extends Error {
+  override name = "OpError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RuntimeOptions {
+  /** Byte bound of the encoder-output cache (connector outputs share it). Default 256 MiB. */
+  cacheBytes?: number;
+  /** Largest image accepted, in pixels. Default 16 Mpx. */
+  maxImagePixels?: number;
+  /** Fetches input bytes by sha256 (the edge's `/v1/pool/blobs/:sha256`). */
+  getBlob?: (sha256: string) => Promise<Uint8Array>;
+}
+
+export class ModelRuntime {
+  readonly cache: ByteLru<Tensor>;
+  private readonly maxImagePixels: number;
+  private readonly getBlob?: (sha256: string) => Promise<Uint8Array>;
+
+  constructor(
+    readonly pkg: ModelPackage,
+    opts: RuntimeOptions = {},
+  ) {
+    this.cache = new ByteLru<Tensor>(opts.cacheBytes ?? 256 * 2 ** 20, (t) => t.data.byteLength + 64);
+    this.maxImagePixels = opts.maxImagePixels ?? 16_777_216;
+    this.getBlob = opts.getBlob;
+  }
+
+  get name(): string {
+    return this.pkg.manifest.name;
+  }
+
+  private encoder(name: string) {
+    const e = this.pkg.encoders.get(name);
+    if (!e) throw new OpError("unknown_encoder", `model ${this.name} has no encoder "${name}" (has: ${[...this.pkg.encoders.keys()].join(", ")})`);
+    return e;
+  }
+
+  /** Cache key of an encode recipe (content hash + encoder sha256 + preprocessing). */
+  encodeKey(recipe: EncodeRecipe): string {
+    const e = this.encoder(recipe.encoder);
+    if (e.spec.modality === "image") {
+      if (!recipe.image) throw new OpError("missing_input", `encoder "${recipe.encoder}" needs an image`);
+      return `enc:${e.sha256}:${preprocessKey(e.spec.image)}:img:${recipe.image.sha256}`;
+    }
+    if (recipe.text === undefined) throw new OpError("missing_input", `encoder "${recipe.encoder}" needs a text`);
+    return `enc:${e.sha256}:text:max${e.spec.maxLength}:${this.pkg.tokenizerSha256}:${sha256Hex(recipe.text)}`;
+  }
+
+  /** Encoder states [1, P, He] for a recipe (cached). */
+  async encode(recipe: EncodeRecipe): Promise<{ tensor: Tensor; hit: boolean }> {
+    if (recipe.model !== this.name) throw new OpError("unknown_model", `recipe is for model "${recipe.model}", this runtime holds "${this.name}"`);
+    const key = this.encodeKey(recipe);
+    const { value, hit } = await this.cache.getOrCompute(key, () => this.computeEncode(recipe));
+    return { tensor: value, hit };
+  }
+
+  private async computeEncode(recipe: EncodeRecipe): Promise<Tensor> {
+    const e = this.encoder(recipe.encoder);
+    if (e.spec.modality === "image") {
+      const sha = recipe.image!.sha256;
+      if (!this.getBlob) throw new OpError("no_blob_source", "this runtime has no getBlob to fetch images with");
+      const bytes = await this.getBlob(sha);
+      if (sha256Hex(bytes) !== sha) throw new OpError("blob_mismatch", `blob ${sha} does not hash to its sha256`);
+      return this.encodeImageBytes(recipe.encoder, bytes);
+    }
+    return this.encodeText(recipe.encoder, recipe.text!);
+  }
+
+  /** Runs an image encoder on raw PNG/JPEG bytes (uncached). */
+  async encodeImageBytes(encoder: string, bytes: Uint8Array): Promise<Tensor> {
+    const e = this.encoder(encoder);
+    if (e.spec.modality !== "image") throw new OpError("wrong_modality", `encoder "${encoder}" is not an image encoder`);
+    const S = e.spec.image.size;
+    const pixels = preprocessImage(decodeImage(bytes, { maxPixels: this.maxImagePixels }), e.spec.image);
+    const out = await checkedRun(e.session, { pixel_values: new ort.Tensor("float32", pixels, [1, 3, S, S]) }, e.spec.graph);
+    const t = out.last_hidden_state!;
+    return { data: t.data as Float32Array, dims: [...t.dims] };
+  }
+
+  /** Runs a text encoder (tokens without specials, truncated to maxLength; uncached). */
+  async encodeText(encoder: string, text: string): Promise<Tensor> {
+    const e = this.encoder(encoder);
+    if (e.spec.modality !== "text") throw new OpError("wrong_modality", `encoder "${encoder}" is not a text encoder`);
+    const ids = this.pkg.tokenizer.encode(text).slice(0, e.spec.maxLength);
+    if (ids.length === 0) throw new OpError("empty_text", `text for encoder "${encoder}" has no tokens`);
+    const T = ids.length;
+    const out = await checkedRun(
+      e.session,
+      {
+        input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, T]),
+        attention_mask: new ort.Tensor("int64", new BigInt64Array(T).fill(1n), [1, T]),
+      },
+      e.spec.graph,
+    );
+    const t = out.last_hidden_state!;
+    return { data: t.data as Float32Array, dims: [...t.dims] };
+  }
+
+  /** Connector outputs [1, P, Hd] for a recipe (cached; recomputes or reuses the encode). */
+  async connect(recipe: ConnectRecipe): Promise<{ tensor: Tensor; hit: boolean }> {
+    const c = this.pkg.connectors.get(recipe.connector);
+    if (!c) throw new OpError("unknown_connector", `model ${this.name} has no connector "${recipe.connector}"`);
+    if (c.spec.encoder !== recipe.source.encoder) {
+      throw new OpError("connector_mismatch", `connector "${recipe.connector}" docks encoder "${c.spec.encoder}", not "${recipe.source.encoder}"`);
+    }
+    const key = `conn:${c.sha256}:${this.encodeKey(recipe.source)}`;
+    const { value, hit } = await this.cache.getOrCompute(key, async () => {
+      const { tensor } = await this.encode(recipe.source);
+      const out = await checkedRun(c.session, { encoder_hidden_states: new ort.Tensor("float32", tensor.data, tensor.dims) }, c.spec.graph);
+      const t = out.inputs_embeds!;
+      return { data: t.data as Float32Array, dims: [...t.dims] };
+    });
+    return { tensor: value, hit };
+  }
+
+  /** Decoder inputs for segments: `bos`, then each span's connector outputs and each text's tokens, in order. */
+  async buildPrompt(segments: readonly Segment[]): Promise<{ prompt: Embedded; cacheHit: boolean }> {
+    const H = this.pkg.manifest.decoder.hiddenSize;
+    const ids: number[] = [this.pkg.manifest.decoder.specialTokens.bos];
+    const plan: ({ kind: "tokens"; from: number; n: number } | { kind: "span"; t: Tensor })[] = [{ kind: "tokens", from: 0, n: 1 }];
+    let allHit = true;
+    for (const s of segments) {
+      if (s.kind === "text") {
+        const t = this.pkg.tokenizer.encode(s.text);
+        if (t.length) plan.push({ kind: "tokens", from: ids.length, n: t.length });
+        ids.push(...t);
+      } else {
+        const { tensor, hit } = await this.connect(s.recipe);
+        allHit &&= hit;
+        if (tensor.dims[2] !== H) throw new OpError("shape_mismatch", `connector output hidden size ${tensor.dims[2]} ≠ decoder hidden size ${H}`);
+        plan.push({ kind: "span", t: tensor });
+      }
+    }
+    const emb = await embedTokens(this.pkg, ids);
+    const parts = plan.map((p) => (p.kind === "tokens" ? { data: emb.subarray(p.from * H, (p.from + p.n) * H), length: p.n } : { data: p.t.data, length: p.t.dims[1]! }));
+    const prompt = concatEmbedded(parts, H);
+    if (prompt.length > this.pkg.manifest.decoder.maxPositions) {
+      throw new OpError("prompt_too_long", `prompt has ${prompt.length} positions, the decoder's maxPositions is ${this.pkg.manifest.decoder.maxPositions}`);
+    }
+    return { prompt, cacheHit: allHit && segments.some((s) => s.kind === "span") };
+  }
+
+  /** Batched decode (KV cache). */
+  decode(reqs: readonly GenerateRequest[], opts?: { useCache?: boolean }): Promise<GenerateResult[]> {
+    return generate(this.pkg, reqs, opts);
+  }
+
+  /** Batched explain. */
+  explain(reqs: readonly ExplainRequest[]): Promise<ExplainResult[]> {
+    return explain(this.pkg, reqs);
+  }
+}
