@@ -6,3 +6,5 @@ export * from "./src/spec.js";
 export * from "./src/wire.js";
 export * from "./src/template.js";
 export * from "./src/errors.js";
+export * from "./src/inputs.js";
+export * from "./src/graph/index.js";

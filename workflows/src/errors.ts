@@ -80,3 +80,25 @@ export function deserializeError(s: SerializedError): WorkflowError {
 export function isRetryable(err: unknown): boolean {
   return serializeError(err).retryable;
 }
+
+/** Per-location problems (see `graph/types.ts`); repeated here to keep errors.ts dependency-free. */
+export type ValidationErrorMapLike = Record<string, { code: string; message: string; field: string }[]>;
+
+/**
+ * A workflow (or its input values) failed validation. `details.errors` is the per-step error map
+ * (`{ [stepId | "$inputs" | "$outputs" | "$spec"]: { code, message, field }[] }`).
+ *
+ * @example
+ * const r = validateWorkflow(json);
+ * if (!r.ok) throw r.error; // WorkflowValidationError, code "invalid_workflow"
+ */
+export class WorkflowValidationError extends NonRetryableError {
+  declare readonly details: { errors: ValidationErrorMapLike };
+  constructor(errors: ValidationErrorMapLike) {
+    const all = Object.entries(errors).flatMap(([k, list]) => list.map((e) => ({ k, ...e })));
+    const first = all[0];
+    const where = first ? ` — ${first.k}${first.field ? `.${first.field}` : ""}: ${first.message}` : "";
+    const more = all.length > 1 ? ` (and ${all.length - 1} more)` : "";
+    super("invalid_workflow", `invalid workflow${where}${more}`, { errors });
+  }
+}

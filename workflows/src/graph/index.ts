@@ -1,0 +1,16 @@
+export * from "./types.js";
+export * from "./refs.js";
+export * from "./schema.js";
+export * from "./validate.js";
+export { duplicateIds } from "./duplicate-ids.js";
+export { unknownReference } from "./unknown-reference.js";
+export { cycle } from "./cycle.js";
+export { typeMismatch, tensorModel } from "./type-mismatch.js";
+export { unknownModel } from "./unknown-model.js";
+export { unknownEncoder } from "./unknown-encoder.js";
+export { unknownConnector, pickConnector } from "./unknown-connector.js";
+export { modelParams } from "./model-params.js";
+export { missingInput } from "./missing-input.js";
+export { unknownInput } from "./unknown-input.js";
+export { inputType } from "./input-type.js";
+export { inputRange } from "./input-range.js";
