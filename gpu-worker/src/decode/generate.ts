@@ -168,7 +168,7 @@ function step(pkg: ModelPackage, row: Row, logits: Float32Array): void {
   row.positions++;
   req.onToken?.({ index: out.tokens.length - 1, id, text: tokenText, logprob: Math.max(logprob, -1e9) });
   if (id === pkg.manifest.decoder.specialTokens.eos) {
-    out.text = tok.decode(out.tokens);
+    out.text = tok.decode(out.tokens.slice(0, -1));
     return finish("eos");
   }
   out.text = tok.decode(out.tokens);
