@@ -8,3 +8,6 @@ export * from "./src/template.js";
 export * from "./src/errors.js";
 export * from "./src/inputs.js";
 export * from "./src/graph/index.js";
+export * from "./src/hash.js";
+export * from "./src/plan.js";
+export * from "./src/rerun.js";
