@@ -11,3 +11,4 @@ export * from "./src/graph/index.js";
 export * from "./src/hash.js";
 export * from "./src/plan.js";
 export * from "./src/rerun.js";
+export * from "./src/state.js";
