@@ -264,8 +264,14 @@ def check_onnx(model: MetaLM, pkg: str, atol: float = 1e-4, rtol: float = 1e-3) 
 
 
 def export_package(model: MetaLM, out: str, name: str, version: str, check: bool = True,
-                   extra: Optional[Dict[str, object]] = None) -> dict:
-    """Export graphs + tokenizer (+ extra JSON files), check them, then write the manifest last."""
+                   extra: Optional[Dict[str, object]] = None, reference: bool = True) -> dict:
+    """Export graphs + tokenizer (+ reference.json, + extra JSON files), check them, then write the
+    manifest last. reference.json = PyTorch's results on fixed inputs (make_fixture.build_reference);
+    run_reference.mjs then reproduces them with onnxruntime-node (greedy, KV cache, batched)."""
+    extra = dict(extra or {})
+    if reference and "reference.json" not in extra:
+        from make_fixture import build_reference
+        extra["reference.json"] = build_reference(model.cpu().eval())
     os.makedirs(out, exist_ok=True)
     for fn in os.listdir(out):
         p = os.path.join(out, fn)
@@ -274,16 +280,23 @@ def export_package(model: MetaLM, out: str, name: str, version: str, check: bool
     model = model.cpu().eval()
     export_graphs(model, out)
     vocab.write_tokenizer(os.path.join(out, "tokenizer.json"))
-    for fn, obj in (extra or {}).items():
+    for fn, obj in extra.items():
         with open(os.path.join(out, fn), "w") as f:
             if isinstance(obj, str):
                 f.write(obj)
             else:
                 json.dump(obj, f, indent=1)
                 f.write("\n")
+    manifest = write_manifest(out, manifest_for(model.c, name, version))
     if check:
         check_onnx(model, out)
-    return write_manifest(out, manifest_for(model.c, name, version))
+        if "reference.json" in extra:
+            r = subprocess.run(["node", os.path.join(HERE, "run_reference.mjs"), out], capture_output=True, text=True)
+            sys.stdout.write(r.stdout)
+            if r.returncode != 0:
+                sys.stderr.write(r.stderr)
+                raise RuntimeError("onnxruntime-node did not reproduce reference.json (see above)")
+    return manifest
 
 
 def load_checkpoint(path: str) -> MetaLM:

@@ -38,13 +38,14 @@ def tiny_model(seed: int = 1234) -> MetaLM:
     return m.eval()
 
 
-def fixed_images():
-    """Two 32x32 RGB images (HWC uint8 as lists): dark background, coloured blocks in the slots."""
+def fixed_images(size: int = 32):
+    """Two size x size RGB images (HWC uint8 as lists): dark background, coloured blocks in the slots
+    (coordinates given for 32 px and scaled)."""
     def img(objs, bg):
-        px = [[list(bg) for _ in range(32)] for _ in range(32)]
+        px = [[list(bg) for _ in range(size)] for _ in range(size)]
         for (x0, y0, x1, y1, rgb) in objs:
-            for y in range(y0, y1):
-                for x in range(x0, x1):
+            for y in range(y0 * size // 32, y1 * size // 32):
+                for x in range(x0 * size // 32, x1 * size // 32):
                     px[y][x] = list(rgb)
         return [v for row in px for p in row for v in p]
     a = img([(2, 12, 9, 19, (220, 40, 40)), (23, 11, 30, 18, (40, 70, 220))], (30, 30, 30))
@@ -98,7 +99,7 @@ def greedy(model: MetaLM, embeds: torch.Tensor, max_new: int):
 @torch.no_grad()
 def build_reference(model: MetaLM) -> dict:
     c = model.c
-    images = fixed_images()
+    images = fixed_images(c.image_size)
     enc = {}
     spans = {}
     for k, px in images.items():

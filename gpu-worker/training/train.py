@@ -1,0 +1,473 @@
+"""Train MetaLM-tiny on the shapes world (semi-causal LM), then export it as a model package.
+
+    /usr/bin/python3 gpu-worker/training/train.py --recipe full  --name full          # shipped model
+    /usr/bin/python3 gpu-worker/training/train.py --recipe smoke --name smoke         # CI, < 3 min
+    /usr/bin/python3 gpu-worker/training/train.py --recipe gpt   --name gpt           # GPT baseline
+    /usr/bin/python3 gpu-worker/training/train.py --recipe ve_noexpl --name ve_noexpl --init runs/full/vision.pt
+
+Stages (each resumable from gpu-worker/training/runs/<name>/, checkpointed every few minutes):
+  1. vision: pretrain the vision encoder alone on slot attributes (per slot: present / shape / colour
+     heads). The prototype's decoder ignored the image until its encoder really saw.
+  2. main: semi-causal LM on a task mixture (captioning, VQA, visual entailment with explanations,
+     in-context sequences, text-span tasks) with a curriculum (short grounded tasks first). The
+     vision encoder's stem and first block stay frozen; an auxiliary slot loss keeps it grounded.
+     Loss only on decoder tokens outside encoded spans (prompt tokens down-weighted).
+  3. nli: text NLI with the decoder FROZEN: only the text encoder and text connector are trained
+     (the paper's MNLI setting); the decoder never saw NLI before.
+Stage lengths are budgets in minutes (or steps), so the recipe ends on time on a shared CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import data as D  # noqa: E402
+import vocab as V  # noqa: E402
+from model import Config, MetaLM, count_params  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+FULL = Config(vocab_size=V.VOCAB_SIZE, hidden=128, dec_layers=4, dec_heads=4, max_positions=256,
+              enc_hidden=128, vis_layers=3, vis_heads=4, image_size=64, grid=4, stem_channels=(32, 64),
+              txt_layers=2, txt_heads=4, txt_max_len=64, mlp_ratio=4)
+SMOKE = Config(vocab_size=V.VOCAB_SIZE, hidden=32, dec_layers=2, dec_heads=2, max_positions=256,
+               enc_hidden=32, vis_layers=2, vis_heads=2, image_size=32, grid=2, stem_channels=(8, 16),
+               txt_layers=1, txt_heads=2, txt_max_len=64, mlp_ratio=2)
+
+MAIN_MIX = {"vqa": 0.36, "caption": 0.16, "ve": 0.2, "icl": 0.16, "text_span": 0.12}
+EARLY_MIX = {"vqa": 0.6, "caption": 0.3, "text_span": 0.1}  # curriculum: short, grounded tasks first
+
+RECIPES = {
+    # minutes per stage (None = use steps); tokens per batch; lr
+    "full": dict(config=FULL, vision=dict(minutes=5.0, batch=128, lr=2e-3),
+                 main=dict(minutes=38.0, tokens=2600, max_batch=96, lr=1.5e-3, mix=MAIN_MIX, early=0.15),
+                 nli=dict(minutes=5.0, tokens=2400, max_batch=96, lr=1.5e-3), export="metalm-tiny"),
+    "smoke": dict(config=SMOKE, vision=dict(steps=15, batch=32, lr=2e-3),
+                  main=dict(steps=25, tokens=600, max_batch=16, lr=2e-3, mix=MAIN_MIX, early=0.2),
+                  nli=dict(steps=8, tokens=600, max_batch=16, lr=2e-3), export="metalm-smoke"),
+    # decoder-only GPT baseline of the same decoder size: text LM + in-context with captions as
+    # text, then full fine-tuning on text NLI (every weight trained)
+    "gpt": dict(config=FULL, vision=None,
+                main=dict(minutes=8.0, tokens=2600, max_batch=64, lr=1.5e-3,
+                          mix={"text_lm": 0.5, "icl_text": 0.5}, early=0.0),
+                nli_full=dict(minutes=4.0, tokens=2600, max_batch=64, lr=1e-3), export="gpt-baseline"),
+    # visual entailment without explanations vs with: same budget, same init (the stage-1 encoder)
+    "ve_noexpl": dict(config=FULL, vision="init",
+                      main=dict(minutes=6.0, tokens=2600, max_batch=96, lr=1.5e-3, mix={"ve_noexpl": 1.0}, early=0.0),
+                      export="metalm-ve-noexpl"),
+    "ve_expl": dict(config=FULL, vision="init",
+                    main=dict(minutes=6.0, tokens=2600, max_batch=96, lr=1.5e-3, mix={"ve": 1.0}, early=0.0),
+                    export="metalm-ve-expl"),
+}
+APPROX_LEN = {"vqa": 34, "caption": 32, "ve": 40, "ve_noexpl": 30, "icl": 55, "text_span": 34,
+              "nli_span": 6, "nli_text": 36, "icl_text": 90, "text_lm": 40}
+CKPT_EVERY_S = 180
+STAGE_SALT = {"vision": 1, "main": 2, "nli": 3, "nli_full": 4}
+
+
+def log(f, msg: str):
+    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+    print(line, flush=True)
+    if f:
+        f.write(line + "\n")
+        f.flush()
+
+
+# ---------------------------------------------------------------------------------------- batches
+
+class Batch:
+    def __init__(self, samples: List[list], c: Config, gen: torch.Generator, device):
+        scenes: List[D.Scene] = []
+        texts: List[List[int]] = []
+        seqs, spans, weights = [], [], []
+        p = c.vis_positions
+        for smp in samples:
+            ids, sp, w = [V.BOS], [-1], [0.0]
+            for seg in smp:
+                if seg[0] == "img":
+                    scenes.append(seg[1])
+                    j = len(scenes) - 1
+                    ids += [V.PAD] * p
+                    sp += [("v", j * p + q) for q in range(p)]
+                    w += [0.0] * p
+                elif seg[0] == "tspan":
+                    t = V.encode(seg[1])[: c.txt_max_len]
+                    texts.append(t)
+                    m = len(texts) - 1
+                    ids += [V.PAD] * len(t)
+                    sp += [("t", m, q) for q in range(len(t))]
+                    w += [0.0] * len(t)
+                else:
+                    t = V.encode(seg[1])
+                    ids += t
+                    sp += [-1] * len(t)
+                    w += [seg[2]] * len(t)
+            ids.append(V.EOS)
+            sp.append(-1)
+            w.append(1.0)
+            seqs.append(ids[: c.max_positions])
+            spans.append(sp[: c.max_positions])
+            weights.append(w[: c.max_positions])
+        b, t = len(seqs), max(len(s) for s in seqs)
+        lt = max([len(x) for x in texts], default=0)
+        nv = len(scenes) * p
+        self.ids = torch.full((b, t), V.PAD, dtype=torch.long)
+        self.span = torch.full((b, t), -1, dtype=torch.long)
+        self.w = torch.zeros(b, t)
+        self.mask = torch.zeros(b, t, dtype=torch.long)
+        for i, (s, sp, w) in enumerate(zip(seqs, spans, weights)):
+            n = len(s)
+            self.ids[i, :n] = torch.tensor(s)
+            self.mask[i, :n] = 1
+            self.w[i, :n] = torch.tensor(w)
+            self.span[i, :n] = torch.tensor([
+                -1 if x == -1 else (x[1] if x[0] == "v" else nv + x[1] * lt + x[2]) for x in sp])
+        self.scenes = scenes
+        self.pixels = D.normalize(D.render(scenes, c.image_size, gen)) if scenes else None
+        self.slots = D.slot_targets(scenes) if scenes else None
+        self.tids = self.tmask = None
+        if texts:
+            self.tids = torch.full((len(texts), lt), V.PAD, dtype=torch.long)
+            self.tmask = torch.zeros(len(texts), lt, dtype=torch.long)
+            for i, x in enumerate(texts):
+                self.tids[i, : len(x)] = torch.tensor(x)
+                self.tmask[i, : len(x)] = 1
+        for k in ("ids", "span", "w", "mask", "pixels", "slots", "tids", "tmask"):
+            v = getattr(self, k)
+            if v is not None:
+                setattr(self, k, v.to(device))
+
+
+def forward_batch(model: MetaLM, bt: Batch, slot_head: Optional[nn.Module] = None):
+    """Returns (weighted LM loss, answer-token loss, aux slot loss or None)."""
+    vecs = []
+    aux = None
+    if bt.pixels is not None:
+        h = model.vision(bt.pixels)
+        vecs.append(model.vision_connector(h).reshape(-1, model.c.hidden))
+        if slot_head is not None:
+            aux = slot_loss(slot_head(h), bt.slots)[0]
+    if bt.tids is not None:
+        th = model.text(bt.tids, bt.tmask)
+        vecs.append(model.text_connector(th).reshape(-1, model.c.hidden))
+    span_vectors = torch.cat(vecs, 0) if vecs else None
+    logits = model.forward_sequences(bt.ids, bt.span, span_vectors, bt.mask)
+    ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), bt.ids[:, 1:].reshape(-1), reduction="none")
+    w = bt.w[:, 1:].reshape(-1)
+    loss = (ce * w).sum() / w.sum().clamp(min=1e-6)
+    ans = (w >= 1.0).float()
+    ans_loss = (ce * ans).sum() / ans.sum().clamp(min=1)
+    return loss, ans_loss, aux
+
+
+# ------------------------------------------------------------------------------------- slot heads
+
+class SlotHead(nn.Module):
+    """Per-slot present / shape / colour classifiers over the flattened encoder output."""
+
+    def __init__(self, c: Config):
+        super().__init__()
+        self.ln = nn.LayerNorm(c.enc_hidden)
+        self.proj = nn.Linear(c.vis_positions * c.enc_hidden, 3 * (2 + 3 + 8))
+
+    def forward(self, h):
+        return self.proj(self.ln(h).flatten(1)).view(-1, 3, 13)
+
+
+def slot_loss(logits, tgt):
+    pres = F.cross_entropy(logits[..., :2].reshape(-1, 2), tgt[..., 0].reshape(-1))
+    shp = F.cross_entropy(logits[..., 2:5].reshape(-1, 3), tgt[..., 1].reshape(-1), ignore_index=-100)
+    col = F.cross_entropy(logits[..., 5:].reshape(-1, 8), tgt[..., 2].reshape(-1), ignore_index=-100)
+    with torch.no_grad():
+        m = tgt[..., 0] == 1
+        acc = {
+            "present": (logits[..., :2].argmax(-1) == tgt[..., 0]).float().mean().item(),
+            "shape": (logits[..., 2:5].argmax(-1) == tgt[..., 1])[m].float().mean().item(),
+            "color": (logits[..., 5:].argmax(-1) == tgt[..., 2])[m].float().mean().item(),
+        }
+    return pres + shp + col, acc
+
+
+# --------------------------------------------------------------------------------------- schedule
+
+class Budget:
+    """Progress in [0,1] by steps or by wall-clock minutes (resumable: elapsed time is saved)."""
+
+    def __init__(self, steps: Optional[int] = None, minutes: Optional[float] = None):
+        self.steps, self.seconds = steps, (minutes * 60 if minutes else None)
+
+    def progress(self, step: int, elapsed: float) -> float:
+        if self.steps:
+            return min(1.0, step / self.steps)
+        return min(1.0, elapsed / self.seconds)
+
+    def eta(self, step: int, elapsed: float) -> float:
+        p = self.progress(step, elapsed)
+        return elapsed * (1 - p) / max(p, 1e-9)
+
+
+def lr_at(base: float, p: float, warm: float = 0.03) -> float:
+    if p < warm:
+        return base * p / warm
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (p - warm) / (1 - warm))))
+
+
+def sample_task(mix: Dict[str, float], rng: random.Random) -> str:
+    r, acc = rng.random() * sum(mix.values()), 0.0
+    for k, v in mix.items():
+        acc += v
+        if r <= acc:
+            return k
+    return k
+
+
+# --------------------------------------------------------------------------------------- training
+
+class Trainer:
+    def __init__(self, args, recipe: dict):
+        self.args, self.recipe = args, recipe
+        self.dir = os.path.join(HERE, "runs", args.name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.logf = open(os.path.join(self.dir, "train.log"), "a")
+        self.device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
+        torch.manual_seed(args.seed)
+        self.model = MetaLM(recipe["config"]).to(self.device)
+        self.slot_head = SlotHead(recipe["config"]).to(self.device)
+
+    def ckpt_path(self, stage: str) -> str:
+        return os.path.join(self.dir, f"{stage}.pt")
+
+    def save(self, stage: str, state: dict, final: bool = False):
+        path = self.ckpt_path(stage if final else stage + ".partial")
+        tmp = path + ".tmp"
+        torch.save({"config": self.model.c.to_dict(), "model": self.model.state_dict(),
+                    "slot_head": self.slot_head.state_dict(), **state}, tmp)
+        os.replace(tmp, path)
+
+    def load_into(self, path: str):
+        ck = torch.load(path, map_location=self.device)
+        self.model.load_state_dict(ck["model"])
+        if "slot_head" in ck:
+            self.slot_head.load_state_dict(ck["slot_head"])
+        return ck
+
+    def run_stage(self, stage: str, cfg: dict, params: List[nn.Parameter], make_batch, step_fn, evaluate=None,
+                  groups: Optional[List[dict]] = None):
+        """Generic loop: resumable, logged (loss, steps/s, ETA), checkpointed every CKPT_EVERY_S."""
+        final = self.ckpt_path(stage)
+        if os.path.exists(final):
+            log(self.logf, f"[{stage}] done already, loading {final}")
+            self.load_into(final)
+            return
+        opt = torch.optim.AdamW(groups or params, lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))
+        budget = Budget(cfg.get("steps"), cfg.get("minutes"))
+        step, elapsed = 0, 0.0
+        partial = self.ckpt_path(stage + ".partial")
+        if os.path.exists(partial):
+            ck = self.load_into(partial)
+            opt.load_state_dict(ck["opt"])
+            step, elapsed = ck["step"], ck["elapsed"]
+            log(self.logf, f"[{stage}] resumed at step {step} ({elapsed / 60:.1f} min)")
+        n_train = sum(p.numel() for p in params)
+        log(self.logf, f"[{stage}] start: {n_train / 1e6:.2f}M trainable params, budget "
+                       f"{cfg.get('steps') or ''}{' steps' if cfg.get('steps') else str(cfg.get('minutes')) + ' min'}")
+        t0 = time.time() - elapsed
+        last_ck = time.time()
+        last_log, last_step = time.time(), step
+        ema = None
+        while True:
+            elapsed = time.time() - t0
+            p = budget.progress(step, elapsed)
+            if p >= 1.0:
+                break
+            for g in opt.param_groups:
+                g["lr"] = lr_at(cfg["lr"], p) * g.get("lr_scale", 1.0)
+            rng = random.Random(self.args.seed * 1_000_003 + step * 7919 + STAGE_SALT.get(stage, 0))
+            gen = torch.Generator().manual_seed(self.args.seed * 1_000_003 + step)
+            bt = make_batch(rng, gen, p)
+            loss, info = step_fn(bt)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            step += 1
+            ema = dict(info) if ema is None else {**ema, **{k: 0.95 * ema.get(k, v) + 0.05 * v for k, v in info.items()}}
+            now = time.time()
+            if now - last_log > 30 or step == 1:
+                sps = (step - last_step) / (now - last_log)
+                last_log, last_step = now, step
+                eta = budget.eta(step, now - t0)
+                log(self.logf, f"[{stage}] step {step} {100 * p:.0f}% " + " ".join(f"{k}={v:.3f}" for k, v in ema.items())
+                    + f" lr={opt.param_groups[0]['lr']:.2e} {sps:.2f} steps/s ETA {eta / 60:.1f} min")
+            if now - last_ck > CKPT_EVERY_S:
+                self.save(stage, {"opt": opt.state_dict(), "step": step, "elapsed": now - t0})
+                last_ck = now
+        log(self.logf, f"[{stage}] finished: {step} steps in {(time.time() - t0) / 60:.1f} min "
+                       f"({step / max(time.time() - t0, 1e-9):.2f} steps/s)")
+        self.save(stage, {"step": step, "elapsed": time.time() - t0}, final=True)
+        if os.path.exists(partial):
+            os.remove(partial)
+        if evaluate:
+            evaluate()
+
+    # -- stage 1
+    def stage_vision(self, cfg):
+        m, c = self.model, self.model.c
+        params = list(m.vision.parameters()) + list(self.slot_head.parameters())
+
+        def make_batch(rng, gen, p):
+            scenes = [D.random_scene(rng) for _ in range(cfg["batch"])]
+            return D.normalize(D.render(scenes, c.image_size, gen)).to(self.device), D.slot_targets(scenes).to(self.device)
+
+        def step_fn(bt):
+            loss, acc = slot_loss(self.slot_head(m.vision(bt[0])), bt[1])
+            return loss, {"loss": loss.item(), **acc}
+
+        def evaluate():
+            self.eval_slots()
+
+        self.run_stage("vision", cfg, params, make_batch, step_fn, evaluate)
+
+    @torch.no_grad()
+    def eval_slots(self, n: int = 512):
+        m, c = self.model, self.model.c
+        m.eval()
+        rng = random.Random(999)
+        gen = torch.Generator().manual_seed(999)
+        res = {}
+        for split in ("val", "heldout"):
+            scenes = [D.random_scene(rng, split) for _ in range(n)]
+            h = m.vision(D.normalize(D.render(scenes, c.image_size, gen)).to(self.device))
+            _, acc = slot_loss(self.slot_head(h), D.slot_targets(scenes).to(self.device))
+            res[split] = acc
+        m.train()
+        log(self.logf, f"[eval] slot accuracy: {json.dumps(res)}")
+        return res
+
+    # -- stage 2
+    def stage_main(self, cfg, vision_frozen_blocks: int = 1):
+        m, c = self.model, self.model.c
+        for prm in m.vision.stem.parameters():
+            prm.requires_grad_(False)
+        for blk in m.vision.blocks[:vision_frozen_blocks]:
+            for prm in blk.parameters():
+                prm.requires_grad_(False)
+        m.vision.pos.requires_grad_(False)
+        vis = [q for q in m.vision.parameters() if q.requires_grad]
+        rest = (list(m.vision_connector.parameters()) + list(m.decoder.parameters()) + list(m.text.parameters())
+                + list(m.text_connector.parameters()))
+        use_aux = self.recipe.get("vision") is not None
+        head = list(self.slot_head.parameters()) if use_aux else []
+        groups = [{"params": rest}, {"params": vis + head, "lr_scale": 0.3}]
+        params = rest + vis + head
+        mix = cfg["mix"]
+
+        def make_batch(rng, gen, p):
+            task = sample_task(EARLY_MIX if p < cfg.get("early", 0) else mix, rng)
+            n = max(4, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]))
+            return Batch([D.TASKS[task](rng) for _ in range(n)], c, gen, self.device)
+
+        def step_fn(bt):
+            loss, ans, aux = forward_batch(m, bt, self.slot_head if use_aux else None)
+            info = {"loss": loss.item(), "ans": ans.item()}
+            if aux is not None:
+                info["slot"] = aux.item()
+                loss = loss + 0.1 * aux
+            return loss, info
+
+        self.run_stage("main", cfg, params, make_batch, step_fn,
+                       lambda: self.eval_all(["vqa", "caption", "ve", "icl"] if "vqa" in mix else list(mix)), groups)
+
+    # -- stage 3
+    def stage_nli(self, cfg, frozen_decoder: bool = True, task: str = "nli_span"):
+        m, c = self.model, self.model.c
+        for prm in m.parameters():
+            prm.requires_grad_(False)
+        train = list(m.text.parameters()) + list(m.text_connector.parameters()) if frozen_decoder else list(m.decoder.parameters())
+        for prm in train:
+            prm.requires_grad_(True)
+
+        def make_batch(rng, gen, p):
+            n = max(4, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]))
+            return Batch([D.TASKS[task](rng) for _ in range(n)], c, gen, self.device)
+
+        def step_fn(bt):
+            loss, ans, _ = forward_batch(m, bt)
+            return loss, {"loss": loss.item(), "ans": ans.item()}
+
+        self.run_stage("nli" if frozen_decoder else "nli_full", cfg, train, make_batch, step_fn,
+                       lambda: self.eval_all([task]))
+        for prm in m.parameters():
+            prm.requires_grad_(True)
+
+    # -- quick PyTorch evaluation (the real tables come from the TypeScript runtime)
+    @torch.no_grad()
+    def eval_all(self, tasks: Sequence[str], n: int = 0):
+        import evaluate as E
+        res = E.quick_eval(self.model, tasks, self.device, n_per=n or (12 if self.args.recipe == "smoke" else 60))
+        log(self.logf, "[eval] " + json.dumps(res))
+        with open(os.path.join(self.dir, "eval.json"), "a") as f:
+            f.write(json.dumps({"time": time.time(), **res}) + "\n")
+        return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--recipe", default="full", choices=list(RECIPES))
+    ap.add_argument("--name", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default=None, help="checkpoint to start from (e.g. a finished vision stage)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cpu", action="store_true")
+    ap.add_argument("--out", default=None, help="package folder (default gpu-worker/models/<export name>)")
+    ap.add_argument("--minutes-scale", type=float, default=1.0, help="scale every stage's minute budget")
+    ap.add_argument("--no-export", action="store_true")
+    args = ap.parse_args()
+    args.name = args.name or args.recipe
+    torch.set_num_threads(args.threads)
+    recipe = dict(RECIPES[args.recipe])
+    for k in ("vision", "main", "nli", "nli_full"):
+        if isinstance(recipe.get(k), dict) and recipe[k].get("minutes"):
+            recipe[k] = dict(recipe[k], minutes=recipe[k]["minutes"] * args.minutes_scale)
+    tr = Trainer(args, recipe)
+    c = tr.model.c
+    log(tr.logf, f"recipe {args.recipe} -> runs/{args.name} on {tr.device}, {torch.get_num_threads()} threads; "
+                 f"params: total {count_params(tr.model) / 1e6:.2f}M (vision {count_params(tr.model.vision) / 1e6:.2f}M, "
+                 f"text {count_params(tr.model.text) / 1e6:.2f}M, decoder {count_params(tr.model.decoder) / 1e6:.2f}M)")
+    t_start = time.time()
+    if args.init:
+        tr.load_into(args.init)
+        log(tr.logf, f"initialised from {args.init}")
+    if isinstance(recipe.get("vision"), dict):
+        tr.stage_vision(recipe["vision"])
+    if recipe.get("main"):
+        tr.stage_main(recipe["main"])
+    if recipe.get("nli"):
+        tr.stage_nli(recipe["nli"], frozen_decoder=True)
+    if recipe.get("nli_full"):
+        tr.stage_nli(recipe["nli_full"], frozen_decoder=False, task="nli_text")
+    final = os.path.join(tr.dir, "final.pt")
+    torch.save({"config": c.to_dict(), "model": tr.model.state_dict(), "recipe": args.recipe}, final)
+    log(tr.logf, f"training done in {(time.time() - t_start) / 60:.1f} min -> {final}")
+    if not args.no_export:
+        import export
+        out = args.out or os.path.join(ROOT, "gpu-worker", "models", recipe["export"])
+        m = export.export_package(tr.model.cpu(), out, recipe["export"], "0.1.0", check=True)
+        total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+        log(tr.logf, f"exported {recipe['export']} to {out} ({total / 1e6:.2f} MB, {len(m['files'])} files + manifest)")
+
+
+if __name__ == "__main__":
+    main()
