@@ -76,7 +76,12 @@ export function deserializeError(s: SerializedError): WorkflowError {
   return s.retryable ? new RetryableError(s.code, s.message, s.details) : new NonRetryableError(s.code, s.message, s.details);
 }
 
-/** Whether an error thrown anywhere should be retried (see the module note). */
+/**
+ * Whether an error thrown anywhere should be retried (see the module note).
+ *
+ * @example
+ * isRetryable(new RetryableError("lost", "gone")); // true
+ */
 export function isRetryable(err: unknown): boolean {
   return serializeError(err).retryable;
 }

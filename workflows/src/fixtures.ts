@@ -28,7 +28,12 @@ export const tinyAdvert: ModelAdvert = {
 /** A catalog holding only `metalm-tiny`. */
 export const tinyCatalog: ModelCatalog = { "metalm-tiny": tinyAdvert };
 
-/** The example spec of ARCHITECTURE.md §1 (a fresh copy per call, so tests may mutate it). */
+/**
+ * The example spec of ARCHITECTURE.md §1 (a fresh copy per call, so tests may mutate it).
+ *
+ * @example
+ * validateWorkflow(vqaSpec(), { image }, tinyCatalog).ok; // true
+ */
 export function vqaSpec(): WorkflowSpecInput {
   return {
     name: "vqa-then-explain",

@@ -79,7 +79,12 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`canonicalJson: cannot encode ${typeof value}`);
 }
 
-/** sha256 of the canonical JSON of a value. */
+/**
+ * sha256 of the canonical JSON of a value.
+ *
+ * @example
+ * hashJson({ b: 1, a: 2 }) === hashJson({ a: 2, b: 1 }); // true
+ */
 export function hashJson(value: unknown): string {
   return sha256Hex(canonicalJson(value));
 }

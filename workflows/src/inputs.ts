@@ -15,17 +15,32 @@ export type InputValue = z.infer<typeof InputValueSchema>;
 /** Input name → resolved value. */
 export type InputValues = Readonly<Record<string, InputValue>>;
 
-/** True for `{ sha256, mime }`. */
+/**
+ * True for `{ sha256, mime }`.
+ *
+ * @example
+ * isImageValue({ sha256, mime: "image/png" }); // true
+ */
 export function isImageValue(v: unknown): v is ImageValue {
   return typeof v === "object" && v !== null && typeof (v as ImageValue).sha256 === "string" && typeof (v as ImageValue).mime === "string";
 }
 
-/** Whether an input must be given a value (no default). */
+/**
+ * Whether an input must be given a value (no default).
+ *
+ * @example
+ * isRequiredInput({ type: "text", default: "hi" }); // false
+ */
 export function isRequiredInput(decl: InputDecl): boolean {
   return decl.type === "image" || decl.default === undefined;
 }
 
-/** The kind of a value, in the words of input declarations (for messages). */
+/**
+ * The kind of a value, in the words of input declarations (for messages).
+ *
+ * @example
+ * valueType(3); // "number"
+ */
 export function valueType(v: unknown): string {
   if (isImageValue(v)) return "image";
   if (typeof v === "string") return "text";

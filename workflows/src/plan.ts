@@ -186,7 +186,12 @@ function valueDepsOf(p: PendingPayload): string[] {
   return [...ids];
 }
 
-/** The value of `{{steps.<id>.<field>}}` in a step output, if it has one. */
+/**
+ * The value of `{{steps.<id>.<field>}}` in a step output, if it has one.
+ *
+ * @example
+ * outputField(decodeOutput, "text"); // "red"
+ */
 export function outputField(output: StepOutput | undefined, field: string): string | undefined {
   if (!output || (output.op !== "decode" && output.op !== "explain")) return undefined;
   const v = (output as Record<string, unknown>)[field];
@@ -243,12 +248,22 @@ export function resolveStep(planned: PlannedStep, outputsById: OutputsById): Res
   return { job, cacheKey: cacheKeyOf(job, planned.modelSha256) };
 }
 
-/** Key of an encoder output: what determines its tensor. */
+/**
+ * Key of an encoder output: what determines its tensor.
+ *
+ * @example
+ * encodeKey({ model: "metalm-tiny", encoder: "vision", image: { sha256 } }, advert.sha256);
+ */
 export function encodeKey(r: EncodeRecipe, modelSha256: string): string {
   return hashJson({ v: CACHE_KEY_VERSION, op: "encode", model: modelSha256, encoder: r.encoder, image: r.image?.sha256, text: r.text });
 }
 
-/** Key of a connector output: the connector plus its upstream encode key. */
+/**
+ * Key of a connector output: the connector plus its upstream encode key.
+ *
+ * @example
+ * connectKey({ connector: "vision", source: recipe }, advert.sha256);
+ */
 export function connectKey(r: ConnectRecipe, modelSha256: string): string {
   return hashJson({ v: CACHE_KEY_VERSION, op: "connect", model: modelSha256, connector: r.connector, upstream: [encodeKey(r.source, modelSha256)] });
 }

@@ -45,7 +45,12 @@ export function downstreamOf(spec: WorkflowSpec, stepId: string): string[] {
   return set.filter((id) => id !== stepId);
 }
 
-/** Steps that reference any of the given inputs (in their own templates or image fields). */
+/**
+ * Steps that reference any of the given inputs (in their own templates or image fields).
+ *
+ * @example
+ * stepsUsingInputs(vqa, ["question"]); // ["answer"]
+ */
 export function stepsUsingInputs(spec: WorkflowSpec, inputNames: readonly string[]): string[] {
   const names = new Set(inputNames);
   const ids = new Set<string>();

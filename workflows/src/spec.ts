@@ -106,7 +106,7 @@ export const DecodeParamsSchema = z
     topP: z.number().gt(0).max(1).default(1),
     topK: z.number().int().min(0).max(1_000_000).default(0),
     seed: z.number().int().min(0).max(0xffff_ffff).default(0),
-    stop: z.array(z.string().min(1).max(64)).max(4).default([]),
+    stop: z.array(z.string().min(1).max(64)).max(4).default(() => []),
   })
   .strict()
   .openapi("DecodeParams");
@@ -166,7 +166,7 @@ export const ExplainStepSchema = z
       .array(z.string().min(1).max(64))
       .min(2)
       .max(16)
-      .default([...DEFAULT_LABELS])
+      .default(() => [...DEFAULT_LABELS])
       .refine((l) => new Set(l).size === l.length, "labels must be unique"),
   })
   .strict();
@@ -214,11 +214,11 @@ export const WorkflowSpecSchema = z
     description: z.string().max(4000).optional(),
     inputs: z
       .record(z.string().regex(INPUT_NAME_RE, "input name must match [a-zA-Z_][a-zA-Z0-9_]{0,63}"), InputDeclSchema)
-      .default({}),
+      .default(() => ({})),
     steps: z.array(StepSchema).min(1).max(MAX_STEPS),
     outputs: z
       .record(z.string().regex(INPUT_NAME_RE, "output name must match [a-zA-Z_][a-zA-Z0-9_]{0,63}"), TemplateSchema)
-      .default({}),
+      .default(() => ({})),
   })
   .strict()
   .openapi("WorkflowSpec");

@@ -41,7 +41,12 @@ export const STEP_TRANSITIONS: { readonly [S in StepStatus]: readonly StepStatus
   skipped: [],
 };
 
-/** An attempted transition the machine does not allow. */
+/**
+ * An attempted transition the machine does not allow.
+ *
+ * @example
+ * throw new IllegalTransitionError("step", "succeeded", "running", "answer");
+ */
 export class IllegalTransitionError extends NonRetryableError {
   declare readonly details: { kind: "run" | "step"; from: string; to: string; id?: string };
   constructor(kind: "run" | "step", from: string, to: string, id?: string) {
@@ -49,7 +54,12 @@ export class IllegalTransitionError extends NonRetryableError {
   }
 }
 
-/** Whether `from → to` is allowed for a run or a step. */
+/**
+ * Whether `from → to` is allowed for a run or a step.
+ *
+ * @example
+ * canTransition("step", "running", "queued"); // true: a retry
+ */
 export function canTransition(kind: "run", from: RunStatus, to: RunStatus): boolean;
 export function canTransition(kind: "step", from: StepStatus, to: StepStatus): boolean;
 export function canTransition(kind: "run" | "step", from: string, to: string): boolean {
@@ -81,12 +91,22 @@ export function isTerminal(status: RunStatus | StepStatus): boolean {
   return status === "succeeded" || status === "failed" || status === "canceled" || status === "timed_out" || status === "cached" || status === "skipped";
 }
 
-/** A step that has an output downstream steps can use. */
+/**
+ * A step that has an output downstream steps can use.
+ *
+ * @example
+ * hasOutput("cached"); // true
+ */
 export function hasOutput(status: StepStatus): boolean {
   return status === "succeeded" || status === "cached";
 }
 
-/** A final step without an output: its dependents can never run. */
+/**
+ * A final step without an output: its dependents can never run.
+ *
+ * @example
+ * isDead("skipped"); // true
+ */
 export function isDead(status: StepStatus): boolean {
   return isTerminal(status) && !hasOutput(status);
 }

@@ -32,7 +32,12 @@ export interface ParsedTemplate {
 
 const FIELD_RE = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
 
-/** Parse a reference path (the text between the braces, trimmed). */
+/**
+ * Parse a reference path (the text between the braces, trimmed).
+ *
+ * @example
+ * parseRefPath("steps.answer.text"); // { kind: "step", stepId: "answer", field: "text" }
+ */
 export function parseRefPath(path: string): Ref | undefined {
   const seg = path.split(".");
   if (seg[0] === "inputs" && seg.length === 2 && INPUT_NAME_RE.test(seg[1]!)) return { kind: "input", name: seg[1]! };
@@ -41,7 +46,12 @@ export function parseRefPath(path: string): Ref | undefined {
   return undefined;
 }
 
-/** Format a reference back into its canonical template form. */
+/**
+ * Format a reference back into its canonical template form.
+ *
+ * @example
+ * formatRef({ kind: "input", name: "q" }); // "{{inputs.q}}"
+ */
 export function formatRef(ref: Ref): string {
   return ref.kind === "input" ? `{{inputs.${ref.name}}}` : `{{steps.${ref.stepId}.${ref.field}}}`;
 }
@@ -153,12 +163,22 @@ export function recordLookup(
       : Object.hasOwn(steps, ref.stepId) && Object.hasOwn(steps[ref.stepId]!, ref.field) ? steps[ref.stepId]![ref.field] : undefined;
 }
 
-/** The references of a template (ignoring syntax errors). */
+/**
+ * The references of a template (ignoring syntax errors).
+ *
+ * @example
+ * templateRefs("{{inputs.a}} {{steps.b.text}}").length; // 2
+ */
 export function templateRefs(src: string): RefAt[] {
   return parseTemplate(src).refs;
 }
 
-/** True when the template is exactly one reference and nothing else (e.g. an `image` field). */
+/**
+ * True when the template is exactly one reference and nothing else (e.g. an `image` field).
+ *
+ * @example
+ * soleRef("{{inputs.image}}")?.kind; // "input"
+ */
 export function soleRef(src: string): RefAt | undefined {
   const t = parseTemplate(src.trim());
   const p = t.parts[0];

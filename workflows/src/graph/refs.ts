@@ -42,7 +42,12 @@ function templateSites(owner: RefOwner, src: string, via: "image" | "template", 
   for (const error of t.errors) errs.push({ ...owner, error });
 }
 
-/** The references of one step. */
+/**
+ * The references of one step.
+ *
+ * @example
+ * stepRefs(spec.steps[1], 1).refs; // [{ key: "dock", via: "from", stepId: "see", ... }]
+ */
 export function stepRefs(step: Step, index: number): { refs: RefSite[]; templateErrors: TemplateErrorSite[] } {
   const refs: RefSite[] = [];
   const templateErrors: TemplateErrorSite[] = [];
@@ -90,7 +95,12 @@ export function collectRefs(spec: WorkflowSpec): { refs: RefSite[]; templateErro
   return { refs, templateErrors };
 }
 
-/** The step id a site refers to, if it refers to a step. */
+/**
+ * The step id a site refers to, if it refers to a step.
+ *
+ * @example
+ * collectRefs(spec).refs.map(referencedStep); // ["see", "dock", "answer", ...]
+ */
 export function referencedStep(site: RefSite): string | undefined {
   if (site.via === "from" || site.via === "span") return site.stepId;
   return site.ref.kind === "step" ? site.ref.stepId : undefined;

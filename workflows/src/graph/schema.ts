@@ -8,7 +8,12 @@ import { INPUTS_KEY, OUTPUTS_KEY, SPEC_KEY, type KeyedIssue } from "./types.js";
 
 type ZodIssue = z.ZodError["issues"][number];
 
-/** The map key of `steps[i]` in a raw spec: its id when that is a non-empty string. */
+/**
+ * The map key of `steps[i]` in a raw spec: its id when that is a non-empty string.
+ *
+ * @example
+ * stepKey({ steps: [{ id: "see" }] }, 0); // "see"
+ */
 export function stepKey(raw: unknown, i: number): string {
   const steps = (raw as { steps?: unknown } | null)?.steps;
   const id = Array.isArray(steps) ? (steps[i] as { id?: unknown } | null)?.id : undefined;

@@ -2,7 +2,12 @@ import { VALUE_FIELDS, type Step } from "../spec.js";
 import { collectRefs } from "./refs.js";
 import type { GraphContext, GraphRule, KeyedIssue } from "./types.js";
 
-/** The model a step's tensors belong to: its own, or (connect) its `from` step's. */
+/**
+ * The model a step's tensors belong to: its own, or (connect) its `from` step's.
+ *
+ * @example
+ * tensorModel(dockStep, ctx.byId); // "metalm-tiny" (from its encode step)
+ */
 export function tensorModel(step: Step, byId: GraphContext["byId"]): string | undefined {
   if (step.op !== "connect") return step.model;
   const src = byId.get(step.from)?.step;

@@ -64,7 +64,12 @@ export interface GraphRule {
   check(ctx: GraphContext): KeyedIssue[];
 }
 
-/** Build the context rules run in. */
+/**
+ * Build the context rules run in.
+ *
+ * @example
+ * duplicateIds.check(graphContext(spec));
+ */
 export function graphContext(spec: WorkflowSpec, inputs?: Readonly<Record<string, unknown>>, catalog?: ModelCatalog): GraphContext {
   const byId = new Map<string, { step: Step; index: number }>();
   spec.steps.forEach((step, index) => {
@@ -76,7 +81,12 @@ export function graphContext(spec: WorkflowSpec, inputs?: Readonly<Record<string
   return ctx;
 }
 
-/** Group keyed issues into the error map (keys in first-seen order). */
+/**
+ * Group keyed issues into the error map (keys in first-seen order).
+ *
+ * @example
+ * toErrorMap([{ key: "a", code: "cycle", field: "from", message: "…" }]); // { a: [{ code, field, message }] }
+ */
 export function toErrorMap(issues: Iterable<KeyedIssue>): ValidationErrorMap {
   const map: ValidationErrorMap = {};
   for (const { key, ...issue } of issues) (map[key] ??= []).push(issue);

@@ -4,6 +4,9 @@ import type { GraphRule, KeyedIssue } from "./types.js";
 /**
  * The connector a connect step uses: the named one, or the model's first connector that docks
  * the encoder. `undefined` when there is none (see the `unknown-connector` rule).
+ *
+ * @example
+ * pickConnector(advert, "vision")?.name; // "vision"
  */
 export function pickConnector(advert: ModelAdvert, encoder: string, name?: string): ConnectorAdvert | undefined {
   return name === undefined
