@@ -1,0 +1,225 @@
+/**
+ * Drizzle `sqlite-core` schema of the control plane. One schema for better-sqlite3 (Node) and D1.
+ *
+ * Conventions:
+ * - every row a tenant owns carries `tenant_id` (default `"local"` until API keys land);
+ * - times are integer milliseconds since the epoch;
+ * - JSON columns are typed from the workflows/ zod types via `$type<…>()`;
+ * - `runs.rev` is the run's optimistic-concurrency counter: every engine commit for a run is one
+ *   atomic batch whose first statement bumps `rev` only when it still has the value the commit was
+ *   computed from (see `db/store.ts` `guardRev`), so concurrent edge instances never interleave.
+ */
+import { sql } from "drizzle-orm";
+import {
+  blob,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+import type {
+  JobPayload,
+  ModelAdvert,
+  Receipt,
+  ResolvedInputs,
+  RunCatalog,
+  RunError,
+  Spec,
+  StepError,
+  StepOutput,
+} from "./types.js";
+
+export const DEFAULT_TENANT = "local";
+
+const tenantId = () => text("tenant_id").notNull().default(DEFAULT_TENANT);
+
+/** Saved, versioned workflow specs. A save never overwrites: it adds `version = max + 1`. */
+export const workflows = sqliteTable(
+  "workflows",
+  {
+    tenantId: tenantId(),
+    id: text("id").notNull(),
+    version: integer("version").notNull(),
+    name: text("name"),
+    description: text("description"),
+    spec: text("spec", { mode: "json" }).$type<Spec>().notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id, t.version] })],
+);
+
+export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "canceled", "timed_out"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    tenantId: tenantId(),
+    workflowId: text("workflow_id"),
+    workflowVersion: integer("workflow_version"),
+    name: text("name"),
+    spec: text("spec", { mode: "json" }).$type<Spec>().notNull(),
+    inputs: text("inputs", { mode: "json" }).$type<ResolvedInputs>().notNull(),
+    /** The model adverts the run was validated and planned against, frozen at creation. */
+    catalog: text("catalog", { mode: "json" }).$type<RunCatalog>().notNull(),
+    status: text("status").$type<RunStatus>().notNull(),
+    rev: integer("rev").notNull().default(0),
+    tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    idempotencyKey: text("idempotency_key"),
+    parentRunId: text("parent_run_id"),
+    rerunFrom: text("rerun_from"),
+    createdAt: integer("created_at").notNull(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    updatedAt: integer("updated_at").notNull(),
+    outputs: text("outputs", { mode: "json" }).$type<Record<string, unknown>>(),
+    error: text("error", { mode: "json" }).$type<RunError>(),
+  },
+  (t) => [
+    uniqueIndex("runs_tenant_idem").on(t.tenantId, t.idempotencyKey),
+    index("runs_tenant_created").on(t.tenantId, t.createdAt, t.id),
+    index("runs_tenant_status_created").on(t.tenantId, t.status, t.createdAt),
+    index("runs_tenant_workflow_created").on(t.tenantId, t.workflowId, t.createdAt),
+    index("runs_status_updated").on(t.status, t.updatedAt),
+  ],
+);
+
+export const STEP_STATUSES = [
+  "pending",
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "canceled",
+  "timed_out",
+  "cached",
+  "skipped",
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const steps = sqliteTable(
+  "steps",
+  {
+    runId: text("run_id").notNull(),
+    stepId: text("step_id").notNull(),
+    tenantId: tenantId(),
+    idx: integer("idx").notNull(),
+    op: text("op").notNull(),
+    model: text("model"),
+    status: text("status").$type<StepStatus>().notNull(),
+    /** Step ids whose *values* this step's templates read: it stays pending until they succeed. */
+    valueDeps: text("value_deps", { mode: "json" }).$type<string[]>().notNull(),
+    /** Step ids this step's recipe embeds (`from`, `span`): not waited for, but failures skip it. */
+    tensorDeps: text("tensor_deps", { mode: "json" }).$type<string[]>().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull(),
+    backoffMs: integer("backoff_ms").notNull(),
+    timeoutMs: integer("timeout_ms").notNull(),
+    cacheKey: text("cache_key"),
+    cacheHit: integer("cache_hit", { mode: "boolean" }).notNull().default(false),
+    /** `runId/stepId` of the succeeded step whose output a `cached` step reuses. */
+    cachedFrom: text("cached_from"),
+    /** Rerun-from-step: never satisfy this step from the memo table. */
+    noCache: integer("no_cache", { mode: "boolean" }).notNull().default(false),
+    workerId: text("worker_id"),
+    queuedAt: integer("queued_at"),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    queueMs: integer("queue_ms"),
+    computeMs: integer("compute_ms"),
+    output: text("output", { mode: "json" }).$type<StepOutput>(),
+    receipt: text("receipt", { mode: "json" }).$type<Receipt>(),
+    error: text("error", { mode: "json" }).$type<StepError>(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.stepId] }),
+    index("steps_memo").on(t.tenantId, t.cacheKey, t.status),
+  ],
+);
+
+/** Input bytes (images), stored once by content hash. Content-addressed, so shared across tenants. */
+export const blobs = sqliteTable("blobs", {
+  sha256: text("sha256").primaryKey(),
+  mime: text("mime").notNull(),
+  size: integer("size").notNull(),
+  data: blob("data", { mode: "buffer" }).notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const JOB_STATUSES = ["queued", "leased", "done", "failed", "canceled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/**
+ * The job queue: one row per (run, step) that needs a worker. Retries reuse the row
+ * (`attempts`, `available_at` for backoff); every lease gets a fresh `lease_id`.
+ */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    tenantId: tenantId(),
+    runId: text("run_id").notNull(),
+    stepId: text("step_id").notNull(),
+    model: text("model").notNull(),
+    op: text("op").notNull(),
+    payload: text("payload", { mode: "json" }).$type<JobPayload>().notNull(),
+    status: text("status").$type<JobStatus>().notNull(),
+    leaseId: text("lease_id"),
+    leasedBy: text("leased_by"),
+    leasedAt: integer("leased_at"),
+    leaseExpiresAt: integer("lease_expires_at"),
+    deadlineAt: integer("deadline_at"),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull(),
+    backoffMs: integer("backoff_ms").notNull(),
+    timeoutMs: integer("timeout_ms").notNull(),
+    availableAt: integer("available_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("jobs_ready").on(t.status, t.availableAt),
+    index("jobs_expiry").on(t.status, t.leaseExpiresAt),
+    index("jobs_run").on(t.runId),
+  ],
+);
+
+/**
+ * Append-only run history. `id` is global and monotonically increasing, hence also per run:
+ * it is the SSE event id, and `Last-Event-ID` resumes with `id > last`.
+ */
+export const runEvents = sqliteTable(
+  "run_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    runId: text("run_id").notNull(),
+    tenantId: tenantId(),
+    type: text("type").notNull(),
+    stepId: text("step_id"),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("run_events_run").on(t.runId, t.id)],
+);
+
+/** Pool workers and what they advertise. Unseen for 3 × leaseMs = gone. */
+export const workers = sqliteTable("workers", {
+  id: text("id").primaryKey(),
+  tenantId: tenantId(),
+  executionProvider: text("execution_provider").notNull(),
+  ortVersion: text("ort_version").notNull(),
+  models: text("models", { mode: "json" }).$type<ModelAdvert[]>().notNull(),
+  leaseMs: integer("lease_ms").notNull(),
+  registeredAt: integer("registered_at").notNull(),
+  lastSeenAt: integer("last_seen_at").notNull(),
+});
+
+export type RunRow = typeof runs.$inferSelect;
+export type StepRow = typeof steps.$inferSelect;
+export type JobRow = typeof jobs.$inferSelect;
+export type EventRow = typeof runEvents.$inferSelect;
+export type WorkerRow = typeof workers.$inferSelect;
+export type WorkflowRow = typeof workflows.$inferSelect;

@@ -1,0 +1,22 @@
+/**
+ * JSON column types. They come from workflows/ (the single source of truth); the few that are
+ * storage-only live here.
+ */
+import type { ModelAdvert } from "../workflows/index.js";
+import type { InputValue } from "../workflows/src/inputs.js";
+
+export type { InputValue };
+export type {
+  JobPayload,
+  ModelAdvert,
+  Receipt,
+  StepOutput,
+  WorkflowSpec as Spec,
+} from "../workflows/index.js";
+
+/** Inputs as stored: images resolved to `{ sha256, mime }` (bytes in `blobs`), defaults applied. */
+export type ResolvedInputs = Record<string, InputValue>;
+/** The model adverts a run was validated and planned against (name → advert), frozen at creation. */
+export type RunCatalog = Record<string, ModelAdvert>;
+export type StepError = { code: string; message: string; retryable?: boolean; attempt?: number; details?: unknown };
+export type RunError = { code: string; message: string; stepId?: string };

@@ -1,0 +1,158 @@
+/**
+ * Request/response schemas of the public API. The same objects validate requests (handlers call
+ * `parseOr400`) and feed the OpenAPI document (`api/openapi.ts`).
+ */
+import { z } from "@hono/zod-openapi";
+import { ImageValueSchema } from "../../workflows/src/inputs.js";
+import { ReceiptSchema, StepOutputSchema, WorkflowSpecSchema } from "../../workflows/index.js";
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_workflow" }),
+      message: z.string(),
+      details: z.unknown().openapi({ description: "For workflow errors: the per-step error map { stepId: [{ code, message, field }] }" }),
+    }),
+  })
+  .openapi("Error");
+
+const TagSchema = z.string().min(1).max(64).regex(/^[\w.:/-]+$/, "tag must be [A-Za-z0-9_.:/-]");
+const WorkflowIdSchema = z.string().regex(/^[a-z0-9_-]{1,64}$/, "workflow id must match [a-z0-9_-]{1,64}");
+
+/** An input value in a request: text, number, an image as base64 / data URL, or a stored image by hash. */
+export const InputValueInSchema = z
+  .union([z.string(), z.number(), ImageValueSchema.partial({ mime: true })])
+  .openapi("InputValueIn", { description: "text, number, image as base64 or data URL, or { sha256 } of a stored image" });
+
+/** `POST /v1/runs` and `POST /v1/plan`; `spec` is checked by the workflow validator, not here. */
+export const CreateRunBodySchema = z
+  .object({
+    spec: WorkflowSpecSchema.optional(),
+    workflowId: WorkflowIdSchema.optional(),
+    version: z.number().int().min(1).optional(),
+    inputs: z.record(z.string(), InputValueInSchema).default({}),
+    tags: z.array(TagSchema).max(16).default([]),
+  })
+  .strict()
+  .openapi("CreateRunRequest");
+export const CreateRunBodyLoose = CreateRunBodySchema.extend({ spec: z.unknown().optional() });
+export type CreateRunBody = z.infer<typeof CreateRunBodyLoose>;
+
+export const StepViewSchema = z
+  .object({
+    id: z.string(),
+    op: z.string(),
+    model: z.string().nullable(),
+    status: z.enum(["pending", "queued", "running", "succeeded", "failed", "canceled", "timed_out", "cached", "skipped"]),
+    attempts: z.number().int(),
+    maxAttempts: z.number().int(),
+    cacheKey: z.string().nullable(),
+    cacheHit: z.boolean(),
+    cachedFrom: z.string().nullable(),
+    workerId: z.string().nullable(),
+    queuedAt: z.number().nullable(),
+    startedAt: z.number().nullable(),
+    finishedAt: z.number().nullable(),
+    queueMs: z.number().nullable(),
+    computeMs: z.number().nullable(),
+    output: StepOutputSchema.nullable(),
+    receipt: ReceiptSchema.nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).passthrough().nullable(),
+  })
+  .openapi("Step");
+
+const RunStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "canceled", "timed_out"]);
+export const RunSummarySchema = z
+  .object({
+    id: z.string(),
+    status: RunStatusSchema,
+    name: z.string().nullable(),
+    workflowId: z.string().nullable(),
+    workflowVersion: z.number().nullable(),
+    tags: z.array(z.string()),
+    parentRunId: z.string().nullable(),
+    rerunFrom: z.string().nullable(),
+    createdAt: z.number(),
+    startedAt: z.number().nullable(),
+    finishedAt: z.number().nullable(),
+    outputs: z.record(z.string(), z.unknown()).nullable(),
+    error: z.object({ code: z.string(), message: z.string(), stepId: z.string().optional() }).nullable(),
+  })
+  .openapi("RunSummary");
+export const RunSchema = RunSummarySchema.extend({
+  inputs: z.record(z.string(), z.unknown()),
+  spec: WorkflowSpecSchema,
+  steps: z.array(StepViewSchema),
+}).openapi("Run");
+
+export const ListRunsQuerySchema = z
+  .object({
+    status: RunStatusSchema.optional(),
+    workflow: WorkflowIdSchema.optional(),
+    tag: TagSchema.optional(),
+    createdAfter: z.coerce.number().int().min(0).optional().openapi({ description: "ms since epoch, inclusive" }),
+    createdBefore: z.coerce.number().int().min(0).optional().openapi({ description: "ms since epoch, exclusive" }),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();
+export const ListRunsResponseSchema = z
+  .object({
+    runs: z.array(RunSummarySchema),
+    nextCursor: z.string().nullable(),
+    counts: z.record(RunStatusSchema, z.number().int()),
+  })
+  .openapi("RunList");
+
+export const RerunBodySchema = z
+  .object({
+    fromStep: z.string().min(1).max(64),
+    overrides: z
+      .object({
+        inputs: z.record(z.string(), InputValueInSchema).optional(),
+        steps: z.record(z.string(), z.record(z.string(), z.unknown())).optional().openapi({
+          description: "step id → fields to replace (params merge field by field)",
+        }),
+      })
+      .strict()
+      .default({}),
+    tags: z.array(TagSchema).max(16).optional(),
+  })
+  .strict()
+  .openapi("RerunRequest");
+
+export const SaveWorkflowBodySchema = z
+  .object({ id: WorkflowIdSchema.optional(), spec: WorkflowSpecSchema })
+  .strict()
+  .openapi("SaveWorkflowRequest");
+export const SaveWorkflowBodyLoose = SaveWorkflowBodySchema.extend({ spec: z.unknown() });
+
+export const WorkflowVersionSchema = z
+  .object({
+    id: z.string(),
+    version: z.number().int(),
+    name: z.string().nullable(),
+    description: z.string().nullable(),
+    createdAt: z.number(),
+    spec: WorkflowSpecSchema,
+  })
+  .openapi("WorkflowVersion");
+
+export const PlanResponseSchema = z
+  .object({
+    valid: z.literal(true),
+    steps: z.array(
+      z.object({
+        id: z.string(),
+        op: z.string(),
+        model: z.string().nullable(),
+        status: z.enum(["pending", "queued", "cached"]).openapi({ description: "what would happen now: cached = memo hit" }),
+        valueDeps: z.array(z.string()),
+        tensorDeps: z.array(z.string()),
+        cacheKey: z.string().nullable().openapi({ description: "null until the value deps have finished" }),
+        cachedFrom: z.string().nullable(),
+        workers: z.array(z.string()).openapi({ description: "live workers advertising the step's model" }),
+      }),
+    ),
+  })
+  .openapi("Plan");

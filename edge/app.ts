@@ -1,0 +1,84 @@
+/**
+ * The edge: ONE Hono app, runtime-agnostic. Entry points (edge/node.ts today, a Workers entry
+ * later) build a `Store` and call `createApp`; handlers reach the engine through `c.var`.
+ *
+ * @example
+ * const app = createApp({ store: openSqliteStore("./data/metalm.sqlite"), poolToken: "s3cret" });
+ * const res = await app.request("/v1/runs/run_x"); // 404 { error: { code: "run_not_found", … } }
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { DEFAULT_TENANT } from "../db/schema.js";
+import { registerOpenApi } from "./api/openapi.js";
+import type { AppDeps, Env, Limits } from "./context.js";
+import { localNotifier } from "./engine/notifier.js";
+import { workflowsPlanner } from "./engine/planner.js";
+import type { PoolCtx } from "./engine/pool.js";
+import { apiError, onError } from "./lib/errors.js";
+import { Metrics } from "./metrics.js";
+import { eventsRoutes } from "./routes/events.js";
+import { modelsRoutes, opsRoutes, planRoutes } from "./routes/ops.js";
+import { poolAuth, poolRoutes } from "./routes/pool.js";
+import { rerunRoutes } from "./routes/rerun.js";
+import { runsRoutes } from "./routes/runs.js";
+import { workflowsRoutes } from "./routes/workflows.js";
+
+export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60 };
+
+export interface EdgeApp extends OpenAPIHono<Env> {
+  /** The engine context the app runs on (for entrypoints: timers, sweeps). */
+  readonly engine: PoolCtx;
+}
+
+export function createApp(deps: AppDeps): EdgeApp {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const metrics = (deps.metrics ?? new Metrics()).attach(deps.store);
+  const engine: PoolCtx = {
+    store: deps.store,
+    planner: deps.planner ?? workflowsPlanner,
+    notifier: deps.notifier ?? localNotifier(),
+    now: deps.now ?? Date.now,
+    leaseMs: deps.leaseMs ?? 30_000,
+    observer: metrics,
+  };
+  const app = new OpenAPIHono<Env>() as EdgeApp;
+  Object.defineProperty(app, "engine", { value: engine });
+
+  app.onError(onError);
+  app.notFound((c) => {
+    throw apiError(404, "not_found", `no route ${c.req.method} ${c.req.path}`);
+  });
+  app.use("*", async (c, next) => {
+    c.set("engine", engine);
+    c.set("tenantId", DEFAULT_TENANT); // API keys (a later issue) will pick the tenant here
+    c.set("limits", limits);
+    c.set("metrics", metrics);
+    await next();
+  });
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: limits.bodyBytes,
+      onError: () => {
+        throw apiError(413, "payload_too_large", `request body is larger than ${limits.bodyBytes} bytes`, { limit: limits.bodyBytes });
+      },
+    }),
+  );
+  app.use("/v1/pool/*", poolAuth(deps.poolToken));
+
+  app.route("/", opsRoutes);
+  app.route("/v1/runs", runsRoutes);
+  app.route("/v1/runs", rerunRoutes);
+  app.route("/v1/runs", eventsRoutes);
+  app.route("/v1/workflows", workflowsRoutes);
+  app.route("/v1/models", modelsRoutes);
+  app.route("/v1/plan", planRoutes);
+  app.route("/v1/pool", poolRoutes);
+
+  registerOpenApi(app);
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "MetaLM workflow service", version: "0.1.0", description: "Control plane (edge) API and pool protocol" },
+  });
+  return app;
+}

@@ -1,0 +1,166 @@
+/**
+ * The run engine's one decision procedure: given a draft of a run, move every step that can move
+ * (pending → skipped / cached / queued), then settle the run when every step is terminal. Used on
+ * create, after every result, after a lease expiry and on cancel — so the rules live in one place.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import { steps as stepsTable, type StepRow } from "../../db/schema.js";
+import type { Store } from "../../db/store.js";
+import type { StepError } from "../../db/types.js";
+import type { ModelCatalog, StepOutput } from "../../workflows/index.js";
+import { jobIdOf } from "../lib/ids.js";
+import { isRunTerminal, isStepTerminal, RunDraft, STEP_BAD, STEP_OK } from "./draft.js";
+import type { PlannerPort } from "./planner.js";
+
+export interface EngineCtx {
+  store: Store;
+  planner: PlannerPort;
+  observer?: { memoHit?(n: number): void };
+}
+
+/** Outputs of the steps that have them (succeeded or cached). */
+export function stepOutputs(draft: RunDraft): Record<string, StepOutput> {
+  const out: Record<string, StepOutput> = {};
+  for (const s of draft.steps) if (STEP_OK.has(s.status) && s.output) out[s.stepId] = s.output;
+  return out;
+}
+
+/** The earliest succeeded step (same tenant) per cache key: the memo table is the steps table. */
+async function memoLookup(store: Store, tenantId: string, keys: string[]): Promise<Map<string, StepRow>> {
+  const found = new Map<string, StepRow>();
+  for (let i = 0; i < keys.length; i += 90) {
+    const rows = await store.db
+      .select()
+      .from(stepsTable)
+      .where(
+        and(
+          eq(stepsTable.tenantId, tenantId),
+          inArray(stepsTable.cacheKey, keys.slice(i, i + 90)),
+          eq(stepsTable.status, "succeeded"),
+        ),
+      );
+    for (const r of rows) if (r.cacheKey && !found.has(r.cacheKey) && r.output) found.set(r.cacheKey, r);
+  }
+  return found;
+}
+
+function skip(draft: RunDraft, s: StepRow, error: StepError): void {
+  draft.patchStep(s.stepId, { status: "skipped", error, finishedAt: draft.now });
+  draft.event("step.skipped", s.stepId, { status: "skipped", error });
+}
+
+/** Move every movable step, then settle the run. Mutates `draft`. */
+export async function advance(ctx: EngineCtx, draft: RunDraft): Promise<void> {
+  if (isRunTerminal(draft.run.status)) return;
+  const spec = draft.run.spec;
+  const catalog = draft.run.catalog as ModelCatalog;
+  for (let round = 0; round < 10_000; round++) {
+    let moved = false;
+    const ready: StepRow[] = [];
+    for (const s of draft.steps) {
+      if (s.status !== "pending" && s.status !== "queued") continue;
+      const bad = [...s.valueDeps, ...s.tensorDeps].find((d) => STEP_BAD.has(draft.step(d)?.status ?? "failed"));
+      if (bad) {
+        // a queued step may already have a job: withdraw it
+        if (s.status === "queued") draft.cancelJobs.push(jobIdOf(draft.run.id, s.stepId));
+        skip(draft, s, { code: "upstream_failed", message: `upstream step '${bad}' is ${draft.step(bad)?.status}` });
+        moved = true;
+        continue;
+      }
+      if (s.status === "pending" && s.valueDeps.every((d) => STEP_OK.has(draft.step(d)!.status))) ready.push(s);
+    }
+    if (ready.length) {
+      moved = true;
+      const outputs = stepOutputs(draft);
+      const resolved = await Promise.all(
+        ready.map((s) => ctx.planner.resolve(spec, draft.run.inputs, catalog, s.stepId, outputs)),
+      );
+      const keys = resolved.flatMap((r, i) => (r.ok && !ready[i]!.noCache ? [r.cacheKey] : []));
+      const memo = keys.length ? await memoLookup(ctx.store, draft.run.tenantId, keys) : new Map<string, StepRow>();
+      let hits = 0;
+      ready.forEach((s, i) => {
+        const r = resolved[i]!;
+        if (!r.ok) {
+          draft.patchStep(s.stepId, { status: "failed", error: r.error, finishedAt: draft.now });
+          draft.event("step.failed", s.stepId, { status: "failed", error: r.error });
+          return;
+        }
+        const hit = s.noCache ? undefined : memo.get(r.cacheKey);
+        if (hit) {
+          hits++;
+          draft.patchStep(s.stepId, {
+            status: "cached",
+            cacheKey: r.cacheKey,
+            cacheHit: true,
+            cachedFrom: `${hit.runId}/${hit.stepId}`,
+            output: hit.output,
+            receipt: hit.receipt,
+            finishedAt: draft.now,
+          });
+          draft.event("step.completed", s.stepId, { status: "cached", cachedFrom: `${hit.runId}/${hit.stepId}`, output: hit.output });
+          return;
+        }
+        draft.patchStep(s.stepId, { status: "queued", cacheKey: r.cacheKey, queuedAt: draft.now });
+        draft.newJobs.push({
+          id: jobIdOf(draft.run.id, s.stepId),
+          tenantId: draft.run.tenantId,
+          runId: draft.run.id,
+          stepId: s.stepId,
+          model: r.payload.model,
+          op: r.payload.op,
+          payload: r.payload,
+          status: "queued",
+          attempts: 0,
+          maxAttempts: s.maxAttempts,
+          backoffMs: s.backoffMs,
+          timeoutMs: s.timeoutMs,
+          availableAt: draft.now,
+          createdAt: draft.now,
+          updatedAt: draft.now,
+        });
+        draft.event("step.queued", s.stepId, { status: "queued", cacheKey: r.cacheKey });
+      });
+      if (hits) ctx.observer?.memoHit?.(hits);
+    }
+    if (!moved) break;
+  }
+  settle(ctx, draft);
+}
+
+/** Every step terminal → the run's final status, outputs and `run.completed`. */
+export function settle(ctx: EngineCtx, draft: RunDraft): void {
+  if (isRunTerminal(draft.run.status)) return;
+  const started = draft.steps.some((s) => s.status !== "pending" && s.status !== "queued");
+  if (!draft.steps.every((s) => isStepTerminal(s.status))) {
+    if (started && draft.run.status === "queued") {
+      draft.patchRun({ status: "running", startedAt: draft.now });
+      draft.event("run.started", null, { status: "running" });
+    }
+    return;
+  }
+  const first = (st: string) => draft.steps.find((s) => s.status === st);
+  const failed = first("failed") ?? first("timed_out") ?? first("canceled");
+  const status = failed ? (failed.status as "failed" | "timed_out" | "canceled") : "succeeded";
+  const patch: Parameters<RunDraft["patchRun"]>[0] = { status, finishedAt: draft.now };
+  if (!draft.run.startedAt) patch.startedAt = draft.now;
+  if (failed) {
+    patch.error = {
+      code: failed.error?.code ?? failed.status,
+      message: `step '${failed.stepId}' ${failed.status}: ${failed.error?.message ?? ""}`.trim(),
+      stepId: failed.stepId,
+    };
+  } else {
+    try {
+      patch.outputs = ctx.planner.outputs(draft.run.spec, draft.run.inputs, stepOutputs(draft));
+    } catch (e) {
+      patch.status = "failed";
+      patch.error = { code: "outputs_unresolved", message: (e as Error).message };
+    }
+  }
+  draft.patchRun(patch);
+  draft.event("run.completed", null, {
+    status: draft.run.status,
+    outputs: draft.run.outputs ?? null,
+    error: draft.run.error ?? null,
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * In-process wake-ups for long-polls (lease, `Prefer: wait`, SSE). Purely an optimization: every
+ * waiter also re-reads the database on a short interval, which stays the source of truth (several
+ * edge instances share one DB and do not see each other's notifications).
+ */
+export interface Notifier {
+  publish(topic: string): void;
+  /** Resolves on the next publish to `topic`, after `ms`, or on abort — whichever is first. */
+  wait(topic: string, ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export function localNotifier(): Notifier {
+  const waiters = new Map<string, Set<() => void>>();
+  return {
+    publish(topic) {
+      const set = waiters.get(topic);
+      if (!set) return;
+      waiters.delete(topic);
+      for (const w of set) w();
+    },
+    wait(topic, ms, signal) {
+      return new Promise<void>((resolve) => {
+        let set = waiters.get(topic);
+        if (!set) waiters.set(topic, (set = new Set()));
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          waiters.get(topic)?.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, ms));
+        set.add(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    },
+  };
+}
+
+export const JOBS_TOPIC = "jobs";
+export const runTopic = (runId: string) => `run:${runId}`;

@@ -1,0 +1,189 @@
+/**
+ * Run lifecycle entry points: create (with idempotency), cancel, wait.
+ */
+import { and, eq } from "drizzle-orm";
+import { blobs, runs, type RunRow, type StepRow } from "../../db/schema.js";
+import { errorMentions, type Stmt } from "../../db/store.js";
+import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
+import type { ModelCatalog, WorkflowSpec } from "../../workflows/index.js";
+import { jobIdOf, newRunId } from "../lib/ids.js";
+import { advance, type EngineCtx } from "./advance.js";
+import { withRun } from "./commit.js";
+import { isRunTerminal, RunDraft } from "./draft.js";
+import { JOBS_TOPIC, runTopic, type Notifier } from "./notifier.js";
+
+export interface RunsCtx extends EngineCtx {
+  notifier: Notifier;
+  now: () => number;
+}
+
+export interface NewBlob {
+  sha256: string;
+  mime: string;
+  bytes: Uint8Array;
+}
+
+export interface CreateRunInput {
+  tenantId: string;
+  spec: WorkflowSpec;
+  inputs: ResolvedInputs;
+  catalog: RunCatalog;
+  tags?: string[];
+  idempotencyKey?: string | null;
+  workflowId?: string | null;
+  workflowVersion?: number | null;
+  blobs?: NewBlob[];
+  parentRunId?: string | null;
+  rerunFrom?: string | null;
+  /** Rerun: steps whose parent output is reused as `cached` (step id → parent step row). */
+  copyFrom?: ReadonlyMap<string, StepRow>;
+  /** Rerun: steps that must execute again (never satisfied from the memo table). */
+  noCache?: ReadonlySet<string>;
+}
+
+/**
+ * Store a validated, planned run and everything it starts with (steps, first jobs, memo hits,
+ * events) in one atomic batch. With an idempotency key, concurrent duplicates converge on the
+ * first run stored (the unique index decides), and `created` is false for the others.
+ */
+export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ run: RunRow; created: boolean }> {
+  const { store } = ctx;
+  const key = input.idempotencyKey ?? null;
+  if (key) {
+    const existing = await findByIdempotencyKey(ctx, input.tenantId, key);
+    if (existing) return { run: existing, created: false };
+  }
+  const now = ctx.now();
+  const id = newRunId(now);
+  const run: RunRow = {
+    id,
+    tenantId: input.tenantId,
+    workflowId: input.workflowId ?? null,
+    workflowVersion: input.workflowVersion ?? null,
+    name: input.spec.name ?? null,
+    spec: input.spec,
+    inputs: input.inputs,
+    catalog: input.catalog,
+    status: "queued",
+    rev: 0,
+    tags: input.tags ?? [],
+    idempotencyKey: key,
+    parentRunId: input.parentRunId ?? null,
+    rerunFrom: input.rerunFrom ?? null,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: now,
+    outputs: null,
+    error: null,
+  };
+  const stepRows: StepRow[] = ctx.planner.steps(input.spec, input.inputs, input.catalog as ModelCatalog).map((info, idx) => ({
+    runId: id,
+    stepId: info.stepId,
+    tenantId: input.tenantId,
+    idx,
+    op: info.op,
+    model: info.model,
+    status: "pending",
+    valueDeps: info.valueDeps,
+    tensorDeps: info.tensorDeps,
+    attempts: 0,
+    maxAttempts: info.maxAttempts,
+    backoffMs: info.backoffMs,
+    timeoutMs: info.timeoutMs,
+    cacheKey: null,
+    cacheHit: false,
+    cachedFrom: null,
+    noCache: input.noCache?.has(info.stepId) ?? false,
+    workerId: null,
+    queuedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    queueMs: null,
+    computeMs: null,
+    output: null,
+    receipt: null,
+    error: null,
+  }));
+  const draft = new RunDraft(run, stepRows, now);
+  draft.event("run.created", null, { status: "queued", workflowId: run.workflowId, parentRunId: run.parentRunId });
+  for (const [stepId, parent] of input.copyFrom ?? []) {
+    draft.patchStep(stepId, {
+      status: "cached",
+      cacheKey: parent.cacheKey,
+      cacheHit: true,
+      cachedFrom: parent.cachedFrom ?? `${parent.runId}/${parent.stepId}`,
+      output: parent.output,
+      receipt: parent.receipt,
+      finishedAt: now,
+    });
+    draft.event("step.completed", stepId, { status: "cached", cachedFrom: `${parent.runId}/${parent.stepId}`, output: parent.output });
+  }
+  await advance(ctx, draft);
+  const blobStmts: Stmt[] = (input.blobs ?? []).map((b) =>
+    store.db
+      .insert(blobs)
+      .values({ sha256: b.sha256, mime: b.mime, size: b.bytes.length, data: Buffer.from(b.bytes), createdAt: now })
+      .onConflictDoNothing(),
+  );
+  try {
+    await store.batch([...blobStmts, ...draft.toInsertStatements(store)]);
+  } catch (e) {
+    if (key && errorMentions(e, "runs.idempotency_key")) {
+      const existing = await findByIdempotencyKey(ctx, input.tenantId, key);
+      if (existing) return { run: existing, created: false };
+    }
+    throw e;
+  }
+  if (draft.newJobs.length) ctx.notifier.publish(JOBS_TOPIC);
+  ctx.notifier.publish(runTopic(id));
+  return { run: draft.run, created: true };
+}
+
+async function findByIdempotencyKey(ctx: RunsCtx, tenantId: string, key: string): Promise<RunRow | undefined> {
+  const [row] = await ctx.store.db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.tenantId, tenantId), eq(runs.idempotencyKey, key)));
+  return row;
+}
+
+/**
+ * Cancel a run: pending/queued steps are skipped, running ones canceled, their jobs withdrawn
+ * (a worker holding one learns it at its next heartbeat or progress call, and its result is
+ * ignored). Canceling a finished run changes nothing.
+ */
+export async function cancelRun(ctx: RunsCtx, runId: string, reason = "canceled by request"): Promise<RunRow | undefined> {
+  const r = await withRun(ctx.store, runId, ctx.now, async (snap, t) => {
+    if (isRunTerminal(snap.run.status)) return null;
+    const d = new RunDraft(snap.run, snap.steps, t);
+    for (const s of d.steps) {
+      if (s.status === "pending" || s.status === "queued") {
+        if (s.status === "queued") d.cancelJobs.push(jobIdOf(runId, s.stepId));
+        d.patchStep(s.stepId, { status: "skipped", error: { code: "canceled", message: reason }, finishedAt: t });
+        d.event("step.skipped", s.stepId, { status: "skipped", error: { code: "canceled", message: reason } });
+      } else if (s.status === "running") {
+        d.cancelJobs.push(jobIdOf(runId, s.stepId));
+        d.patchStep(s.stepId, { status: "canceled", error: { code: "canceled", message: reason }, finishedAt: t });
+        d.event("step.canceled", s.stepId, { status: "canceled" });
+      }
+    }
+    d.patchRun({ status: "canceled", finishedAt: t, error: { code: "canceled", message: reason } });
+    d.event("run.completed", null, { status: "canceled", outputs: null, error: d.run.error });
+    return { stmts: d.toUpdateStatements(ctx.store), value: d.run };
+  });
+  if (r.committed) ctx.notifier.publish(runTopic(runId));
+  return r.value ?? r.snap?.run;
+}
+
+/** Wait (DB polling + notifier) until the run is terminal or `ms` passes; the latest row either way. */
+export async function waitForRun(ctx: RunsCtx, runId: string, ms: number, signal?: AbortSignal): Promise<RunRow | undefined> {
+  const deadline = ctx.now() + ms;
+  for (;;) {
+    const [row] = await ctx.store.db.select().from(runs).where(eq(runs.id, runId));
+    if (!row || isRunTerminal(row.status)) return row;
+    const left = deadline - ctx.now();
+    if (left <= 0 || signal?.aborted) return row;
+    await ctx.notifier.wait(runTopic(runId), Math.min(left, 250), signal);
+  }
+}

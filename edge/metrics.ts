@@ -1,0 +1,119 @@
+/**
+ * Prometheus metrics (prom-client), one registry per app so tests and several apps in a process
+ * do not collide. Counts that must survive restarts and span instances (runs / steps by status)
+ * are read from the database at scrape time; the rest are this process's observations.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { sql } from "drizzle-orm";
+import { runs, steps, type JobRow } from "../db/schema.js";
+import type { Store } from "../db/store.js";
+import type { JobResult } from "../workflows/index.js";
+import type { PoolObserver } from "./engine/pool.js";
+
+export class Metrics implements PoolObserver {
+  readonly registry = new Registry();
+  private store: Store | undefined;
+  readonly queueWait = new Histogram({
+    name: "metalm_queue_wait_seconds",
+    help: "Time a job waited in the queue before it was leased",
+    labelNames: ["op"],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+    registers: [this.registry],
+  });
+  readonly compute = new Histogram({
+    name: "metalm_compute_seconds",
+    help: "Worker-reported compute time per job",
+    labelNames: ["op", "model"],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: "metalm_lease_batch_size",
+    help: "Jobs handed out per lease call",
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [this.registry],
+  });
+  readonly tokensPerSecond = new Histogram({
+    name: "metalm_tokens_per_second",
+    help: "Generated tokens per second of compute, per decode/explain job",
+    labelNames: ["model"],
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 5000],
+    registers: [this.registry],
+  });
+  readonly cacheHits = new Counter({
+    name: "metalm_cache_hits_total",
+    help: "Cache hits: kind=memo (step reused from an earlier run), kind=worker (encoder cache on a worker)",
+    labelNames: ["kind"],
+    registers: [this.registry],
+  });
+  readonly results = new Counter({
+    name: "metalm_job_results_total",
+    help: "Job results accepted, by outcome",
+    labelNames: ["op", "outcome"],
+    registers: [this.registry],
+  });
+  readonly httpRequests = new Counter({
+    name: "metalm_http_requests_total",
+    help: "HTTP requests by route and status class",
+    labelNames: ["method", "status"],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    new Gauge({
+      name: "metalm_runs",
+      help: "Runs by status (from the database)",
+      labelNames: ["status"],
+      registers: [this.registry],
+      async collect() {
+        if (!self.store) return;
+        this.reset();
+        const rows = await self.store.db.select({ status: runs.status, n: sql<number>`count(*)` }).from(runs).groupBy(runs.status);
+        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      },
+    });
+    new Gauge({
+      name: "metalm_steps",
+      help: "Steps by status (from the database); status=cached counts memoized steps",
+      labelNames: ["status"],
+      registers: [this.registry],
+      async collect() {
+        if (!self.store) return;
+        this.reset();
+        const rows = await self.store.db.select({ status: steps.status, n: sql<number>`count(*)` }).from(steps).groupBy(steps.status);
+        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      },
+    });
+  }
+
+  attach(store: Store): this {
+    this.store = store;
+    return this;
+  }
+
+  leased(jobs: JobRow[], now: number): void {
+    this.batchSize.observe(jobs.length);
+    for (const j of jobs) this.queueWait.observe({ op: j.op }, Math.max(0, now - j.availableAt) / 1000);
+  }
+
+  result(job: JobRow, res: JobResult): void {
+    if (!res.ok) {
+      this.results.inc({ op: job.op, outcome: "error" });
+      return;
+    }
+    this.results.inc({ op: job.op, outcome: "ok" });
+    const s = res.timings.computeMs / 1000;
+    this.compute.observe({ op: job.op, model: job.model }, s);
+    if (res.cacheHit) this.cacheHits.inc({ kind: "worker" });
+    const out = res.output;
+    if ((out.op === "decode" || out.op === "explain") && s > 0 && out.tokens.length) {
+      this.tokensPerSecond.observe({ model: job.model }, out.tokens.length / s);
+    }
+  }
+
+  memoHit(n: number): void {
+    this.cacheHits.inc({ kind: "memo" }, n);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Node entrypoint (the embedded default): SQLite file under DATA_DIR, the app on PORT, a sweep
+ * timer for expired leases, and a local pool of gpu-workers on loopback with a generated pool
+ * token.
+ *
+ * Env: PORT (8787), HOST (127.0.0.1 — 0.0.0.0 to expose), DATA_DIR (./data), POOL_TOKEN
+ * (generated when unset), WORKERS (local workers; default: gpu-worker's default pool size,
+ * 0 = none), LEASE_MS (30000).
+ */
+import { serve } from "@hono/node-server";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openSqliteStore } from "../db/store.js";
+import { createApp } from "./app.js";
+import { sweepExpired } from "./engine/pool.js";
+import { newToken } from "./lib/ids.js";
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const port = Number(env.PORT ?? 8787);
+  const host = env.HOST ?? "127.0.0.1";
+  const dataDir = env.DATA_DIR ?? "./data";
+  const poolToken = env.POOL_TOKEN || newToken();
+  const store = openSqliteStore(join(dataDir, "metalm.sqlite"));
+  const app = createApp({ store, poolToken, leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined });
+  const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+    console.log(JSON.stringify({ msg: "edge listening", url: `http://${host}:${info.port}`, dataDir }));
+  });
+  // DB-driven, so any instance may run it; the lease long-poll also sweeps on every call.
+  const sweep = setInterval(() => void sweepExpired(app.engine).catch((e) => console.error("[edge] sweep", e)), 1000);
+  sweep.unref();
+
+  let pool: { stop(): Promise<void> } | undefined;
+  const nWorkers = env.WORKERS === undefined ? undefined : Number(env.WORKERS);
+  if (nWorkers !== 0) {
+    try {
+      const { startPool } = await import("../gpu-worker/src/worker/pool.js");
+      pool = startPool({
+        ...(nWorkers !== undefined ? { workers: nWorkers } : {}),
+        env: { EDGE_URL: `http://127.0.0.1:${port}`, POOL_TOKEN: poolToken },
+      });
+    } catch (e) {
+      console.error(JSON.stringify({ msg: "local workers not started", error: String(e) }));
+    }
+  }
+  const stop = async () => {
+    clearInterval(sweep);
+    await pool?.stop();
+    server.close();
+    store.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();

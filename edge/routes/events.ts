@@ -1,0 +1,69 @@
+/**
+ * `GET /v1/runs/:id/events` — Server-Sent Events from the append-only `run_events` table.
+ * `id:` is the event's row id (monotonic), so `Last-Event-ID` (header, or `?lastEventId=`)
+ * resumes exactly after the last event seen. The stream ends after `run.completed`.
+ */
+import { and, asc, eq, gt } from "drizzle-orm";
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { runEvents, runs } from "../../db/schema.js";
+import type { Env } from "../context.js";
+import { isRunTerminal } from "../engine/draft.js";
+import { runTopic } from "../engine/notifier.js";
+import { apiError } from "../lib/errors.js";
+
+export const eventsRoutes = new Hono<Env>();
+
+const PAGE = 500;
+const KEEPALIVE_MS = 15_000;
+
+eventsRoutes.get("/:id/events", async (c) => {
+  const id = c.req.param("id");
+  const { store, notifier } = c.var.engine;
+  const [run] = await store.db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, id), eq(runs.tenantId, c.var.tenantId)));
+  if (!run) throw apiError(404, "run_not_found", `run ${id} not found`, { runId: id });
+  const lastRaw = c.req.header("last-event-id") ?? c.req.query("lastEventId") ?? "0";
+  if (!/^\d{1,15}$/.test(lastRaw.trim())) throw apiError(400, "invalid_request", "Last-Event-ID must be an event id", { field: "Last-Event-ID" });
+  let last = Number(lastRaw.trim());
+  const signal = c.req.raw.signal;
+  return streamSSE(c, async (stream) => {
+    let aborted = false;
+    stream.onAbort(() => {
+      aborted = true;
+    });
+    let idleSince = Date.now();
+    while (!aborted && !signal.aborted) {
+      const rows = await store.db
+        .select()
+        .from(runEvents)
+        .where(and(eq(runEvents.runId, id), gt(runEvents.id, last)))
+        .orderBy(asc(runEvents.id))
+        .limit(PAGE);
+      let done = false;
+      for (const e of rows) {
+        await stream.writeSSE({
+          id: String(e.id),
+          event: e.type,
+          data: JSON.stringify({ type: e.type, runId: e.runId, stepId: e.stepId, at: e.createdAt, ...e.data }),
+        });
+        last = e.id;
+        if (e.type === "run.completed") done = true;
+      }
+      if (rows.length === PAGE) continue;
+      if (done) break;
+      if (rows.length) idleSince = Date.now();
+      // a run finished before we subscribed (events already read) also ends the stream
+      const [st] = await store.db.select({ status: runs.status }).from(runs).where(eq(runs.id, id));
+      if (st && isRunTerminal(st.status) && rows.length === 0) {
+        const more = await store.db.select({ id: runEvents.id }).from(runEvents).where(and(eq(runEvents.runId, id), gt(runEvents.id, last))).limit(1);
+        if (!more.length) break;
+        continue;
+      }
+      if (Date.now() - idleSince > KEEPALIVE_MS) {
+        await stream.write(": keep-alive\n\n");
+        idleSince = Date.now();
+      }
+      await notifier.wait(runTopic(id), 1000, signal);
+    }
+  });
+});

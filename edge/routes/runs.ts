@@ -1,0 +1,116 @@
+/**
+ * Runs: create (JSON or multipart; Idempotency-Key; Prefer: wait=N), get, list, cancel.
+ */
+import { and, asc, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
+import { Hono } from "hono";
+import { runs, RUN_STATUSES, steps, type RunRow } from "../../db/schema.js";
+import { ListRunsQuerySchema } from "../api/schemas.js";
+import type { Env, Ctx } from "../context.js";
+import { isRunTerminal } from "../engine/draft.js";
+import { cancelRun, createRun, waitForRun } from "../engine/runs.js";
+import { decodeCursor, encodeCursor } from "../lib/cursor.js";
+import { apiError, parseOr400 } from "../lib/errors.js";
+import { presentRun, presentRunSummary } from "../lib/present.js";
+import { readCreateRequest, resolveRunRequest } from "../lib/run-request.js";
+
+export const runsRoutes = new Hono<Env>();
+
+/** `Prefer: wait=N` (RFC 7240) → seconds, clamped; undefined when absent. */
+export function preferWait(c: Ctx): number | undefined {
+  const h = c.req.header("prefer");
+  if (!h) return undefined;
+  const m = /(?:^|[,;\s])wait\s*=\s*"?(\d+(?:\.\d+)?)"?/i.exec(h);
+  if (!m) return undefined;
+  return Math.min(Number(m[1]), c.var.limits.maxWaitS);
+}
+
+const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+export async function loadRunView(c: Ctx, id: string) {
+  const { db } = c.var.engine.store;
+  const [run] = await db.select().from(runs).where(and(eq(runs.id, id), eq(runs.tenantId, c.var.tenantId)));
+  if (!run) throw apiError(404, "run_not_found", `run ${id} not found`, { runId: id });
+  const rows = await db.select().from(steps).where(eq(steps.runId, id)).orderBy(asc(steps.idx));
+  return presentRun(run, rows);
+}
+
+/** 200 with the run when it is finished (or was waited for), else 202 + Location. */
+export async function answerRun(c: Ctx, run: RunRow, opts: { created: boolean; waitS?: number }) {
+  let row = run;
+  if (opts.waitS !== undefined && opts.waitS > 0 && !isRunTerminal(row.status)) {
+    row = (await waitForRun(c.var.engine, run.id, opts.waitS * 1000, c.req.raw.signal)) ?? row;
+    c.header("Preference-Applied", `wait=${opts.waitS}`);
+  }
+  const view = await loadRunView(c, row.id);
+  c.header("Location", `/v1/runs/${row.id}`);
+  if (!opts.created) c.header("Idempotent-Replayed", "true");
+  return c.json(view, isRunTerminal(view.status) ? 200 : 202);
+}
+
+runsRoutes.post("/", async (c) => {
+  const key = c.req.header("idempotency-key");
+  if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key))
+    throw apiError(400, "invalid_request", "Idempotency-Key must be 1–255 visible ASCII characters", { field: "Idempotency-Key" });
+  const waitS = preferWait(c);
+  const raw = await readCreateRequest(c);
+  const r = await resolveRunRequest(c, raw);
+  const { run, created } = await createRun(c.var.engine, {
+    tenantId: c.var.tenantId,
+    spec: r.spec,
+    inputs: r.inputs,
+    catalog: r.catalog,
+    tags: raw.body.tags,
+    idempotencyKey: key ?? null,
+    workflowId: r.workflowId,
+    workflowVersion: r.workflowVersion,
+    blobs: r.blobs,
+  });
+  return answerRun(c, run, { created, waitS });
+});
+
+runsRoutes.get("/", async (c) => {
+  const q = parseOr400(ListRunsQuerySchema, c.req.query(), "query");
+  const { db } = c.var.engine.store;
+  const base: (SQL | undefined)[] = [
+    eq(runs.tenantId, c.var.tenantId),
+    q.workflow ? eq(runs.workflowId, q.workflow) : undefined,
+    q.tag ? sql`EXISTS (SELECT 1 FROM json_each(${runs.tags}) WHERE json_each.value = ${q.tag})` : undefined,
+    q.createdAfter !== undefined ? gte(runs.createdAt, q.createdAfter) : undefined,
+    q.createdBefore !== undefined ? lt(runs.createdAt, q.createdBefore) : undefined,
+  ];
+  const page: (SQL | undefined)[] = [...base, q.status ? eq(runs.status, q.status) : undefined];
+  if (q.cursor) {
+    const cur = decodeCursor(q.cursor);
+    page.push(or(lt(runs.createdAt, cur.createdAt), and(eq(runs.createdAt, cur.createdAt), lt(runs.id, cur.id))));
+  }
+  const rows = await db
+    .select()
+    .from(runs)
+    .where(and(...page))
+    .orderBy(desc(runs.createdAt), desc(runs.id))
+    .limit(q.limit + 1);
+  const more = rows.length > q.limit;
+  const list = more ? rows.slice(0, q.limit) : rows;
+  const last = list[list.length - 1];
+  const countRows = await db
+    .select({ status: runs.status, n: sql<number>`count(*)` })
+    .from(runs)
+    .where(and(...base))
+    .groupBy(runs.status);
+  const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<(typeof RUN_STATUSES)[number], number>;
+  for (const r of countRows) counts[r.status] = Number(r.n);
+  return c.json({
+    runs: list.map(presentRunSummary),
+    nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null,
+    counts,
+  });
+});
+
+runsRoutes.get("/:id", async (c) => c.json(await loadRunView(c, c.req.param("id"))));
+
+runsRoutes.post("/:id/cancel", async (c) => {
+  const id = c.req.param("id");
+  await loadRunView(c, id); // 404 for unknown / other tenant's
+  await cancelRun(c.var.engine, id);
+  return c.json(await loadRunView(c, id));
+});
