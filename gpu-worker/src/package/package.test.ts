@@ -31,7 +31,7 @@ describe("model package loading", () => {
   it("names the file whose sha256 does not match", async () => {
     const d = copyFixture();
     const bytes = readFileSync(join(d, "embed.onnx"));
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1]! ^= 1;
     writeFileSync(join(d, "embed.onnx"), bytes);
     const err = await readVerifiedManifest(d).catch((e) => e);
     expect(err).toBeInstanceOf(PackageError);

@@ -1,0 +1,80 @@
+/** Worker configuration from the environment (documented in gpu-worker/README section of the root README). */
+import { hostname } from "node:os";
+import { z } from "zod";
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+export const workerConfigSchema = z.object({
+  EDGE_URL: z.string().url().default("http://127.0.0.1:8787"),
+  POOL_TOKEN: z.string().default(""),
+  MODELS_DIR: z.string().default("gpu-worker/models"),
+  WORKER_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  /** Comma-separated, in order of preference; CPU is always the last resort. */
+  EXECUTION_PROVIDERS: z.string().default("cpu"),
+  INTRA_OP_THREADS: int(1, 1),
+  INTER_OP_THREADS: int(1, 1),
+  MAX_BATCH: int(8, 1),
+  MAX_QUEUE_DELAY_MS: int(5),
+  /** Jobs held at once (leased, queued or running); default 2 × MAX_BATCH so the next batch fills while one runs. */
+  LEASE_MAX: z.coerce.number().int().min(1).max(64).optional(),
+  LEASE_WAIT_MS: int(20_000),
+  ENCODER_CACHE_MB: int(256, 1),
+  MAX_IMAGE_PIXELS: int(16_777_216, 1),
+  /** Port of /healthz and /metrics; 0 = any free port. */
+  METRICS_PORT: int(0),
+  METRICS_HOST: z.string().default("127.0.0.1"),
+  SHUTDOWN_GRACE_MS: int(30_000),
+  /** Post per-token progress (SSE `token` events): 1 or 0. */
+  PROGRESS: z.enum(["0", "1"]).default("1"),
+  LOG_LEVEL: z.enum(["info", "warn", "error", "silent"]).default("info"),
+});
+
+export interface WorkerConfig {
+  edgeUrl: string;
+  poolToken: string;
+  modelsDir: string;
+  workerId: string;
+  executionProviders: string[];
+  intraOpNumThreads: number;
+  interOpNumThreads: number;
+  maxBatch: number;
+  maxQueueDelayMs: number;
+  leaseMax: number;
+  leaseWaitMs: number;
+  encoderCacheBytes: number;
+  maxImagePixels: number;
+  metricsPort: number;
+  metricsHost: string;
+  shutdownGraceMs: number;
+  progress: boolean;
+  logLevel: "info" | "warn" | "error" | "silent";
+}
+
+/**
+ * @example const cfg = configFromEnv({ EDGE_URL: "http://127.0.0.1:8787", POOL_TOKEN: "t" });
+ */
+export function configFromEnv(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  const r = workerConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
+  if (!r.success) throw new Error(`invalid worker configuration:\n${r.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  const e = r.data;
+  return {
+    edgeUrl: e.EDGE_URL.replace(/\/+$/, ""),
+    poolToken: e.POOL_TOKEN,
+    modelsDir: e.MODELS_DIR,
+    workerId: e.WORKER_ID,
+    executionProviders: e.EXECUTION_PROVIDERS.split(",").map((s) => s.trim()).filter(Boolean),
+    intraOpNumThreads: e.INTRA_OP_THREADS,
+    interOpNumThreads: e.INTER_OP_THREADS,
+    maxBatch: e.MAX_BATCH,
+    maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
+    leaseMax: e.LEASE_MAX ?? Math.min(64, 2 * e.MAX_BATCH),
+    leaseWaitMs: Math.min(25_000, e.LEASE_WAIT_MS),
+    encoderCacheBytes: e.ENCODER_CACHE_MB * 2 ** 20,
+    maxImagePixels: e.MAX_IMAGE_PIXELS,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    progress: e.PROGRESS === "1",
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Worker process entry: config from the environment, start, serve /healthz + /metrics, stop
+ * gracefully on SIGTERM/SIGINT (a second signal exits at once).
+ */
+import { configFromEnv } from "./config.js";
+import { jsonLog } from "./log.js";
+import { startHealthServer } from "./server.js";
+import { Worker } from "./worker.js";
+
+export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
+  const cfg = configFromEnv(env);
+  const log = jsonLog({ workerId: cfg.workerId }, cfg.logLevel);
+  const worker = new Worker(cfg, log);
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    if (++signals > 1) process.exit(1);
+    log.info("signal", { sig });
+    void worker.stop().then(
+      () => {
+        server?.close();
+        process.exit(0);
+      },
+      (e) => {
+        log.error("stop failed", { error: String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  let server: import("node:http").Server | undefined;
+  const health = await startHealthServer(worker, cfg.metricsPort, cfg.metricsHost);
+  server = health.server;
+  log.info("health server listening", { url: `http://${cfg.metricsHost}:${health.port}` });
+  // tell a launcher where our metrics are (the port may be ephemeral)
+  process.send?.({ type: "listening", port: health.port, workerId: cfg.workerId });
+  try {
+    await worker.start();
+  } catch (e) {
+    log.error("worker failed to start", { error: (e as Error).stack ?? String(e) });
+    process.exit(1);
+  }
+}

@@ -1,0 +1,44 @@
+/** Prometheus metrics of one worker (its own registry, served on its own port). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ModelRuntime } from "../ops/runtime.js";
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly queueWait = new Histogram({
+    name: "metalm_worker_queue_wait_seconds",
+    help: "Time a leased job waited in the worker before its batch ran",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly compute = new Histogram({
+    name: "metalm_worker_compute_seconds",
+    help: "Compute time of a batch",
+    labelNames: ["op"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: "metalm_worker_batch_size",
+    help: "Jobs per batch",
+    labelNames: ["op"],
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [this.registry],
+  });
+  readonly tokens = new Counter({ name: "metalm_worker_tokens_generated_total", help: "Tokens generated", registers: [this.registry] });
+  readonly tokensPerSecond = new Gauge({ name: "metalm_worker_tokens_per_second", help: "Generation throughput of the last decode/explain batch", registers: [this.registry] });
+  readonly jobs = new Counter({ name: "metalm_worker_jobs_total", help: "Jobs finished", labelNames: ["op", "outcome"], registers: [this.registry] });
+  readonly active = new Gauge({ name: "metalm_worker_active_jobs", help: "Jobs leased and not yet reported", registers: [this.registry] });
+
+  constructor(runtimes: () => Iterable<ModelRuntime>) {
+    const stat = (key: "hits" | "misses" | "bytes" | "entries" | "evictions") =>
+      function (this: Gauge) {
+        this.reset();
+        for (const rt of runtimes()) this.set({ model: rt.name }, rt.cache.stats()[key]);
+      };
+    new Gauge({ name: "metalm_worker_encoder_cache_hits", help: "Encoder/connector cache hits", labelNames: ["model"], registers: [this.registry], collect: stat("hits") });
+    new Gauge({ name: "metalm_worker_encoder_cache_misses", help: "Encoder/connector cache misses", labelNames: ["model"], registers: [this.registry], collect: stat("misses") });
+    new Gauge({ name: "metalm_worker_encoder_cache_bytes", help: "Bytes held by the encoder cache", labelNames: ["model"], registers: [this.registry], collect: stat("bytes") });
+    new Gauge({ name: "metalm_worker_encoder_cache_evictions", help: "Encoder cache evictions", labelNames: ["model"], registers: [this.registry], collect: stat("evictions") });
+    collectDefaultMetrics({ register: this.registry, prefix: "metalm_worker_" });
+  }
+}

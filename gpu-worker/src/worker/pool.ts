@@ -1,0 +1,82 @@
+/**
+ * The pool launcher: starts N worker processes (default max(1, cores / 2)) and restarts one that
+ * exits unexpectedly (with backoff if it keeps crashing). SIGTERM is forwarded; the pool waits for
+ * the workers' graceful stops.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Log } from "./log.js";
+
+export interface PoolOptions {
+  workers?: number;
+  /** Environment for every worker; WORKER_ID and METRICS_PORT are set per worker. */
+  env?: Record<string, string | undefined>;
+  /** First worker's metrics port (worker i gets base + i); 0 = ephemeral ports. */
+  metricsPortBase?: number;
+  idPrefix?: string;
+  log?: Log;
+  /** Entry script (defaults to gpu-worker/worker.ts, run with tsx). */
+  entry?: string;
+}
+
+export interface Pool {
+  readonly size: number;
+  /** The running child of slot i (replaced on restart). */
+  child(i: number): ChildProcess | undefined;
+  restarts: number;
+  stop(): Promise<void>;
+}
+
+export const defaultPoolSize = (): number => Math.max(1, Math.floor(availableParallelism() / 2));
+
+/**
+ * @example const pool = startPool({ env: { EDGE_URL: "http://127.0.0.1:8787", POOL_TOKEN: token } });
+ */
+export function startPool(opts: PoolOptions = {}): Pool {
+  const n = opts.workers ?? defaultPoolSize();
+  const entry = opts.entry ?? fileURLToPath(new URL("../../worker.ts", import.meta.url));
+  const prefix = opts.idPrefix ?? `w${process.pid}`;
+  const children: (ChildProcess | undefined)[] = new Array(n);
+  const crashes: number[] = new Array(n).fill(0);
+  let stopping = false;
+  const pool: Pool = {
+    size: n,
+    child: (i) => children[i],
+    restarts: 0,
+    stop: async () => {
+      stopping = true;
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (!c || c.exitCode !== null || c.signalCode !== null) return resolve();
+              c.once("exit", () => resolve());
+              c.kill("SIGTERM");
+            }),
+        ),
+      );
+    },
+  };
+  const spawn = (i: number) => {
+    const env = {
+      ...process.env,
+      ...opts.env,
+      WORKER_ID: `${prefix}-${i}`,
+      METRICS_PORT: String(opts.metricsPortBase ? opts.metricsPortBase + i : 0),
+    };
+    const child = fork(entry, [], { env, execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const startedAt = Date.now();
+    children[i] = child;
+    child.once("exit", (code, signal) => {
+      if (stopping) return;
+      crashes[i] = Date.now() - startedAt < 10_000 ? crashes[i]! + 1 : 0;
+      const delay = Math.min(10_000, 250 * 2 ** crashes[i]!);
+      opts.log?.warn("worker exited; restarting", { slot: i, code, signal, delayMs: delay });
+      pool.restarts++;
+      setTimeout(() => !stopping && spawn(i), delay).unref();
+    });
+  };
+  for (let i = 0; i < n; i++) spawn(i);
+  return pool;
+}

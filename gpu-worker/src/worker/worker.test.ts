@@ -1,0 +1,131 @@
+/**
+ * Worker processes (real child processes via the pool launcher) against an in-process edge that
+ * speaks the pool protocol: results with receipts and progress, /healthz + /metrics, a worker
+ * SIGKILLed mid-job (its job is re-leased and finished by another), cancel, graceful SIGTERM.
+ */
+import type { ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Job } from "../../../workflows/index.js";
+import { sha256Hex } from "../package/load.js";
+import { FakeEdge } from "../testing/fake-edge.js";
+import { FIXTURE_DIR, referencePngs } from "../testing/fixture.js";
+import { startPool, type Pool } from "./pool.js";
+
+const MODEL = "metalm-tiny-fixture";
+const imageA = sha256Hex(referencePngs.a!);
+const imageB = sha256Hex(referencePngs.b!);
+let edge: FakeEdge;
+let pool: Pool;
+const ports = new Map<number, number>();
+let n = 0;
+const job = (extra: Partial<Job> & Pick<Job, "op">): Omit<Job, "leaseId"> =>
+  ({ jobId: `job-${++n}`, runId: "run-1", stepId: `s${n}`, attempt: 1, deadlineAt: Date.now() + 60_000, model: MODEL, ...extra }) as Omit<Job, "leaseId">;
+const vqa = { kind: "span" as const, recipe: { connector: "vision", source: { model: MODEL, encoder: "vision", image: { sha256: imageA } } } };
+const params = { maxTokens: 8, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] };
+const until = async (cond: () => boolean, ms = 15_000) => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+const watch = (i: number, c: ChildProcess | undefined) => c?.on("message", (m: { type?: string; port?: number }) => m.type === "listening" && ports.set(i, m.port!));
+
+beforeAll(async () => {
+  edge = await new FakeEdge(900).start();
+  edge.blobs.set(imageA, referencePngs.a!);
+  edge.blobs.set(imageB, referencePngs.b!);
+  pool = startPool({ workers: 2, idPrefix: "wt", env: { EDGE_URL: edge.url, POOL_TOKEN: edge.token, MODELS_DIR: FIXTURE_DIR, MAX_QUEUE_DELAY_MS: "2", LOG_LEVEL: "warn", LEASE_WAIT_MS: "500", SHUTDOWN_GRACE_MS: "10000" } });
+  watch(0, pool.child(0));
+  watch(1, pool.child(1));
+  await until(() => edge.workers.size === 2, 60_000);
+}, 90_000);
+afterAll(async () => {
+  await pool?.stop();
+  await edge?.stop();
+});
+
+describe("worker processes through the pool protocol", () => {
+  it("registers its models and runs encode / decode / explain jobs with receipts, progress, health and metrics", async () => {
+    const reg = edge.workers.get("wt-0") as { models: { name: string; sha256: string }[]; ortVersion: string; executionProvider: string };
+    expect(reg.models.map((m) => m.name)).toEqual([MODEL]);
+    expect(reg).toMatchObject({ ortVersion: "1.30.0", executionProvider: "cpu" });
+    const jobs = [
+      job({ op: "encode", recipe: { model: MODEL, encoder: "vision", image: { sha256: imageA } } }),
+      job({ op: "decode", segments: [vqa, { kind: "text", text: "question: what color is the circle? answer:" }], params }),
+      job({ op: "explain", segments: [vqa, { kind: "text", text: "hypothesis: the circle is red it is" }], labels: ["entailment", "contradiction", "neutral"], params }),
+    ];
+    jobs.forEach((j) => edge.enqueue(j));
+    await edge.allDone();
+    const results = jobs.map((j) => edge.jobs.get(j.jobId)!.done!);
+    for (const r of results) {
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.receipt).toMatchObject({ model: MODEL, modelSha256: reg.models[0]!.sha256, ortVersion: "1.30.0", executionProvider: "cpu" });
+    }
+    const dec = results[1]!;
+    if (!dec.ok || dec.output.op !== "decode") throw new Error("decode failed");
+    expect(dec.output.tokens).toEqual([54, 53, 53, 89, 89, 51, 22, 32]); // reference.json "vqa" case
+    await until(() => (edge.progress.get(jobs[1]!.jobId)?.length ?? 0) === 8);
+    expect(edge.progress.get(jobs[1]!.jobId)!.map((t) => t.id)).toEqual(dec.output.tokens);
+
+    await until(() => ports.size === 2);
+    const health = await fetch(`http://127.0.0.1:${ports.get(0)}/healthz`).then((r) => r.json());
+    expect(health).toMatchObject({ status: "ok", workerId: "wt-0", models: [MODEL] });
+    const metrics = (await Promise.all([0, 1].map((i) => fetch(`http://127.0.0.1:${ports.get(i)}/metrics`).then((r) => r.text())))).join("\n");
+    for (const name of ["metalm_worker_queue_wait_seconds", "metalm_worker_compute_seconds", "metalm_worker_batch_size", "metalm_worker_tokens_generated_total", "metalm_worker_encoder_cache_hits"]) {
+      expect(metrics).toContain(name);
+    }
+  }, 30_000);
+
+  it("a worker SIGKILLed mid-job loses no job: the lease expires and another worker finishes it (and the pool restarts the dead one)", async () => {
+    let victim: string | undefined;
+    edge.blobDelay = (wid) => {
+      if (!victim) victim = wid;
+      return wid === victim && victim !== "done" ? Infinity : 0;
+    };
+    const j = job({ op: "decode", segments: [vqa, { kind: "text", text: "caption:" }], params });
+    edge.enqueue(j);
+    await until(() => victim !== undefined);
+    const slot = victim === "wt-0" ? 0 : 1;
+    const restartsBefore = pool.restarts;
+    pool.child(slot)!.kill("SIGKILL");
+    victim = "done"; // later fetches (another worker, or the restarted one) are served
+    await edge.allDone(30_000);
+    const e = edge.jobs.get(j.jobId)!;
+    expect(e.done!.ok).toBe(true);
+    expect(e.leases).toBe(2);
+    await until(() => pool.restarts > restartsBefore);
+    edge.blobDelay = () => 0;
+    watch(slot, pool.child(slot));
+  }, 45_000);
+
+  it("honours cancel from the edge: decoding stops with finishReason canceled", async () => {
+    edge.blobDelay = () => 1500;
+    const fresh = { kind: "span" as const, recipe: { connector: "vision", source: { model: MODEL, encoder: "vision", image: { sha256: imageB } } } }; // not in any encoder cache yet
+    const j = job({ op: "decode", segments: [fresh, { kind: "text", text: "answer:" }], params: { ...params, maxTokens: 64 } });
+    edge.enqueue(j);
+    await until(() => edge.jobs.get(j.jobId)!.leases > 0);
+    edge.cancel(j.jobId);
+    await edge.allDone();
+    const r = edge.jobs.get(j.jobId)!.done!;
+    expect(r.ok && r.output.op === "decode" && r.output.finishReason).toBe("canceled");
+    edge.blobDelay = () => 0;
+  }, 30_000);
+
+  it("stops gracefully on SIGTERM: stops leasing, finishes its held job, exits 0", async () => {
+    await until(() => edge.workers.size === 2 && pool.child(0)?.connected === true);
+    edge.blobDelay = () => 700;
+    const j = job({ op: "decode", segments: [vqa, { kind: "text", text: "answer:" }], params });
+    edge.enqueue(j);
+    await until(() => edge.jobs.get(j.jobId)!.leases > 0);
+    const holder = edge.jobs.get(j.jobId)!.worker!;
+    const child = pool.child(holder === "wt-0" ? 0 : 1)!;
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const e = edge.jobs.get(j.jobId)!;
+    expect(e.done?.ok).toBe(true);
+    expect(e.done?.workerId).toBe(holder);
+    expect(e.leases).toBe(1);
+  }, 30_000);
+});
