@@ -163,6 +163,8 @@ export const jobs = sqliteTable(
     tenantId: tenantId(),
     runId: text("run_id").notNull(),
     stepId: text("step_id").notNull(),
+    /** The step's position in its spec: jobs of one run lease in spec order. */
+    stepIdx: integer("step_idx").notNull(),
     model: text("model").notNull(),
     op: text("op").notNull(),
     payload: text("payload", { mode: "json" }).$type<JobPayload>().notNull(),

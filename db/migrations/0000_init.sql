@@ -11,6 +11,7 @@ CREATE TABLE `jobs` (
 	`tenant_id` text DEFAULT 'local' NOT NULL,
 	`run_id` text NOT NULL,
 	`step_id` text NOT NULL,
+	`step_idx` integer NOT NULL,
 	`model` text NOT NULL,
 	`op` text NOT NULL,
 	`payload` text NOT NULL,

@@ -106,6 +106,7 @@ export async function advance(ctx: EngineCtx, draft: RunDraft): Promise<void> {
           tenantId: draft.run.tenantId,
           runId: draft.run.id,
           stepId: s.stepId,
+          stepIdx: s.idx,
           model: r.payload.model,
           op: r.payload.op,
           payload: r.payload,

@@ -121,7 +121,7 @@ async function claim(ctx: PoolCtx, workerId: string, models: string[], max: numb
     .select({ id: jobs.id })
     .from(jobs)
     .where(and(eq(jobs.status, "queued"), lte(jobs.availableAt, now), inArray(jobs.model, models)))
-    .orderBy(asc(jobs.availableAt), asc(jobs.id))
+    .orderBy(asc(jobs.availableAt), asc(jobs.runId), asc(jobs.stepIdx))
     .limit(max);
   return ctx.store.db
     .update(jobs)
