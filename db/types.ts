@@ -3,7 +3,7 @@
  * storage-only live here.
  */
 import type { ModelAdvert } from "../workflows/index.js";
-import type { InputValue } from "../workflows/src/inputs.js";
+import type { InputValue } from "../workflows/index.js";
 
 export type { InputValue };
 export type {

@@ -3,7 +3,7 @@
  * `parseOr400`) and feed the OpenAPI document (`api/openapi.ts`).
  */
 import { z } from "@hono/zod-openapi";
-import { ImageValueSchema } from "../../workflows/src/inputs.js";
+import { ImageValueSchema } from "../../workflows/index.js";
 import { ReceiptSchema, StepOutputSchema, WorkflowSpecSchema } from "../../workflows/index.js";
 
 export const ErrorSchema = z

@@ -7,7 +7,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { steps as stepsTable, type StepRow } from "../../db/schema.js";
 import type { Store } from "../../db/store.js";
 import type { StepError } from "../../db/types.js";
-import type { ModelCatalog, StepOutput } from "../../workflows/index.js";
+import { advanceRun, type ModelCatalog, type StepOutput } from "../../workflows/index.js";
 import { jobIdOf } from "../lib/ids.js";
 import { isRunTerminal, isStepTerminal, RunDraft, STEP_BAD, STEP_OK } from "./draft.js";
 import type { PlannerPort } from "./planner.js";
@@ -55,22 +55,17 @@ export async function advance(ctx: EngineCtx, draft: RunDraft): Promise<void> {
   const spec = draft.run.spec;
   const catalog = draft.run.catalog as ModelCatalog;
   for (let round = 0; round < 10_000; round++) {
-    let moved = false;
-    const ready: StepRow[] = [];
-    for (const s of draft.steps) {
-      if (s.status !== "pending" && s.status !== "queued") continue;
-      const bad = [...s.valueDeps, ...s.tensorDeps].find((d) => STEP_BAD.has(draft.step(d)?.status ?? "failed"));
-      if (bad) {
-        // a queued step may already have a job: withdraw it
-        if (s.status === "queued") draft.cancelJobs.push(jobIdOf(draft.run.id, s.stepId));
-        skip(draft, s, { code: "upstream_failed", message: `upstream step '${bad}' is ${draft.step(bad)?.status}` });
-        moved = true;
-        continue;
-      }
-      if (s.status === "pending" && s.valueDeps.every((d) => STEP_OK.has(draft.step(d)!.status))) ready.push(s);
+    // the rules (what is ready, what is skipped) are workflows' advanceRun; this applies them
+    const tick = advanceRun(draft.steps.map((s) => ({ id: s.stepId, status: s.status, valueDeps: s.valueDeps, tensorDeps: s.tensorDeps })));
+    for (const id of tick.skip) {
+      const s = draft.step(id)!;
+      const dead = [...s.valueDeps, ...s.tensorDeps].find((d) => STEP_BAD.has(draft.step(d)!.status));
+      // a queued step may already have a job: withdraw it
+      if (s.status === "queued") draft.cancelJobs.push(jobIdOf(draft.run.id, s.stepId));
+      skip(draft, s, { code: "upstream_failed", message: `upstream step '${dead}' is ${dead ? draft.step(dead)!.status : "dead"}` });
     }
+    const ready = tick.ready.map((id) => draft.step(id)!);
     if (ready.length) {
-      moved = true;
       const outputs = stepOutputs(draft);
       const resolved = await Promise.all(
         ready.map((s) => ctx.planner.resolve(spec, draft.run.inputs, catalog, s.stepId, outputs)),
@@ -123,32 +118,31 @@ export async function advance(ctx: EngineCtx, draft: RunDraft): Promise<void> {
       });
       if (hits) ctx.observer?.memoHit?.(hits);
     }
-    if (!moved) break;
+    if (!tick.skip.length && !ready.length) break;
   }
   settle(ctx, draft);
 }
 
-/** Every step terminal → the run's final status, outputs and `run.completed`. */
+/** Every step terminal → the run's final status (workflows' rules), outputs and `run.completed`. */
 export function settle(ctx: EngineCtx, draft: RunDraft): void {
   if (isRunTerminal(draft.run.status)) return;
   const started = draft.steps.some((s) => s.status !== "pending" && s.status !== "queued");
-  if (!draft.steps.every((s) => isStepTerminal(s.status))) {
+  const { runStatus } = advanceRun(draft.steps.map((s) => ({ id: s.stepId, status: s.status, valueDeps: s.valueDeps, tensorDeps: s.tensorDeps })));
+  if (runStatus === "running" || !draft.steps.every((s) => isStepTerminal(s.status))) {
     if (started && draft.run.status === "queued") {
       draft.patchRun({ status: "running", startedAt: draft.now });
       draft.event("run.started", null, { status: "running" });
     }
     return;
   }
-  const first = (st: string) => draft.steps.find((s) => s.status === st);
-  const failed = first("failed") ?? first("timed_out") ?? first("canceled");
-  const status = failed ? (failed.status as "failed" | "timed_out" | "canceled") : "succeeded";
-  const patch: Parameters<RunDraft["patchRun"]>[0] = { status, finishedAt: draft.now };
+  const culprit = draft.steps.find((s) => s.status === "failed" || s.status === "timed_out") ?? draft.steps.find((s) => STEP_BAD.has(s.status));
+  const patch: Parameters<RunDraft["patchRun"]>[0] = { status: runStatus, finishedAt: draft.now };
   if (!draft.run.startedAt) patch.startedAt = draft.now;
-  if (failed) {
+  if (runStatus !== "succeeded" && culprit) {
     patch.error = {
-      code: failed.error?.code ?? failed.status,
-      message: `step '${failed.stepId}' ${failed.status}: ${failed.error?.message ?? ""}`.trim(),
-      stepId: failed.stepId,
+      code: culprit.error?.code ?? culprit.status,
+      message: `step '${culprit.stepId}' ${culprit.status}: ${culprit.error?.message ?? ""}`.trim(),
+      stepId: culprit.stepId,
     };
   } else {
     try {

@@ -5,6 +5,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { jobs, steps, runs, type JobRow, type RunRow, type StepRow, type StepStatus } from "../../db/schema.js";
 import type { Stmt, Store } from "../../db/store.js";
+import { assertTransition } from "../../workflows/index.js";
 import { insertEvents, updateStep, type NewEvent } from "./commit.js";
 
 export const STEP_OK: ReadonlySet<StepStatus> = new Set(["succeeded", "cached"]);
@@ -36,14 +37,17 @@ export class RunDraft {
     return this.byId.get(id);
   }
 
+  /** Patch a step; a status change must be a legal transition (workflows' state machine). */
   patchStep(id: string, patch: Partial<StepRow>): void {
     const s = this.byId.get(id);
     if (!s) throw new Error(`unknown step ${id}`);
+    if (patch.status && patch.status !== s.status) assertTransition("step", s.status, patch.status, id);
     Object.assign(s, patch);
     this.stepPatches.set(id, { ...this.stepPatches.get(id), ...patch });
   }
 
   patchRun(patch: Partial<RunRow>): void {
+    if (patch.status && patch.status !== this.run.status) assertTransition("run", this.run.status, patch.status, this.run.id);
     Object.assign(this.run, patch);
     Object.assign(this.runPatch, patch);
   }

@@ -7,7 +7,7 @@
  */
 import type { JobPayload, ModelCatalog, StepOutput, WorkflowSpec } from "../../workflows/index.js";
 import { NonRetryableError } from "../../workflows/index.js";
-import { plan, resolveOutputs, resolveStep, type PlannedStep } from "../../workflows/src/plan.js";
+import { plan, resolveOutputs, resolveStep, type PlannedStep } from "../../workflows/index.js";
 import type { ResolvedInputs, StepError } from "../../db/types.js";
 
 export interface StepInfo {

@@ -8,7 +8,7 @@ import { asc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { runs, steps, type StepRow } from "../../db/schema.js";
 import { NonRetryableError } from "../../workflows/index.js";
-import { applyOverrides, rerunSet } from "../../workflows/src/rerun.js";
+import { applyOverrides, rerunSet } from "../../workflows/index.js";
 import { RerunBodySchema } from "../api/schemas.js";
 import type { Env } from "../context.js";
 import { createRun } from "../engine/runs.js";
