@@ -17,14 +17,48 @@ export interface Embedded {
   length: number;
 }
 
-/** Token ids → decoder input embeddings (embed.onnx; position-free, positions are added in the decoder). */
-export async function embedTokens(pkg: ModelPackage, ids: readonly number[]): Promise<Float32Array> {
-  if (ids.length === 0) return new Float32Array(0);
-  const V = pkg.manifest.decoder.vocabSize;
-  for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} outside vocab [0, ${V})`);
+/** Embedding tables read out of embed.onnx, per session (see `embedTokens`). */
+const tables = new WeakMap<object, Float32Array | null>();
+/** Largest table kept in memory (bigger vocabularies call embed.onnx every time). */
+const MAX_TABLE_BYTES = 64 * 2 ** 20;
+
+async function runEmbed(pkg: ModelPackage, ids: readonly number[]): Promise<Float32Array> {
   const input_ids = new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
   const out = await checkedRun(pkg.embed, { input_ids }, pkg.manifest.decoder.embedGraph);
   return out.inputs_embeds!.data as Float32Array;
+}
+
+/**
+ * The whole embedding table [vocab, hidden], read once by running embed.onnx on every id. Valid
+ * because the embed graph is a per-token lookup (section 5: position-free, tied with the output
+ * softmax); checked on load by comparing a multi-token call with the table. Saves one session
+ * run per generated token.
+ */
+async function embeddingTable(pkg: ModelPackage): Promise<Float32Array | null> {
+  if (tables.has(pkg.embed)) return tables.get(pkg.embed)!;
+  const { vocabSize: V, hiddenSize: H } = pkg.manifest.decoder;
+  let table: Float32Array | null = null;
+  if (V * H * 4 <= MAX_TABLE_BYTES) {
+    table = await runEmbed(pkg, Array.from({ length: V }, (_, i) => i));
+    const probe = [1, V - 1, 0, Math.floor(V / 2), 1].map((x) => Math.min(V - 1, x));
+    const direct = await runEmbed(pkg, probe);
+    const same = probe.every((id, k) => table!.subarray(id * H, (id + 1) * H).every((v, j) => v === direct[k * H + j]));
+    if (!same) table = null; // not a pure lookup: always run the graph
+  }
+  tables.set(pkg.embed, table);
+  return table;
+}
+
+/** Token ids → decoder input embeddings (embed.onnx semantics; position-free, positions are added in the decoder). */
+export async function embedTokens(pkg: ModelPackage, ids: readonly number[]): Promise<Float32Array> {
+  if (ids.length === 0) return new Float32Array(0);
+  const { vocabSize: V, hiddenSize: H } = pkg.manifest.decoder;
+  for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} outside vocab [0, ${V})`);
+  const table = await embeddingTable(pkg);
+  if (!table) return runEmbed(pkg, ids);
+  const out = new Float32Array(ids.length * H);
+  ids.forEach((id, k) => out.set(table.subarray(id * H, (id + 1) * H), k * H));
+  return out;
 }
 
 /** Concatenates embedded pieces (e.g. bos, a span, a text segment) into one sequence. */

@@ -1,5 +1,6 @@
 /** Worker configuration from the environment (documented in gpu-worker/README section of the root README). */
 import { hostname } from "node:os";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -7,7 +8,8 @@ const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(d
 export const workerConfigSchema = z.object({
   EDGE_URL: z.string().url().default("http://127.0.0.1:8787"),
   POOL_TOKEN: z.string().default(""),
-  MODELS_DIR: z.string().default("gpu-worker/models"),
+  /** Default: gpu-worker/models of this checkout (independent of the working directory). */
+  MODELS_DIR: z.string().default(fileURLToPath(new URL("../../models", import.meta.url))),
   WORKER_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
   /** Comma-separated, in order of preference; CPU is always the last resort. */
   EXECUTION_PROVIDERS: z.string().default("cpu"),
