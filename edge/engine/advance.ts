@@ -135,6 +135,11 @@ export function settle(ctx: EngineCtx, draft: RunDraft): void {
     }
     return;
   }
+  if (draft.run.status === "queued") {
+    // e.g. every step memoized: the run still passes through running (the state machine's path)
+    draft.patchRun({ status: "running", startedAt: draft.now });
+    draft.event("run.started", null, { status: "running" });
+  }
   const culprit = draft.steps.find((s) => s.status === "failed" || s.status === "timed_out") ?? draft.steps.find((s) => STEP_BAD.has(s.status));
   const patch: Parameters<RunDraft["patchRun"]>[0] = { status: runStatus, finishedAt: draft.now };
   if (!draft.run.startedAt) patch.startedAt = draft.now;
