@@ -1,0 +1,84 @@
+/**
+ * Renders the examples' sample inputs with the shapes world's TS renderer and writes, beside each
+ * workflow, `<name>.sample.json`: the inputs to run it with (`@file` = a file in this folder), the
+ * scenes drawn, and the ground truth the model should answer. Deterministic (fixed seeds):
+ * `npx tsx workflows/examples/make-samples.ts` reproduces the committed files byte for byte.
+ */
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { caption, questions, renderPng, type Scene } from "../../gpu-worker/eval/shapes.js";
+import type { ExampleName, Sample } from "./index.js";
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+
+/** The ground-truth answer of a question about a scene (throws if the world does not ask it of that scene). */
+function answerOf(scene: Scene, question: string): string {
+  const q = questions(scene).find((x) => x.question === question);
+  if (!q) throw new Error(`the shapes world does not ask "${question}" of this scene`);
+  return q.answer;
+}
+
+const vqaScene: Scene = [{ shape: "circle", color: "red" }, { shape: "square", color: "green" }, null];
+const explainScene: Scene = [{ shape: "circle", color: "yellow" }, null, { shape: "triangle", color: "blue" }];
+const captionScene: Scene = [{ shape: "triangle", color: "green" }, { shape: "square", color: "blue" }, { shape: "circle", color: "white" }];
+// few-shot task: the color of the middle object (never stated)
+const demos: Scene[] = [
+  [{ shape: "square", color: "white" }, { shape: "circle", color: "red" }, null],
+  [null, { shape: "square", color: "blue" }, { shape: "triangle", color: "yellow" }],
+  [{ shape: "circle", color: "blue" }, { shape: "triangle", color: "green" }, { shape: "square", color: "red" }],
+];
+const query: Scene = [{ shape: "triangle", color: "red" }, { shape: "circle", color: "yellow" }, null];
+const middleColor = (s: Scene) => s[1]!.color;
+
+const images: Array<[string, Scene, number]> = [
+  ["vqa.png", vqaScene, 11],
+  ["vqa-then-explain.png", explainScene, 12],
+  ["caption.png", captionScene, 13],
+  ["few-shot-demo1.png", demos[0]!, 14],
+  ["few-shot-demo2.png", demos[1]!, 15],
+  ["few-shot-demo3.png", demos[2]!, 16],
+  ["few-shot-query.png", query, 17],
+];
+
+const explainQuestion = "what is on the left?";
+const explainAnswer = answerOf(explainScene, explainQuestion); // "a yellow circle"
+const samples: Record<ExampleName, Sample> = {
+  vqa: {
+    inputs: { image: "@vqa.png", question: "what color is the circle?" },
+    scenes: { image: vqaScene },
+    expected: { answer: answerOf(vqaScene, "what color is the circle?") },
+  },
+  "vqa-then-explain": {
+    inputs: { image: "@vqa-then-explain.png", question: explainQuestion },
+    scenes: { image: explainScene },
+    // training's explanation for an entailed "there is {object}": "the {shape} {position} is {color}"
+    expected: { answer: explainAnswer, label: "entailment", explanation: "the circle on the left is yellow" },
+  },
+  caption: {
+    inputs: { image: "@caption.png" },
+    scenes: { image: captionScene },
+    expected: { caption: caption(captionScene) },
+  },
+  "few-shot": {
+    inputs: {
+      demo1: "@few-shot-demo1.png",
+      answer1: middleColor(demos[0]!),
+      demo2: "@few-shot-demo2.png",
+      answer2: middleColor(demos[1]!),
+      demo3: "@few-shot-demo3.png",
+      answer3: middleColor(demos[2]!),
+      query: "@few-shot-query.png",
+    },
+    scenes: { demo1: demos[0]!, demo2: demos[1]!, demo3: demos[2]!, query },
+    expected: { answer: middleColor(query) },
+  },
+  "text-nli": {
+    inputs: { premise: caption([{ shape: "circle", color: "red" }, null, { shape: "square", color: "blue" }]), hypothesis: "the square is green" },
+    scenes: {},
+    expected: { label: "contradiction" },
+  },
+};
+
+for (const [file, scene, seed] of images) writeFileSync(here(`./${file}`), renderPng(scene, { size: 128, seed }));
+for (const [name, s] of Object.entries(samples)) writeFileSync(here(`./${name}.sample.json`), `${JSON.stringify(s, null, 2)}\n`);
+console.log(`wrote ${images.length} images and ${Object.keys(samples).length} samples to ${here(".")}`);
