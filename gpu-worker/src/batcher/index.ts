@@ -8,8 +8,8 @@
 export interface BatcherOptions<J, R> {
   maxBatchSize: number;
   maxQueueDelayMs: number;
-  /** Jobs with equal keys may share a batch. */
-  keyOf: (job: J) => string;
+  /** Jobs with equal keys may share a batch; `null` = never batched, runs without waiting. */
+  keyOf: (job: J) => string | null;
   /** Runs a batch; must return one result per job, in order. */
   run: (batch: J[], info: { queueMs: number[] }) => Promise<R[]>;
   /** Called after each batch (for metrics). */
@@ -39,7 +39,13 @@ export class DynamicBatcher<J, R> {
    */
   submit(job: J): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const key = this.opts.keyOf(job);
+      const k = this.opts.keyOf(job);
+      if (k === null) {
+        this.ready.push({ key: "\0solo", items: [{ job, enqueuedAt: performance.now(), resolve, reject }] });
+        void this.drain();
+        return;
+      }
+      const key = k;
       let q = this.queues.get(key);
       if (!q) this.queues.set(key, (q = { items: [] }));
       q.items.push({ job, enqueuedAt: performance.now(), resolve, reject });

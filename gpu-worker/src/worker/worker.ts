@@ -70,7 +70,7 @@ export class Worker {
     this.batcher = new DynamicBatcher<JobItem, JobResult>({
       maxBatchSize: this.cfg.maxBatch,
       maxQueueDelayMs: this.cfg.maxQueueDelayMs,
-      keyOf: ({ job }) => (job.op === "decode" || job.op === "explain" ? `${job.model}:${job.op}` : `${job.model}:${job.op}:${job.jobId}`),
+      keyOf: ({ job }) => (job.op === "decode" || job.op === "explain" ? `${job.model}:${job.op}` : null),
       run: (items, info) => this.runBatch(items, info.queueMs),
     });
     this.log.info("models loaded", { models: [...this.runtimes.keys()], executionProvider: this.executionProvider });

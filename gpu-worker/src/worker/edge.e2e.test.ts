@@ -1,0 +1,125 @@
+/**
+ * Worker processes against the REAL edge (edge/app.ts on SQLite, served over HTTP): a VQA-then-
+ * explain run posted to /v1/runs is served by the pool; and a worker SIGKILLed while holding the
+ * run's decode job loses nothing: the lease expires, another worker re-leases the job, recomputes
+ * encode → connect from the recipe, and the run succeeds.
+ */
+import { serve, type ServerType } from "@hono/node-server";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqliteStore, type Store } from "../../../db/store.js";
+import { createApp } from "../../../edge/app.js";
+import { sweepExpired } from "../../../edge/engine/pool.js";
+import { FIXTURE_DIR, referencePngs } from "../testing/fixture.js";
+import { startPool, type Pool } from "./pool.js";
+
+const TOKEN = "e2e-pool-token";
+const MODEL = "metalm-tiny-fixture";
+let dir: string;
+let store: Store;
+let server: ServerType;
+let sweep: NodeJS.Timeout;
+let url = "";
+const pools: Pool[] = [];
+
+const spec = {
+  name: "vqa-then-explain",
+  inputs: { image: { type: "image" }, question: { type: "text", default: "what color is the circle?" } },
+  steps: [
+    { id: "see", op: "encode", model: MODEL, encoder: "vision", image: "{{inputs.image}}" },
+    { id: "dock", op: "connect", from: "see" },
+    { id: "answer", op: "decode", model: MODEL, segments: [{ span: "dock" }, { text: "question: {{inputs.question}} answer:" }], params: { maxTokens: 8 } },
+    {
+      id: "why",
+      op: "explain",
+      model: MODEL,
+      segments: [{ span: "dock" }, { text: "hypothesis: the circle is {{steps.answer.text}} it is" }],
+      labels: ["entailment", "contradiction", "neutral"],
+      params: { maxTokens: 6 },
+    },
+  ],
+  outputs: { answer: "{{steps.answer.text}}", label: "{{steps.why.label}}", explanation: "{{steps.why.explanation}}" },
+};
+const image = `data:image/png;base64,${referencePngs.a!.toString("base64")}`;
+
+const api = async (path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const res = await fetch(`${url}${path}`, body === undefined ? { headers } : { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as any };
+};
+const until = async <T>(f: () => Promise<T | undefined>, ms = 30_000): Promise<T> => {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > ms) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+const pool = (prefix: string, env: Record<string, string> = {}) => {
+  const p = startPool({ workers: 1, idPrefix: prefix, env: { EDGE_URL: url, POOL_TOKEN: TOKEN, MODELS_DIR: FIXTURE_DIR, LOG_LEVEL: "error", LEASE_WAIT_MS: "500", ...env } });
+  pools.push(p);
+  return p;
+};
+const finished = (id: string) => until(async () => {
+  const { body } = await api(`/v1/runs/${id}`);
+  return ["succeeded", "failed", "canceled", "timed_out"].includes(body.status) ? body : undefined;
+});
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "e2e-edge-"));
+  store = openSqliteStore(join(dir, "metalm.sqlite"));
+  const app = createApp({ store, poolToken: TOKEN, leaseMs: 1500 });
+  server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise((r) => server.once("listening", r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sweep = setInterval(() => void sweepExpired(app.engine).catch(() => {}), 200);
+}, 30_000);
+afterAll(async () => {
+  clearInterval(sweep);
+  await Promise.all(pools.map((p) => p.stop()));
+  server?.close();
+  store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("worker pool against the real edge", () => {
+  it("serves a VQA-then-explain run end to end", async () => {
+    pool("e2e-a");
+    const created = await until(async () => {
+      const r = await api("/v1/runs", { spec, inputs: { image } });
+      return r.status < 300 ? r.body : undefined; // 4xx until a worker advertising the model registers
+    });
+    const run = await finished(created.id);
+    expect(run.status, JSON.stringify(run)).toBe("succeeded");
+    const steps = Object.fromEntries(run.steps.map((s: { id: string }) => [s.id, s]));
+    expect(steps.answer.workerId).toBe("e2e-a-0");
+    expect(run.outputs.answer).toBe("objects object object teacher teacher shape how red"); // reference.json "vqa"
+    expect(["entailment", "contradiction", "neutral"]).toContain(run.outputs.label);
+  }, 60_000);
+
+  it("a worker SIGKILLed while holding the decode job: another worker re-leases and finishes it", async () => {
+    await Promise.all(pools.splice(0).map((p) => p.stop()));
+    // worker "slow" holds decode jobs in its batcher for up to a minute waiting for company
+    const slow = pool("e2e-slow", { MAX_BATCH: "64", MAX_QUEUE_DELAY_MS: "60000" });
+    const created = await until(async () => {
+      const r = await api("/v1/runs", { spec, inputs: { image, question: "what shape is on the left?" } });
+      return r.status < 300 ? r.body : undefined;
+    });
+    await until(async () => {
+      const { body } = await api(`/v1/runs/${created.id}`);
+      const answer = body.steps.find((s: { id: string }) => s.id === "answer");
+      return answer.status === "running" && answer.workerId === "e2e-slow-0" ? true : undefined;
+    });
+    slow.child(0)!.kill("SIGKILL");
+    await slow.stop();
+    pool("e2e-rescue");
+    const run = await finished(created.id);
+    expect(run.status, JSON.stringify(run)).toBe("succeeded");
+    const answer = run.steps.find((s: { id: string }) => s.id === "answer");
+    expect(answer.workerId).toBe("e2e-rescue-0");
+    expect(answer.attempts).toBeGreaterThanOrEqual(2);
+  }, 90_000);
+});
