@@ -12,7 +12,7 @@ import { PNG } from "pngjs";
 import type { Job, JobResult, Segment } from "../workflows/index.js";
 import { DynamicBatcher } from "../gpu-worker/src/batcher/index.js";
 import { embedTokens, type Embedded } from "../gpu-worker/src/decode/forward.js";
-import { generate, type GenerateParams } from "../gpu-worker/src/decode/generate.js";
+import { generate } from "../gpu-worker/src/decode/generate.js";
 import { JobExecutor, type JobItem } from "../gpu-worker/src/job/execute.js";
 import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
 import { loadPackage, sha256Hex, type ModelPackage } from "../gpu-worker/src/package/load.js";
@@ -61,7 +61,7 @@ console.log(`decoder: hidden ${m.decoder.hiddenSize}, ${m.decoder.kvCache.layers
 
 // generation of a fixed length: a view of the package whose eos can never be produced
 const noEos: ModelPackage = { ...pkg, manifest: { ...m, decoder: { ...m.decoder, specialTokens: { ...m.decoder.specialTokens, eos: -1 } } } };
-const greedy = (maxTokens: number): GenerateParams => ({ maxTokens, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] });
+const greedy = (maxTokens: number) => ({ maxTokens, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] as string[] });
 const blobs = new Map<string, Uint8Array>();
 const images = Array.from({ length: 16 }, (_, i) => {
   const b = scene(i);
