@@ -1,6 +1,6 @@
 /**
  * Worker process entry: config from the environment, start, serve /healthz + /metrics, stop
- * gracefully on SIGTERM/SIGINT (a second signal exits at once).
+ * gracefully on SIGTERM/SIGINT (a repeated signal exits at once).
  */
 import { configFromEnv } from "./config.js";
 import { jsonLog } from "./log.js";
@@ -11,9 +11,15 @@ export async function main(env: Record<string, string | undefined> = process.env
   const cfg = configFromEnv(env);
   const log = jsonLog({ workerId: cfg.workerId }, cfg.logLevel);
   const worker = new Worker(cfg, log);
-  let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (sig: string) => {
-    if (++signals > 1) process.exit(1);
+    // a terminal's Ctrl-C reaches the pool and its workers at once, and the pool forwards it:
+    // only a repeated signal (more than 1 s later) means "exit now"
+    if (firstSignalAt) {
+      if (Date.now() - firstSignalAt > 1000) process.exit(1);
+      return;
+    }
+    firstSignalAt = Date.now();
     log.info("signal", { sig });
     void worker.stop().then(
       () => {

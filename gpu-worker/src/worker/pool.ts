@@ -28,6 +28,8 @@ export interface Pool {
   stop(): Promise<void>;
 }
 
+const tsxLoader = import.meta.resolve("tsx");
+
 export const defaultPoolSize = (): number => Math.max(1, Math.floor(availableParallelism() / 2));
 
 /**
@@ -65,7 +67,8 @@ export function startPool(opts: PoolOptions = {}): Pool {
       WORKER_ID: `${prefix}-${i}`,
       METRICS_PORT: String(opts.metricsPortBase ? opts.metricsPortBase + i : 0),
     };
-    const child = fork(entry, [], { env, execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    // tsx resolved from this file, so the pool works from any working directory
+    const child = fork(entry, [], { env, execArgv: ["--import", tsxLoader], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const startedAt = Date.now();
     children[i] = child;
     child.once("exit", (code, signal) => {
