@@ -33,6 +33,14 @@ describe("image decoding", () => {
     expect(Math.abs(j.data[0]! - 200)).toBeLessThan(6);
   });
 
+  it("decodes grayscale PNGs to RGBA", () => {
+    const png = new PNG({ width: 2, height: 1 });
+    png.data = Buffer.from([10, 10, 10, 255, 200, 200, 200, 255]);
+    const gray = PNG.sync.write(png, { colorType: 0, inputColorType: 6, bitDepth: 8 });
+    const img = decodeImage(gray);
+    expect(Array.from(img.data)).toEqual([10, 10, 10, 255, 200, 200, 200, 255]);
+  });
+
   it("rejects non-images, corrupt files and too many pixels with clear errors", () => {
     const err = (f: () => unknown) => {
       try {
