@@ -81,15 +81,9 @@ export interface ForwardResult {
   pad: number[];
 }
 
-/** Sum of each row's past mask = the number of real positions already in the cache. */
+/** Real (unpadded) positions already in the cache, per row. */
 export function realLengths(cache: KvCache): number[] {
-  const mask = cache.mask;
-  const L = cache.length;
-  return Array.from({ length: cache.batch }, (_, b) => {
-    let n = 0;
-    for (let j = 0; j < L; j++) n += Number(mask[b * L + j]);
-    return n;
-  });
+  return [...cache.realLengths];
 }
 
 /**

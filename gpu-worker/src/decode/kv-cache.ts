@@ -17,6 +17,8 @@ export class KvCache {
   private disposed = false;
   /** Number of past positions held (the same for every row; padding positions included). */
   private pastLength = 0;
+  /** Real (mask = 1) past positions per row. */
+  private real: number[];
 
   constructor(
     readonly spec: KvCacheSpec,
@@ -25,10 +27,17 @@ export class KvCache {
     this.keys = Array.from({ length: spec.layers }, () => new Float32Array(0));
     this.values = Array.from({ length: spec.layers }, () => new Float32Array(0));
     this.maskData = new BigInt64Array(0);
+    this.real = new Array<number>(batch).fill(0);
   }
 
   get length(): number {
     return this.pastLength;
+  }
+
+  /** Real (unpadded) past positions of each row = the position id of its next input. */
+  get realLengths(): readonly number[] {
+    this.check();
+    return this.real;
   }
 
   /** The past attention mask [batch, past] (row-major), read-only view. */
@@ -77,6 +86,7 @@ export class KvCache {
     for (let b = 0; b < this.batch; b++) {
       mask.set(this.maskData.subarray(b * this.pastLength, (b + 1) * this.pastLength), b * total);
       mask.set(newMask.subarray(b * T, (b + 1) * T), b * total + this.pastLength);
+      for (let j = 0; j < T; j++) if (newMask[b * T + j] !== 0n) this.real[b]!++;
     }
     this.maskData = mask;
     this.pastLength = total;
@@ -98,6 +108,7 @@ export class KvCache {
     out.maskData = new BigInt64Array(rows.length * this.pastLength);
     rows.forEach((r, j) => out.maskData.set(this.maskData.subarray(r * this.pastLength, (r + 1) * this.pastLength), j * this.pastLength));
     out.pastLength = this.pastLength;
+    out.real = rows.map((r) => this.real[r]!);
     return out;
   }
 
