@@ -76,7 +76,7 @@ def _scene_params(scenes: Sequence[Scene], rng: torch.Generator):
     shape = torch.tensor([[SHAPES.index(o[1]) if o else 0 for o in s] for s in scenes])
     base = torch.tensor([[RGB[o[0]] if o else (0, 0, 0) for o in s] for s in scenes], dtype=torch.float32)
     color = (base + (torch.rand(b, 3, 3, generator=rng) * 50 - 25)).clamp(0, 255)
-    r = 0.10 * (1 + (torch.rand(b, 3, generator=rng) * 0.5 - 0.25))
+    r = 0.115 * (1 + (torch.rand(b, 3, generator=rng) * 0.5 - 0.25))
     cx = (torch.arange(3).float() + 0.5) / 3 + (torch.rand(b, 3, generator=rng) * 2 - 1) * (1 / 6 - r - 0.005).clamp(min=0)
     cy = 0.5 + (torch.rand(b, 3, generator=rng) * 2 - 1) * 0.14
     return present, shape, color, r, cx, cy
@@ -141,7 +141,7 @@ def render_pil(scene: Scene, size: int, seed: int, noise: float = 4.0):
         if not o:
             continue
         col = tuple(max(0, min(255, v + rng.randint(-20, 20))) for v in RGB[o[0]])
-        r = size * 0.095 * rng.uniform(0.8, 1.2)
+        r = size * 0.11 * rng.uniform(0.8, 1.2)
         cx = size * (i + 0.5) / 3 + rng.uniform(-1, 1) * max(0.0, size / 6 - r - 1)
         cy = size * 0.5 + rng.uniform(-0.12, 0.12) * size
         if o[1] == "circle":

@@ -39,7 +39,7 @@ class Config:
     vis_heads: int = 4
     image_size: int = 64
     grid: int = 4  # vision positions P = grid * grid
-    stem_channels: Tuple[int, int] = (32, 64)
+    stem_channels: Tuple[int, ...] = (32, 64)
     txt_layers: int = 2
     txt_heads: int = 4
     txt_max_len: int = 64
@@ -119,14 +119,20 @@ class VisionEncoder(nn.Module):
 
     def __init__(self, c: Config):
         super().__init__()
-        c1, c2 = c.stem_channels
+        # stem: [optional stride-1 conv], two stride-2 convs, then a k x k patch conv to G x G
+        chans = list(c.stem_channels)
         k = c.image_size // 4 // c.grid
         assert k >= 1 and k * 4 * c.grid == c.image_size, "image_size must be 4 * grid * k"
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, c1, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(c2, c.enc_hidden, k, stride=k),
-        )
+        layers: List[nn.Module] = []
+        cin = 3
+        if len(chans) == 3:
+            layers += [nn.Conv2d(3, chans[0], 3, stride=1, padding=1), nn.GELU()]
+            cin = chans.pop(0)
+        c1, c2 = chans
+        layers += [nn.Conv2d(cin, c1, 3, stride=2, padding=1), nn.GELU(),
+                   nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.GELU(),
+                   nn.Conv2d(c2, c.enc_hidden, k, stride=k)]
+        self.stem = nn.Sequential(*layers)
         self.pos = nn.Parameter(torch.zeros(1, c.vis_positions, c.enc_hidden))
         self.blocks = nn.ModuleList([Block(c.enc_hidden, c.vis_heads, c.mlp_ratio, c.dropout) for _ in range(c.vis_layers)])
         self.ln = nn.LayerNorm(c.enc_hidden)

@@ -27,7 +27,11 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
+# OpenMP threads that spin while the CPU is shared make a step 10-20x slower (measured); passive
+# waiting (and 1 thread by default) keeps throughput stable next to other processes.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -40,7 +44,7 @@ from model import Config, MetaLM, count_params  # noqa: E402
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 FULL = Config(vocab_size=V.VOCAB_SIZE, hidden=128, dec_layers=4, dec_heads=4, max_positions=256,
-              enc_hidden=128, vis_layers=3, vis_heads=4, image_size=64, grid=4, stem_channels=(32, 64),
+              enc_hidden=128, vis_layers=3, vis_heads=4, image_size=64, grid=4, stem_channels=(16, 32, 64),
               txt_layers=2, txt_heads=4, txt_max_len=64, mlp_ratio=4)
 SMOKE = Config(vocab_size=V.VOCAB_SIZE, hidden=32, dec_layers=2, dec_heads=2, max_positions=256,
                enc_hidden=32, vis_layers=2, vis_heads=2, image_size=32, grid=2, stem_channels=(8, 16),
@@ -51,8 +55,8 @@ EARLY_MIX = {"vqa": 0.6, "caption": 0.3, "text_span": 0.1}  # curriculum: short,
 
 RECIPES = {
     # minutes per stage (None = use steps); tokens per batch; lr
-    "full": dict(config=FULL, vision=dict(minutes=5.0, batch=128, lr=2e-3),
-                 main=dict(minutes=38.0, tokens=2600, max_batch=96, lr=1.5e-3, mix=MAIN_MIX, early=0.15),
+    "full": dict(config=FULL, vision=dict(minutes=7.0, batch=64, lr=1e-3),
+                 main=dict(minutes=36.0, tokens=2600, max_batch=96, lr=1.5e-3, mix=MAIN_MIX, early=0.15),
                  nli=dict(minutes=5.0, tokens=2400, max_batch=96, lr=1.5e-3), export="metalm-tiny"),
     "smoke": dict(config=SMOKE, vision=dict(steps=15, batch=32, lr=2e-3),
                   main=dict(steps=25, tokens=600, max_batch=16, lr=2e-3, mix=MAIN_MIX, early=0.2),
@@ -74,6 +78,7 @@ RECIPES = {
 APPROX_LEN = {"vqa": 34, "caption": 32, "ve": 40, "ve_noexpl": 30, "icl": 55, "text_span": 34,
               "nli_span": 6, "nli_text": 36, "icl_text": 90, "text_lm": 40}
 CKPT_EVERY_S = 180
+WARMUP_STEPS = 60
 STAGE_SALT = {"vision": 1, "main": 2, "nli": 3, "nli_full": 4}
 
 
@@ -218,7 +223,7 @@ class Budget:
         return elapsed * (1 - p) / max(p, 1e-9)
 
 
-def lr_at(base: float, p: float, warm: float = 0.03) -> float:
+def lr_at(base: float, p: float, warm: float = 0.0) -> float:
     if p < warm:
         return base * p / warm
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (p - warm) / (1 - warm))))
@@ -293,7 +298,7 @@ class Trainer:
             if p >= 1.0:
                 break
             for g in opt.param_groups:
-                g["lr"] = lr_at(cfg["lr"], p) * g.get("lr_scale", 1.0)
+                g["lr"] = lr_at(cfg["lr"], p) * min(1.0, (step + 1) / WARMUP_STEPS) * g.get("lr_scale", 1.0)
             rng = random.Random(self.args.seed * 1_000_003 + step * 7919 + STAGE_SALT.get(stage, 0))
             gen = torch.Generator().manual_seed(self.args.seed * 1_000_003 + step)
             bt = make_batch(rng, gen, p)
@@ -359,16 +364,23 @@ class Trainer:
     # -- stage 2
     def stage_main(self, cfg, vision_frozen_blocks: int = 1):
         m, c = self.model, self.model.c
-        for prm in m.vision.stem.parameters():
-            prm.requires_grad_(False)
-        for blk in m.vision.blocks[:vision_frozen_blocks]:
-            for prm in blk.parameters():
+        use_aux = self.recipe.get("vision") is not None
+        # Freeze the encoder's stem and first block only if pretraining made it really see shapes;
+        # otherwise keep it all trainable (at 0.3x lr) and let the auxiliary slot loss go on teaching it.
+        shape_acc = self.eval_slots()["val"]["shape"] if use_aux else 0.0
+        if shape_acc >= 0.9:
+            log(self.logf, f"[main] vision shape accuracy {shape_acc:.3f}: stem and first block frozen")
+            for prm in m.vision.stem.parameters():
                 prm.requires_grad_(False)
-        m.vision.pos.requires_grad_(False)
+            for blk in m.vision.blocks[:vision_frozen_blocks]:
+                for prm in blk.parameters():
+                    prm.requires_grad_(False)
+            m.vision.pos.requires_grad_(False)
+        else:
+            log(self.logf, f"[main] vision shape accuracy {shape_acc:.3f} < 0.9: vision encoder stays trainable")
         vis = [q for q in m.vision.parameters() if q.requires_grad]
         rest = (list(m.vision_connector.parameters()) + list(m.decoder.parameters()) + list(m.text.parameters())
                 + list(m.text_connector.parameters()))
-        use_aux = self.recipe.get("vision") is not None
         head = list(self.slot_head.parameters()) if use_aux else []
         groups = [{"params": rest}, {"params": vis + head, "lr_scale": 0.3}]
         params = rest + vis + head
@@ -384,7 +396,7 @@ class Trainer:
             info = {"loss": loss.item(), "ans": ans.item()}
             if aux is not None:
                 info["slot"] = aux.item()
-                loss = loss + 0.1 * aux
+                loss = loss + 0.2 * aux
             return loss, info
 
         self.run_stage("main", cfg, params, make_batch, step_fn,
@@ -429,7 +441,7 @@ def main():
     ap.add_argument("--name", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", default=None, help="checkpoint to start from (e.g. a finished vision stage)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cpu", action="store_true")
     ap.add_argument("--out", default=None, help="package folder (default gpu-worker/models/<export name>)")
     ap.add_argument("--minutes-scale", type=float, default=1.0, help="scale every stage's minute budget")
