@@ -1,6 +1,6 @@
 /**
- * The example workflows (`<name>.json`) and their committed sample inputs (`<name>.sample.json`,
- * images rendered by `make-samples.ts`), for the README, the CLI, the end-to-end test and the
+ * The example workflows (`<name>.json`) and their committed sample inputs (`samples/<name>.json`, the
+ * images beside the specs, rendered by `make-samples.ts`), for the README, the CLI, the end-to-end test and the
  * benchmarks. Unlike the rest of `workflows/`, this module reads files: it is not part of the
  * pure core and `workflows/index.ts` does not export it.
  *
@@ -35,7 +35,7 @@ export function loadExample(name: ExampleName): { spec: unknown; sample: Sample;
   const specPath = join(EXAMPLES_DIR, `${name}.json`);
   return {
     spec: JSON.parse(readFileSync(specPath, "utf8")) as unknown,
-    sample: JSON.parse(readFileSync(join(EXAMPLES_DIR, `${name}.sample.json`), "utf8")) as Sample,
+    sample: JSON.parse(readFileSync(join(EXAMPLES_DIR, "samples", `${name}.json`), "utf8")) as Sample,
     specPath,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Renders the examples' sample inputs with the shapes world's TS renderer and writes, beside each
- * workflow, `<name>.sample.json`: the inputs to run it with (`@file` = a file in this folder), the
+ * Renders the examples' sample inputs with the shapes world's TS renderer and writes
+ * `samples/<name>.json` (not beside the specs, so that `*.json` here are exactly the workflows): the inputs to run it with (`@file` = a file in this folder), the
  * scenes drawn, and the ground truth the model should answer. Deterministic (fixed seeds):
  * `npx tsx workflows/examples/make-samples.ts` reproduces the committed files byte for byte.
  */
@@ -80,5 +80,5 @@ const samples: Record<ExampleName, Sample> = {
 };
 
 for (const [file, scene, seed] of images) writeFileSync(here(`./${file}`), renderPng(scene, { size: 128, seed }));
-for (const [name, s] of Object.entries(samples)) writeFileSync(here(`./${name}.sample.json`), `${JSON.stringify(s, null, 2)}\n`);
+for (const [name, s] of Object.entries(samples)) writeFileSync(here(`./samples/${name}.json`), `${JSON.stringify(s, null, 2)}\n`);
 console.log(`wrote ${images.length} images and ${Object.keys(samples).length} samples to ${here(".")}`);

@@ -1,0 +1,86 @@
+/**
+ * `npm start`: the embedded default in one command — the edge (Hono on Node, SQLite under
+ * DATA_DIR) and a local pool of gpu-workers on loopback serving the shipped model
+ * (`gpu-worker/models/metalm-tiny`; the random-weight fixture, with a loud warning, while it is
+ * missing). Waits for `/readyz`, saves the example workflows under their names (so a curl line can
+ * run one by `workflowId`), and prints the URL and lines to copy.
+ *
+ * Env (besides edge/node.ts's PORT, HOST, DATA_DIR, POOL_TOKEN, WORKERS, LEASE_MS and the
+ * worker's, see gpu-worker/src/worker/config.ts): MODELS_DIR (default: the shipped model, else the
+ * fixture), EXAMPLES=0 to not save the examples, READY_TIMEOUT_MS (60000).
+ */
+import { resolve } from "node:path";
+import { main as startEdge } from "./edge/node.js";
+import { MetalmClient } from "./cli/client.js";
+import { EXAMPLES, loadExample, shippedOrFixture, withModel } from "./workflows/examples/index.js";
+
+const t0 = performance.now();
+const env = process.env;
+const port = Number(env.PORT ?? 8787);
+const host = env.HOST ?? "127.0.0.1";
+const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+
+if (!env.MODELS_DIR) {
+  const m = shippedOrFixture();
+  env.MODELS_DIR = m.dir;
+  if (m.fixture) {
+    const line = "!".repeat(96);
+    console.error(
+      [
+        line,
+        "!! WARNING: gpu-worker/models/metalm-tiny is missing — serving the RANDOM-WEIGHT FIXTURE",
+        `!!   (${m.dir}, model name "metalm-tiny-fixture") instead. Runs work end to end,`,
+        "!!   but every answer is noise. The examples are saved with their model renamed to it;",
+        "!!   with the CLI, add `--model metalm-tiny-fixture` to run an example file.",
+        line,
+      ].join("\n"),
+    );
+  }
+} else env.MODELS_DIR = resolve(env.MODELS_DIR);
+
+await startEdge(env);
+
+const client = new MetalmClient(url);
+const deadline = Date.now() + Number(env.READY_TIMEOUT_MS ?? 60_000);
+let ready = await client.readyz().catch(() => undefined);
+while (!ready?.ready) {
+  if (Date.now() > deadline) {
+    console.error(`not ready after ${env.READY_TIMEOUT_MS ?? 60_000} ms: ${JSON.stringify(ready ?? "edge not answering")}`);
+    process.exit(1);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  ready = await client.readyz().catch(() => undefined);
+}
+const readyS = ((performance.now() - t0) / 1000).toFixed(1);
+const model = ready.models[0]!;
+
+const saved: string[] = [];
+if (env.EXAMPLES !== "0") {
+  for (const name of EXAMPLES) {
+    try {
+      if (await client.saveWorkflowIfChanged(name, withModel(loadExample(name).spec, model))) saved.push(name);
+    } catch (e) {
+      console.error(`could not save example ${name}: ${(e as Error).message}`);
+    }
+  }
+}
+
+console.log(
+  [
+    "",
+    `MetaLM workflow service ready in ${readyS} s`,
+    `  URL      ${url}   (OpenAPI: ${url}/openapi.json)`,
+    `  model    ${ready.models.join(", ")} on ${ready.workers} local worker${ready.workers === 1 ? "" : "s"}`,
+    "  API key  none needed (API keys are not enabled on this local instance)",
+    `  data     ${resolve(env.DATA_DIR ?? "./data")}`,
+    env.EXAMPLES !== "0" ? `  examples saved as workflows: ${EXAMPLES.join(", ")}${saved.length ? ` (new/updated: ${saved.join(", ")})` : ""}` : "",
+    "",
+    "Ask a question about an image:",
+    `  curl -s ${url}/v1/runs -H 'Prefer: wait=30' -F request='{"workflowId":"vqa"}' -F image=@workflows/examples/vqa.png -F question='what color is the circle?'`,
+    "or with the CLI (progress as it runs):",
+    `  npm run cli -- run workflows/examples/vqa.json --input image=@workflows/examples/vqa.png --input question="what color is the circle?"${model === "metalm-tiny" ? "" : ` --model ${model}`}`,
+    "",
+  ]
+    .filter((l, i, a) => l !== "" || a[i - 1] !== "")
+    .join("\n"),
+);

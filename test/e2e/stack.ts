@@ -1,0 +1,96 @@
+/**
+ * Starts the whole service the way a newcomer does — `npm start` (start.ts: edge + local worker
+ * pool) as real processes — on a free port with a temporary DATA_DIR, and waits for its
+ * "ready" banner. Used by the end-to-end test and bench/e2e.ts.
+ *
+ * @example
+ * const stack = await startStack();
+ * const api = new MetalmClient(stack.url);
+ * await stack.stop();
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface Stack {
+  url: string;
+  dataDir: string;
+  /** Milliseconds from spawn to the ready banner (after /readyz said ready). */
+  readyMs: number;
+  /** Everything the processes printed so far (stdout + stderr). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startStack(opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Stack> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "metalm-e2e-"));
+  const t0 = performance.now();
+  // detached: its own process group, so stop() reaches npm, tsx, the edge and every worker
+  const child = spawn("npm", ["start", "--silent"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn", ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let out = "";
+  child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+      const killer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }, 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`stack not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+      const check = () => {
+        if (/ready in [\d.]+ s/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on("data", check);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`npm start exited (${code}) before ready:\n${out}`));
+      });
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url: `http://127.0.0.1:${port}`, dataDir, readyMs: performance.now() - t0, output: () => out, stop };
+}
