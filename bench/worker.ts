@@ -4,7 +4,7 @@
  *  2. Dynamic batching vs one at a time: 64 concurrent VQA decode jobs (throughput, p50/p99 latency).
  *  3. Encoder cache hit vs miss (connect of an image, and a whole VQA decode job).
  * Uses gpu-worker/models/metalm-tiny when present, else the tiny random-weight fixture.
- * Env: BENCH_QUICK=1 for fewer repetitions.
+ * Env: BENCH_QUICK=1 for fewer repetitions; BENCH_MODEL=<package dir> to benchmark another package.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,7 @@ import { loadPackage, sha256Hex, type ModelPackage } from "../gpu-worker/src/pac
 const quick = process.env.BENCH_QUICK === "1";
 const real = fileURLToPath(new URL("../gpu-worker/models/metalm-tiny", import.meta.url));
 const fixture = fileURLToPath(new URL("../gpu-worker/fixtures/tiny", import.meta.url));
-const dir = existsSync(`${real}/manifest.json`) ? real : fixture;
+const dir = process.env.BENCH_MODEL ?? (existsSync(`${real}/manifest.json`) ? real : fixture);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const f = (x: number, d = 2) => x.toFixed(d);
@@ -56,7 +56,8 @@ function scene(i: number, size = 64): Uint8Array {
 
 const pkg = await loadPackage(dir, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });
 const m = pkg.manifest;
-console.log(`package: ${m.name} ${m.version} (${dir === real ? "the real metalm-tiny" : "the tiny random-weight FIXTURE: gpu-worker/models/metalm-tiny not present"})`);
+const which = dir === real ? "the real metalm-tiny" : dir === fixture ? "the tiny random-weight FIXTURE: gpu-worker/models/metalm-tiny not present" : `BENCH_MODEL=${dir}`;
+console.log(`package: ${m.name} ${m.version} (${which})`);
 console.log(`decoder: hidden ${m.decoder.hiddenSize}, ${m.decoder.kvCache.layers} layers, vocab ${m.decoder.vocabSize}, maxPositions ${m.decoder.maxPositions}; ORT ${pkg.ortVersion} ${pkg.executionProvider}, 1 intra-op thread\n`);
 
 // generation of a fixed length: a view of the package whose eos can never be produced
@@ -94,10 +95,11 @@ const questions = ["what color is the circle?", "what shape is on the left?", "h
       console.log(`   after a ${long.length}-position in-context prompt: KV cache ${f(c2)} ms, recompute ${f(u2)} ms  →  ${f(u2 / c2, 1)}×`);
     }
   }
-  // per-token time at several context lengths: generate 8 tokens after a prompt of length L
+  // per-token time at several context lengths: generate after a prompt of length L
   const H = m.decoder.hiddenSize;
   const filler = pkg.tokenizer.encode("a red circle on the left , a blue square in the middle and a green triangle on the right .");
-  const lens = [16, 32, 64, 96, 118, 160, 200, 240].filter((L) => L + 9 <= m.decoder.maxPositions);
+  const NEW = 16;
+  const lens = [...new Set([16, 32, 64, 128, 192, m.decoder.maxPositions - NEW - 1].filter((L) => L > 0 && L + NEW + 1 <= m.decoder.maxPositions))].sort((a, b) => a - b);
   console.log("   per-token time (ms) by context length:   " + lens.map((L) => `L=${L}`.padStart(8)).join(""));
   const rowC: string[] = [];
   const rowR: string[] = [];
@@ -106,12 +108,12 @@ const questions = ["what color is the circle?", "what shape is on the left?", "h
     const p: Embedded = { data: await embedTokens(noEos, ids), length: L };
     void H;
     const r = quick ? 5 : 15;
-    // subtract the prefill so what is left is the per-token decode cost
+    // (time for 1 + NEW tokens − time for 1 token) / NEW: the prefill cancels out
     const pre = await time(() => generate(noEos, [{ prompt: p, params: greedy(1) }]), r);
-    const c = await time(() => generate(noEos, [{ prompt: p, params: greedy(9) }]), r);
-    const u = await time(() => generate(noEos, [{ prompt: p, params: greedy(9) }], { useCache: false }), r);
-    rowC.push(f((c - pre) / 8, 3).padStart(8));
-    rowR.push(f((u - pre) / 8, 3).padStart(8));
+    const c = await time(() => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }]), r);
+    const u = await time(() => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }], { useCache: false }), r);
+    rowC.push(f((c - pre) / NEW, 3).padStart(8));
+    rowR.push(f((u - pre) / NEW, 3).padStart(8));
   }
   console.log("     KV cache                               " + rowC.join(""));
   console.log("     full recompute                         " + rowR.join(""));
