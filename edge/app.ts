@@ -22,6 +22,7 @@ import { poolAuth, poolRoutes } from "./routes/pool.js";
 import { rerunRoutes } from "./routes/rerun.js";
 import { runsRoutes } from "./routes/runs.js";
 import { workflowsRoutes } from "./routes/workflows.js";
+import { mountUi } from "./ui/index.js";
 
 export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60 };
 
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps): EdgeApp {
   app.route("/v1/models", modelsRoutes);
   app.route("/v1/plan", planRoutes);
   app.route("/v1/pool", poolRoutes);
+  mountUi(app); // notebook UI (edge/ui/: /, /ui/*) — owned by the UI work
 
   registerOpenApi(app);
   app.doc31("/openapi.json", {

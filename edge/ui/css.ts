@@ -53,7 +53,7 @@ input[type=checkbox] { width: 1.1rem; height: 1.1rem; }
 .s-failed, .s-timed_out { background: var(--bad-bg); color: var(--bad-fg); }
 .s-running { background: var(--run-bg); color: var(--run-fg); }
 .s-queued, .s-pending { background: var(--wait-bg); color: var(--wait-fg); }
-.s-canceled, .s-skipped { background: var(--off-bg); color: var(--off-fg); }
+.s-canceled, .s-skipped, .s-off { background: var(--off-bg); color: var(--off-fg); }
 .tag { display: inline-block; border: 1px solid var(--line); border-radius: 4px; padding: 0 .35rem; font-size: .8rem; margin-right: .2rem; background: var(--panel); }
 
 /* history */

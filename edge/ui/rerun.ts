@@ -1,0 +1,62 @@
+/**
+ * The "edit and rerun from here" form → a `POST /v1/runs/:id/rerun` body. Only what the user
+ * changed becomes an override (params field by field; text segments and labels only when edited),
+ * so an unchanged form simply reruns from the step.
+ */
+import type { RunView } from "./api.js";
+
+type Form = Record<string, string | File>;
+
+export interface RerunRequest {
+  fromStep: string;
+  overrides: { steps?: Record<string, Record<string, unknown>> };
+}
+
+const NUMERIC = ["maxTokens", "temperature", "topP", "topK", "seed"] as const;
+
+/**
+ * @example
+ * rerunBody(run, { fromStep: "answer", "params.temperature": "0.7" })
+ * // { fromStep: "answer", overrides: { steps: { answer: { params: { temperature: 0.7 } } } } }
+ */
+export function rerunBody(run: RunView, form: Form): RerunRequest | { problem: string } {
+  const str = (k: string) => (typeof form[k] === "string" ? (form[k] as string) : undefined);
+  const fromStep = str("fromStep") ?? "";
+  const step = run.spec.steps.find((s) => s.id === fromStep);
+  if (!step) return { problem: `This run has no step “${fromStep}”.` };
+  const patch: Record<string, unknown> = {};
+  if (step.op === "decode" || step.op === "explain") {
+    const params: Record<string, unknown> = {};
+    for (const k of NUMERIC) {
+      const raw = str(`params.${k}`)?.trim();
+      if (raw === undefined || raw === "") continue;
+      const n = Number(raw);
+      if (!Number.isFinite(n)) return { problem: `${fromStep}: ${k} must be a number (got “${raw}”).` };
+      if (n !== step.params[k]) params[k] = n;
+    }
+    const stopRaw = str("params.stop");
+    if (stopRaw !== undefined) {
+      const stop = stopRaw.split("|").map((s) => s.trim()).filter(Boolean);
+      if (JSON.stringify(stop) !== JSON.stringify(step.params.stop)) params.stop = stop;
+    }
+    if (Object.keys(params).length) patch.params = params;
+    let segChanged = false;
+    const segments = step.segments.map((seg, i) => {
+      const t = str(`segment.${i}`);
+      if ("text" in seg && t !== undefined && t !== seg.text) {
+        segChanged = true;
+        return { text: t };
+      }
+      return seg;
+    });
+    if (segChanged) patch.segments = segments;
+    if (step.op === "explain") {
+      const raw = str("labels");
+      if (raw !== undefined) {
+        const labels = raw.split(",").map((s) => s.trim()).filter(Boolean);
+        if (JSON.stringify(labels) !== JSON.stringify(step.labels)) patch.labels = labels;
+      }
+    }
+  }
+  return { fromStep, overrides: Object.keys(patch).length ? { steps: { [fromStep]: patch } } : {} };
+}
