@@ -1,5 +1,6 @@
 /**
- * The one place that knows which SQLite driver is underneath. Everything else talks to `Store`:
+ * The better-sqlite3 driver (Node). The `Store` interface lives in db/driver.ts (the Workers
+ * driver, D1, in db/d1.ts); it is re-exported here for existing imports. Everything else talks to `Store`:
  * `db` (a drizzle database; always `await` its queries, which works on both the synchronous
  * better-sqlite3 driver and async D1) and `batch` (atomic, ordered multi-statement write).
  *
@@ -9,30 +10,13 @@
 import Database from "better-sqlite3";
 import { drizzle as drizzleBetter } from "drizzle-orm/better-sqlite3";
 import { migrate as migrateBetter } from "drizzle-orm/better-sqlite3/migrator";
-import type { BatchItem } from "drizzle-orm/batch";
-import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Db, Store } from "./driver.js";
 import * as schema from "./schema.js";
 
-export type Schema = typeof schema;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Db = BaseSQLiteDatabase<"sync" | "async", any, Schema>;
-export type Stmt = BatchItem<"sqlite">;
-
-export interface Store {
-  readonly db: Db;
-  readonly driver: "better-sqlite3" | "d1";
-  /**
-   * Run `stmts` in order as one atomic unit (better-sqlite3: a synchronous transaction; D1:
-   * `db.batch`). If any statement throws, none takes effect, and the error propagates.
-   */
-  batch(stmts: readonly Stmt[]): Promise<void>;
-  /** Cheap liveness probe for /readyz. */
-  ping(): Promise<boolean>;
-  close(): void;
-}
+export { errorMentions, type Db, type Schema, type Stmt, type Store } from "./driver.js";
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "migrations");
 
@@ -51,6 +35,7 @@ export function openSqliteStore(file: string, opts: { busyTimeoutMs?: number } =
   sqlite.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
+  cacheStatements(sqlite);
   const db = drizzleBetter(sqlite, { schema });
   migrateBetter(db, { migrationsFolder: MIGRATIONS_DIR });
   const ping = sqlite.prepare("SELECT 1 AS ok");
@@ -76,10 +61,25 @@ export function openSqliteStore(file: string, opts: { busyTimeoutMs?: number } =
   };
 }
 
-/** Walk an error and its `cause` chain for a message fragment (drizzle wraps driver errors). */
-export function errorMentions(err: unknown, fragment: string): boolean {
-  for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
-    if (String((e as { message?: unknown }).message ?? e).includes(fragment)) return true;
-  }
-  return false;
+/**
+ * Reuse compiled statements: drizzle asks better-sqlite3 to `prepare` every query it runs, and
+ * compiling SQL was the largest single cost of a request. Statements are keyed by SQL text (a
+ * bounded LRU); a reused reader is reset to object rows, since drizzle toggles `raw()` per call.
+ */
+function cacheStatements(sqlite: Database.Database, max = 512): void {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = sqlite.prepare.bind(sqlite);
+  sqlite.prepare = ((source: string) => {
+    let st = cache.get(source);
+    if (st) {
+      cache.delete(source);
+      cache.set(source, st);
+      if (st.reader) st.raw(false);
+      return st;
+    }
+    st = prepare(source);
+    cache.set(source, st);
+    if (cache.size > max) cache.delete(cache.keys().next().value!);
+    return st;
+  }) as typeof sqlite.prepare;
 }

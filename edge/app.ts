@@ -56,7 +56,8 @@ export function createApp(deps: AppDeps): EdgeApp {
     c.set("metrics", metrics);
     await next();
   });
-  app.use(
+  app.on(
+    ["POST", "PUT", "PATCH"],
     "/v1/*",
     bodyLimit({
       maxSize: limits.bodyBytes,

@@ -3,8 +3,8 @@
  * (pending → skipped / cached / queued), then settle the run when every step is terminal. Used on
  * create, after every result, after a lease expiry and on cancel — so the rules live in one place.
  */
-import { and, eq, inArray } from "drizzle-orm";
-import { steps as stepsTable, type StepRow } from "../../db/schema.js";
+import { queries } from "../../db/queries.js";
+import type { StepRow } from "../../db/schema.js";
 import type { Store } from "../../db/store.js";
 import type { StepError } from "../../db/types.js";
 import { advanceRun, type ModelCatalog, type StepOutput } from "../../workflows/index.js";
@@ -25,21 +25,13 @@ export function stepOutputs(draft: RunDraft): Record<string, StepOutput> {
   return out;
 }
 
-/** The earliest succeeded step (same tenant) per cache key: the memo table is the steps table. */
+/** A succeeded step (same tenant) per cache key: the memo table is the steps table. */
 async function memoLookup(store: Store, tenantId: string, keys: string[]): Promise<Map<string, StepRow>> {
   const found = new Map<string, StepRow>();
-  for (let i = 0; i < keys.length; i += 90) {
-    const rows = await store.db
-      .select()
-      .from(stepsTable)
-      .where(
-        and(
-          eq(stepsTable.tenantId, tenantId),
-          inArray(stepsTable.cacheKey, keys.slice(i, i + 90)),
-          eq(stepsTable.status, "succeeded"),
-        ),
-      );
-    for (const r of rows) if (r.cacheKey && !found.has(r.cacheKey) && r.output) found.set(r.cacheKey, r);
+  const q = queries(store).memoByKey;
+  for (const key of new Set(keys)) {
+    const [row] = await q.all({ tenantId, key });
+    if (row?.output) found.set(key, row);
   }
   return found;
 }

@@ -10,7 +10,8 @@
  * it was computed for.
  */
 import { and, asc, eq, sql } from "drizzle-orm";
-import { errorMentions, type Stmt, type Store } from "../../db/store.js";
+import { errorMentions, type Stmt, type Store } from "../../db/driver.js";
+import { queries } from "../../db/queries.js";
 import { jobs, runEvents, runs, steps, type RunRow, type StepRow } from "../../db/schema.js";
 
 export interface RunSnapshot {
@@ -19,9 +20,10 @@ export interface RunSnapshot {
 }
 
 export async function loadRun(store: Store, runId: string): Promise<RunSnapshot | undefined> {
-  const [run] = await store.db.select().from(runs).where(eq(runs.id, runId));
+  const q = queries(store);
+  const [run] = await q.runById.all({ id: runId });
   if (!run) return undefined;
-  const rows = await store.db.select().from(steps).where(eq(steps.runId, runId)).orderBy(asc(steps.idx));
+  const rows = await q.stepsByRun.all({ runId });
   return { run, steps: rows };
 }
 

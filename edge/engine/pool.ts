@@ -4,6 +4,7 @@
  * answered; the in-process notifier only shortens waits.
  */
 import { and, asc, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
+import { queries } from "../../db/queries.js";
 import { jobs, workers, type JobRow, type WorkerRow } from "../../db/schema.js";
 import type { StepError } from "../../db/types.js";
 import type { Job, JobResult, ModelAdvert, ProgressToken, RegisterRequest } from "../../workflows/index.js";
@@ -49,11 +50,7 @@ export async function registerWorker(ctx: PoolCtx, req: RegisterRequest, tenantI
 /** Workers seen within 3 × their leaseMs. */
 export async function liveWorkers(ctx: PoolCtx): Promise<WorkerRow[]> {
   const now = ctx.now();
-  return ctx.store.db
-    .select()
-    .from(workers)
-    .where(gte(workers.lastSeenAt, now - 3 * ctx.leaseMs))
-    .orderBy(asc(workers.registeredAt));
+  return queries(ctx.store).workersSeenSince.all({ since: now - 3 * ctx.leaseMs });
 }
 
 export async function liveAdverts(ctx: PoolCtx): Promise<ModelAdvert[]> {
@@ -203,7 +200,7 @@ export async function heartbeat(ctx: PoolCtx, workerId: string, jobIds: string[]
 
 /** Token progress → `token` events. `cancel: true` when the job was withdrawn. */
 export async function progress(ctx: PoolCtx, workerId: string, jobId: string, tokens: ProgressToken[]): Promise<{ cancel: boolean } | undefined> {
-  const [job] = await ctx.store.db.select().from(jobs).where(eq(jobs.id, jobId));
+  const [job] = await queries(ctx.store).jobById.all({ id: jobId });
   if (!job || job.leasedBy !== workerId) return undefined;
   if (job.status !== "leased") return { cancel: true };
   if (tokens.length) {
@@ -221,7 +218,7 @@ export async function applyResults(ctx: PoolCtx, workerId: string, results: JobR
   const accepted: string[] = [];
   const ignored: string[] = [];
   for (const res of results) {
-    const [job] = await ctx.store.db.select().from(jobs).where(eq(jobs.id, res.jobId));
+    const [job] = await queries(ctx.store).jobById.all({ id: res.jobId });
     if (!job || job.status !== "leased" || job.leaseId !== res.leaseId || job.leasedBy !== workerId) {
       ignored.push(res.jobId);
       continue;

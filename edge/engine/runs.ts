@@ -1,9 +1,9 @@
 /**
  * Run lifecycle entry points: create (with idempotency), cancel, wait.
  */
-import { and, eq } from "drizzle-orm";
-import { blobs, runs, type RunRow, type StepRow } from "../../db/schema.js";
-import { errorMentions, type Stmt } from "../../db/store.js";
+import { queries } from "../../db/queries.js";
+import { blobs, type RunRow, type StepRow } from "../../db/schema.js";
+import { errorMentions, type Stmt } from "../../db/driver.js";
 import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
 import type { ModelCatalog, WorkflowSpec } from "../../workflows/index.js";
 import { jobIdOf, newRunId } from "../lib/ids.js";
@@ -141,10 +141,7 @@ export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ 
 }
 
 async function findByIdempotencyKey(ctx: RunsCtx, tenantId: string, key: string): Promise<RunRow | undefined> {
-  const [row] = await ctx.store.db
-    .select()
-    .from(runs)
-    .where(and(eq(runs.tenantId, tenantId), eq(runs.idempotencyKey, key)));
+  const [row] = await queries(ctx.store).runByIdempotencyKey.all({ tenantId, key });
   return row;
 }
 
@@ -180,7 +177,7 @@ export async function cancelRun(ctx: RunsCtx, runId: string, reason = "canceled 
 export async function waitForRun(ctx: RunsCtx, runId: string, ms: number, signal?: AbortSignal): Promise<RunRow | undefined> {
   const deadline = ctx.now() + ms;
   for (;;) {
-    const [row] = await ctx.store.db.select().from(runs).where(eq(runs.id, runId));
+    const [row] = await queries(ctx.store).runById.all({ id: runId });
     if (!row || isRunTerminal(row.status)) return row;
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return row;

@@ -108,9 +108,9 @@ export async function resolveSpecAndInputs(
   files: Map<string, Uint8Array>,
   wf: { workflowId: string | null; workflowVersion: number | null },
 ): Promise<ResolvedRun> {
-  const shape = WorkflowSpecSchema.safeParse(specJson);
-  if (!shape.success) throw invalidWorkflow(validateWorkflow(specJson));
-  const decls = shape.data.inputs;
+  // image inputs must be decoded before validation sees them; read their declarations from the
+  // raw JSON (validation below reports anything malformed, all at once)
+  const decls = imageDecls(specJson);
   const maxBytes = c.var.limits.imageBytes;
   const inputs: Record<string, unknown> = { ...rawInputs };
   const newBlobs: NewBlob[] = [];
@@ -151,6 +151,17 @@ export async function resolveSpecAndInputs(
     blobs: newBlobs,
     ...wf,
   };
+}
+
+function imageDecls(specJson: unknown): Record<string, { type: string }> {
+  const inputs = (specJson as { inputs?: unknown } | null)?.inputs;
+  const out: Record<string, { type: string }> = {};
+  if (inputs && typeof inputs === "object" && !Array.isArray(inputs))
+    for (const [k, v] of Object.entries(inputs)) {
+      const type = (v as { type?: unknown } | null)?.type;
+      if (typeof type === "string") out[k] = { type };
+    }
+  return out;
 }
 
 function invalidWorkflow(r: ReturnType<typeof validateWorkflow>) {

@@ -1,9 +1,10 @@
 /**
  * Runs: create (JSON or multipart; Idempotency-Key; Prefer: wait=N), get, list, cancel.
  */
-import { and, asc, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
-import { runs, RUN_STATUSES, steps, type RunRow } from "../../db/schema.js";
+import { queries } from "../../db/queries.js";
+import { runs, RUN_STATUSES, type RunRow } from "../../db/schema.js";
 import { ListRunsQuerySchema } from "../api/schemas.js";
 import type { Env, Ctx } from "../context.js";
 import { isRunTerminal } from "../engine/draft.js";
@@ -27,10 +28,10 @@ export function preferWait(c: Ctx): number | undefined {
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
 export async function loadRunView(c: Ctx, id: string) {
-  const { db } = c.var.engine.store;
-  const [run] = await db.select().from(runs).where(and(eq(runs.id, id), eq(runs.tenantId, c.var.tenantId)));
-  if (!run) throw apiError(404, "run_not_found", `run ${id} not found`, { runId: id });
-  const rows = await db.select().from(steps).where(eq(steps.runId, id)).orderBy(asc(steps.idx));
+  const q = queries(c.var.engine.store);
+  const [run] = await q.runById.all({ id });
+  if (!run || run.tenantId !== c.var.tenantId) throw apiError(404, "run_not_found", `run ${id} not found`, { runId: id });
+  const rows = await q.stepsByRun.all({ runId: id });
   return presentRun(run, rows);
 }
 
