@@ -169,3 +169,23 @@ describe("pool protocol over HTTP", () => {
     expect(Buffer.from(await a.blob(sha)).equals(PNG_1PX)).toBe(true);
   });
 });
+
+describe("crash windows", () => {
+  it("a job claimed but never marked started (edge died in between) still completes or re-queues", async () => {
+    const { sql } = await import("drizzle-orm");
+    const runId = await createRun();
+    const [see] = await a.lease(1, 0);
+    // simulate the crash: the step is back to queued though the job stays leased
+    await h.store.db.run(sql`UPDATE steps SET status = 'queued' WHERE run_id = ${runId} AND step_id = 'see'`);
+    expect((await a.results([okResult(see!, "worker-a")])).accepted).toEqual([see!.jobId]);
+    expect(await step(runId, "see")).toMatchObject({ status: "succeeded", workerId: "worker-a" });
+    const [dock] = await a.lease(1, 0);
+    await h.store.db.run(sql`UPDATE steps SET status = 'queued' WHERE run_id = ${runId} AND step_id = ${dock!.stepId}`);
+    await new Promise((r) => setTimeout(r, LEASE_MS + 50));
+    const t0 = Date.now();
+    let again: Job | undefined;
+    while (!again && Date.now() - t0 < 3000) again = (await b.lease(8, 500)).find((j) => j.jobId === dock!.jobId);
+    expect(again?.attempt).toBe(2);
+    expect(await step(runId, dock!.stepId)).toMatchObject({ status: "running", attempts: 2, error: { code: "lease_expired" } });
+  });
+});

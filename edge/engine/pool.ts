@@ -224,8 +224,8 @@ export async function applyResults(ctx: PoolCtx, workerId: string, results: JobR
       continue;
     }
     const ok = await settleJob(ctx, job, (d, t) => {
-      const s = d.step(job.stepId);
-      if (!s || s.status !== "running") return { job: { status: "canceled" } };
+      const s = liveStep(d, job, t);
+      if (!s) return { job: { status: "canceled" } };
       if (res.ok) {
         const patch = {
           status: "succeeded" as const,
@@ -249,6 +249,19 @@ export async function applyResults(ctx: PoolCtx, workerId: string, results: JobR
     } else ignored.push(res.jobId);
   }
   return { accepted, ignored };
+}
+
+/**
+ * The step a leased job belongs to, `running` — or undefined when it is no longer live (the run
+ * was canceled or the step skipped; the job is then withdrawn). A step still `queued` under a
+ * current lease means the edge stopped between claiming the job and marking the step started;
+ * it is started now, so the outcome applies.
+ */
+function liveStep(d: RunDraft, job: JobRow, t: number) {
+  const s = d.step(job.stepId);
+  if (!s || (s.status !== "running" && s.status !== "queued")) return undefined;
+  if (s.status === "queued") d.patchStep(s.stepId, { status: "running", attempts: job.attempts, workerId: job.leasedBy, startedAt: s.startedAt ?? t });
+  return s;
 }
 
 /**
@@ -321,8 +334,7 @@ export async function sweepExpired(ctx: PoolCtx): Promise<number> {
       ? { code: "timeout", message: `step exceeded its timeout of ${job.timeoutMs} ms`, retryable: true }
       : { code: "lease_expired", message: `worker ${job.leasedBy} stopped heartbeating; lease expired`, retryable: true };
     const ok = await settleJob(ctx, job, (d, t) => {
-      const s = d.step(job.stepId);
-      if (!s || s.status !== "running") return { job: { status: "canceled" } };
+      if (!liveStep(d, job, t)) return { job: { status: "canceled" } };
       return failAttempt(d, job, error, t, timedOut ? "timed_out" : "failed");
     });
     if (ok) n++;
