@@ -2,7 +2,7 @@
  * Drizzle `sqlite-core` schema of the control plane. One schema for better-sqlite3 (Node) and D1.
  *
  * Conventions:
- * - every row a tenant owns carries `tenant_id` (default `"local"` until API keys land);
+ * - every row a tenant owns carries `tenant_id` (the API key's tenant; `"local"` is the default);
  * - times are integer milliseconds since the epoch;
  * - JSON columns are typed from the workflows/ zod types via `$type<…>()`;
  * - `runs.rev` is the run's optimistic-concurrency counter: every engine commit for a run is one
@@ -15,6 +15,7 @@ import {
   index,
   integer,
   primaryKey,
+  real,
   sqliteTable,
   text,
   uniqueIndex,
@@ -225,3 +226,134 @@ export type JobRow = typeof jobs.$inferSelect;
 export type EventRow = typeof runEvents.$inferSelect;
 export type WorkerRow = typeof workers.$inferSelect;
 export type WorkflowRow = typeof workflows.$inferSelect;
+
+// ---------------------------------------------------------------------------------------------
+// API keys, webhooks, rate limits, tenant-owned inputs (issue 6; code in edge/auth, edge/webhooks,
+// edge/limits).
+
+/** API keys: only the sha256 of the key is stored; a key acts for exactly one tenant. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    name: text("name"),
+    /** The first characters of the key, to tell keys apart in lists (never enough to use it). */
+    prefix: text("prefix").notNull(),
+    /** Lowercase hex sha256 of the whole key. */
+    hash: text("hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.hash), index("api_keys_tenant").on(t.tenantId, t.createdAt)],
+);
+
+export const WEBHOOK_EVENT_TYPES = ["run.started", "step.completed", "run.completed", "run.failed", "run.canceled"] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** A tenant's webhook endpoint. `secret` is the current `whsec_…`; rotated-out ones sign until they expire. */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    url: text("url").notNull(),
+    description: text("description"),
+    events: text("events", { mode: "json" }).$type<WebhookEventType[]>().notNull(),
+    secret: text("secret").notNull(),
+    previousSecrets: text("previous_secrets", { mode: "json" }).$type<{ secret: string; expiresAt: number }[]>().notNull().default(sql`'[]'`),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("webhook_endpoints_tenant").on(t.tenantId, t.enabled)],
+);
+
+/**
+ * The outbox: one message per webhook event, written in the same batch as the state change that
+ * caused it (only when the tenant has an enabled endpoint subscribed to the type). `id` is the
+ * `webhook-id`; `payload` is the exact JSON body that is signed and sent, every time.
+ */
+export const webhookMessages = sqliteTable(
+  "webhook_messages",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    runId: text("run_id").notNull(),
+    type: text("type").$type<WebhookEventType>().notNull(),
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("webhook_messages_run").on(t.runId, t.createdAt)],
+);
+
+export const WEBHOOK_DELIVERY_STATUSES = ["pending", "sending", "delivered", "failed"] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/** One message to one endpoint; `id` = `<messageId>.<endpointId>`. Claimed like jobs (lease). */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    messageId: text("message_id").notNull(),
+    endpointId: text("endpoint_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    runId: text("run_id").notNull(),
+    status: text("status").$type<WebhookDeliveryStatus>().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    leaseUntil: integer("lease_until"),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    deliveredAt: integer("delivered_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_deliveries_due").on(t.status, t.nextAttemptAt),
+    index("webhook_deliveries_run").on(t.runId),
+    index("webhook_deliveries_endpoint").on(t.endpointId),
+  ],
+);
+
+/** The delivery log: every attempt, its answer or error. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deliveryId: text("delivery_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    at: integer("at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    status: integer("status"),
+    error: text("error"),
+    response: text("response"),
+  },
+  (t) => [index("webhook_attempts_delivery").on(t.deliveryId, t.id)],
+);
+
+/** Per-key token buckets of the rate limiter (DB-backed: shared by every edge instance). */
+export const rateBuckets = sqliteTable("rate_buckets", {
+  key: text("key").primaryKey(),
+  tokens: real("tokens").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Which tenant stored which input bytes (`blobs` is content-addressed and shared). */
+export const tenantBlobs = sqliteTable(
+  "tenant_blobs",
+  {
+    tenantId: text("tenant_id").notNull(),
+    sha256: text("sha256").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.sha256] })],
+);
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookMessageRow = typeof webhookMessages.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
