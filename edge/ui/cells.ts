@@ -26,12 +26,16 @@ export function softmax(scores: Record<string, number>): { label: string; score:
 }
 
 /**
- * Token texts of an explain output: its `text` split the way the tokenizer pre-splits
- * (`\w+|[^\w\s]+`), when that gives exactly one piece per log-prob; otherwise undefined.
+ * Token texts of an explain output. Its log-probs are those of the generated explanation tokens
+ * (label and `because` are forced), so the explanation split the way the tokenizer pre-splits
+ * (`\w+|[^\w\s]+`) gives one piece per log-prob — plus, when generation ended on `eos`, one
+ * more (shown as ∅). Undefined when the counts do not line up (e.g. unknown words).
  */
 export function explainTokenTexts(o: OutputOf<"explain">): string[] | undefined {
-  const pieces = o.text.match(/\w+|[^\w\s]+/g) ?? [];
-  return pieces.length === o.logprobs.length ? pieces : undefined;
+  const pieces = o.explanation.match(/\w+|[^\w\s]+/g) ?? [];
+  if (pieces.length === o.logprobs.length) return pieces;
+  if (pieces.length + 1 === o.logprobs.length) return [...pieces, ""];
+  return undefined;
 }
 
 /** The image input a step ultimately reads (encode: its `image`; connect/span: via its source). */
@@ -109,7 +113,8 @@ ${tokensView(o.tokenTexts, o.logprobs, o.tokens)}
       return html`<p class="answer" data-label-out>${o.label}</p>
 ${scoresView(o)}
 <p data-explanation><strong>Explanation:</strong> ${o.explanation || html`<span class="muted">(none)</span>`}</p>
-${texts ? tokensView(texts, o.logprobs, o.tokens) : html`<p class="hint">full text: ${o.text}</p>`}`;
+<p class="hint">full text: ${o.text}</p>
+${texts ? html`<h4>Explanation tokens</h4>${tokensView(texts, o.logprobs, o.tokens)}` : ""}`;
     }
   }
 }
@@ -226,7 +231,7 @@ export function cellView(run: RunView, step: Step, s: StepView | undefined, inde
   const status = s?.status ?? "pending";
   return html`<li class="cell" id="cell-${step.id}" data-step="${step.id}" data-status="${status}" aria-labelledby="cell-${step.id}-h">
 <header><span class="idx">[${index + 1}]</span><h3 id="cell-${step.id}-h">${step.id}</h3><span class="op">${step.op}</span><span data-status-slot>${badge(status)}</span>
-${s?.status === "cached" || s?.cacheHit ? html`<span class="badge s-cached">cache hit</span>` : ""}
+${s?.status === "cached" ? html`<span class="badge s-cached" title="output reused from an earlier run (same cache key)">reused</span>` : s?.cacheHit ? html`<span class="badge s-cached" title="the worker reused a cached encoder output">encoder cache hit</span>` : ""}
 ${s?.workerId ? html`<span class="muted">on ${s.workerId}</span>` : ""}</header>
 <div class="cell-body">
   <section aria-label="Inputs of ${step.id}"><h4>In</h4>${inputView(run, step)}</section>

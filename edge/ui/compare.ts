@@ -35,11 +35,25 @@ export function outputSummary(s: StepView | undefined): string {
   }
 }
 
-/** What the user set on a step (params, segments, labels…), without the id/op. */
-function stepSettings(step: Step | undefined): string {
-  if (!step) return "—";
+/** What the user set on a step (params, segments, labels…) as `path → JSON value`, without id/op/retry. */
+export function stepSettings(step: Step | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!step) return out;
   const { id: _id, op: _op, retry: _r, timeoutMs: _t, ...rest } = step;
-  return JSON.stringify(rest);
+  const walk = (v: unknown, path: string) => {
+    if (v && typeof v === "object" && !(Array.isArray(v) && v.every((x) => typeof x !== "object"))) {
+      for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    } else out.set(path, JSON.stringify(v));
+  };
+  walk(rest, "");
+  return out;
+}
+
+function settingsView(mine: Map<string, string>, other: Map<string, string>): Html {
+  if (!mine.size) return html`<span class="muted">—</span>`;
+  return html`<ul class="settings">${[...mine].map(([k, v]) =>
+    other.get(k) === v ? html`<li>${k}: ${v}</li>` : html`<li><mark>${k}: ${v}</mark> <span class="diff-mark">≠</span></li>`,
+  )}</ul>`;
 }
 
 type Row = { label: Html | string; a: Html | string; b: Html | string; differ: boolean };
@@ -86,6 +100,7 @@ export function comparePage(a: RunView, b: RunView): Html {
     const link = (r: RunView, v: StepView | undefined) => (v ? html`<a href="/ui/runs/${r.id}#cell-${id}">${badge(v.status)}</a>` : "—");
     const settingsA = stepSettings(sa);
     const settingsB = stepSettings(sb);
+    const settingsDiffer = JSON.stringify([...settingsA]) !== JSON.stringify([...settingsB]);
     return [
       {
         label: html`step <strong>${id}</strong> <span class="muted">${sa?.op ?? sb?.op}</span>`,
@@ -93,7 +108,7 @@ export function comparePage(a: RunView, b: RunView): Html {
         b: html`${link(b, vb)} ${vb?.computeMs != null ? html`<span class="muted">${duration(vb.computeMs)}</span>` : ""}`,
         differ: false,
       },
-      { label: html`<span class="muted">${id} · settings</span>`, a: html`<code>${settingsA}</code>`, b: html`<code>${settingsB}</code>`, differ: settingsA !== settingsB },
+      { label: html`<span class="muted">${id} · settings</span>`, a: settingsView(settingsA, settingsB), b: settingsView(settingsB, settingsA), differ: settingsDiffer },
       { label: html`<span class="muted">${id} · output</span>`, a: outputSummary(va), b: outputSummary(vb), differ: outputSummary(va) !== outputSummary(vb) },
     ];
   });

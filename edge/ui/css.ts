@@ -16,6 +16,7 @@ export const CSS = String.raw`
   color: var(--fg); background: var(--bg); line-height: 1.45;
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; }
 a { color: var(--accent); }
 a:hover { text-decoration-thickness: 2px; }
@@ -54,7 +55,7 @@ input[type=checkbox] { width: 1.1rem; height: 1.1rem; }
 .s-running { background: var(--run-bg); color: var(--run-fg); }
 .s-queued, .s-pending { background: var(--wait-bg); color: var(--wait-fg); }
 .s-canceled, .s-skipped, .s-off { background: var(--off-bg); color: var(--off-fg); }
-.tag { display: inline-block; border: 1px solid var(--line); border-radius: 4px; padding: 0 .35rem; font-size: .8rem; margin-right: .2rem; background: var(--panel); }
+.tag { white-space: nowrap; display: inline-block; border: 1px solid var(--line); border-radius: 4px; padding: 0 .35rem; font-size: .8rem; margin-right: .2rem; background: var(--panel); }
 
 /* history */
 .filters { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; margin-bottom: 1rem; }
@@ -143,6 +144,8 @@ table.compare th, table.compare td { border: 1px solid var(--line); padding: .45
 table.compare thead th { background: var(--panel); }
 table.compare th[scope=row] { width: 11rem; background: var(--panel); font-weight: 600; }
 table.compare td.diff { background: #fff8e1; }
+.settings { list-style: none; margin: 0; padding: 0; font-family: ui-monospace, Menlo, monospace; font-size: .82rem; }
+.settings mark { background: #ffe08a; color: #111; }
 .diff-mark { font-size: .75rem; color: #7a4a00; font-weight: 600; }
 @media (max-width: 820px) {
   .cell-body, .new-grid { grid-template-columns: 1fr; }

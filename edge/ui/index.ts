@@ -221,7 +221,8 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
 
   // ------------------------------------------------------------------ compare
   ui.get("/ui/compare", async (c) => {
-    const picked = c.req.queries("run") ?? [];
+    // ticked in the history (newest first): the older run is A
+    const picked = [...(c.req.queries("run") ?? [])].sort();
     const a = (c.req.query("a") ?? picked[0] ?? "").trim();
     const b = (c.req.query("b") ?? picked[1] ?? "").trim();
     if (!a || !b) {

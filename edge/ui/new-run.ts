@@ -70,6 +70,16 @@ export function outlineSteps(specText: string): { key: string; op: string }[] {
   }
 }
 
+/** The spec's `description`, or "". */
+export function specDescription(specText: string): string {
+  try {
+    const d = (JSON.parse(specText) as { description?: unknown }).description;
+    return typeof d === "string" ? d : "";
+  } catch {
+    return "";
+  }
+}
+
 /** The JSON syntax error of a spec text, or undefined. */
 export function jsonProblem(specText: string): string | undefined {
   try {
@@ -148,6 +158,7 @@ ${s.problem ? html`<p class="notice error" role="alert" id="submit-problem">${s.
     </select></div>
   <div class="field"><button type="submit" class="secondary" id="load-btn">Load</button></div>
 </form>
+<p id="example-desc" class="hint">${specDescription(s.specText)}</p>
 <p class="hint">Live models: ${
     s.models.length
       ? s.models.map((m, i) => html`${i ? ", " : ""}<code data-model="${m.name}">${m.name}</code> (${m.workers.length} worker${m.workers.length === 1 ? "" : "s"})`)

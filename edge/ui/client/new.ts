@@ -213,6 +213,8 @@ export const NEW_JS = String.raw`(function () {
       var text = examples[picker.value];
       if (typeof text !== "string") return;
       spec.value = text;
+      var desc = document.getElementById("example-desc");
+      if (desc) { try { var j = JSON.parse(text); desc.textContent = typeof j.description === "string" ? j.description : ""; } catch (e) { desc.textContent = ""; } }
       if (history.replaceState) history.replaceState(null, "", "/ui/new?pick=" + encodeURIComponent(picker.value));
       validate();
     });

@@ -46,6 +46,14 @@ export const RUN_JS = String.raw`(function () {
         var c = cell(id);
         var fresh = fromHtml(text);
         if (!c || !fresh) return;
+        // tokens that streamed in while the fragment was on its way stay (the fragment may predate them)
+        var oldToks = c.querySelector("[data-live-tokens]");
+        var newToks = fresh.querySelector("[data-live-tokens]");
+        if (oldToks && newToks && oldToks.children.length > newToks.children.length) {
+          newToks.replaceWith(oldToks);
+          var fw = fresh.querySelector("[data-waiting]");
+          if (fw) fw.textContent = "Generating…";
+        }
         var open = c.querySelector("details.rerun[open]");
         if (open) {
           var d = fresh.querySelector("details.rerun");
@@ -93,7 +101,7 @@ export const RUN_JS = String.raw`(function () {
   }
   on("step.queued", function (d) { setStatus(d.stepId, "queued"); });
   on("step.retrying", function (d) { setStatus(d.stepId, "queued"); say("Step " + d.stepId + " is retrying"); });
-  on("step.started", function (d) { setStatus(d.stepId, "running"); });
+  on("step.started", function (d) { setStatus(d.stepId, "running"); refreshCell(d.stepId); });
   on("token", onToken);
   ["step.completed", "step.failed", "step.skipped", "step.canceled", "step.timed_out"].forEach(function (t) {
     on(t, function (d) {

@@ -1,0 +1,113 @@
+/**
+ * Browser-test helpers: the real stack (the edge's Node entrypoint as a child process, with a
+ * temp DATA_DIR holding a real SQLite file, and a real gpu-worker process it launches) and
+ * Debian's Chromium through playwright-core.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const SHOTS = join(ROOT, "artifacts/screenshots");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const FIXTURE_MODELS = join(ROOT, "gpu-worker/fixtures/tiny");
+export const TRAINED_MODELS = join(ROOT, "gpu-worker/models");
+export const hasTrainedModel = () => existsSync(join(TRAINED_MODELS, "metalm-tiny/manifest.json"));
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface Stack {
+  url: string;
+  dataDir: string;
+  log: () => string;
+  stop(): Promise<void>;
+}
+
+/** Start `edge/node.ts` with one local worker serving the packages under `modelsDir`; resolves when /readyz is 200. */
+export async function startStack(modelsDir: string, opts: { workers?: number } = {}): Promise<Stack> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "ui-browser-"));
+  let out = "";
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "edge/node.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      WORKERS: String(opts.workers ?? 1),
+      MODELS_DIR: modelsDir,
+      LOG_LEVEL: "warn",
+      LEASE_WAIT_MS: "2000",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d) => (out += String(d)));
+  child.stderr?.on("data", (d) => (out += String(d)));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const t0 = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`edge exited early (${child.exitCode}):\n${out}`);
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() - t0 > 150_000) {
+      await stop();
+      throw new Error(`stack not ready after 150 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { url, dataDir, log: () => out, stop };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  mkdirSync(SHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Labels check: every visible form control has an accessible name. Returns the unnamed ones. */
+export async function unlabeledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const bad: string[] = [];
+    for (const el of Array.from(document.querySelectorAll("input, select, textarea, button"))) {
+      const e = el as HTMLInputElement;
+      if (e.type === "hidden" || e.closest("[hidden]")) continue;
+      const named = (e.labels && e.labels.length > 0) || e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") || (e.tagName === "BUTTON" && e.textContent!.trim());
+      if (!named) bad.push(e.outerHTML.slice(0, 120));
+    }
+    return bad;
+  });
+}
+
+export { rmSync };
