@@ -41,8 +41,12 @@ export interface RuntimeOptions {
   getBlob?: (sha256: string) => Promise<Uint8Array>;
 }
 
+const countRun = (m: Map<string, number>, name: string) => m.set(name, (m.get(name) ?? 0) + 1);
+
 export class ModelRuntime {
   readonly cache: ByteLru<Tensor>;
+  /** Graph runs of each encoder / connector (by name): what the caches saved is what is not counted here (for /metrics). */
+  readonly graphRuns = { encoder: new Map<string, number>(), connector: new Map<string, number>() };
   private readonly maxImagePixels: number;
   private readonly getBlob?: (sha256: string) => Promise<Uint8Array>;
 
@@ -101,6 +105,7 @@ export class ModelRuntime {
     const e = this.encoder(encoder);
     if (e.spec.modality !== "image") throw new OpError("wrong_modality", `encoder "${encoder}" is not an image encoder`);
     const S = e.spec.image.size;
+    countRun(this.graphRuns.encoder, encoder);
     const pixels = preprocessImage(decodeImage(bytes, { maxPixels: this.maxImagePixels }), e.spec.image);
     const out = await checkedRun(e.session, { pixel_values: new ort.Tensor("float32", pixels, [1, 3, S, S]) }, e.spec.graph);
     const t = out.last_hidden_state!;
@@ -114,6 +119,7 @@ export class ModelRuntime {
     const ids = this.pkg.tokenizer.encode(text).slice(0, e.spec.maxLength);
     if (ids.length === 0) throw new OpError("empty_text", `text for encoder "${encoder}" has no tokens`);
     const T = ids.length;
+    countRun(this.graphRuns.encoder, encoder);
     const out = await checkedRun(
       e.session,
       {
@@ -136,6 +142,7 @@ export class ModelRuntime {
     const key = `conn:${c.sha256}:${this.encodeKey(recipe.source)}`;
     const { value, hit } = await this.cache.getOrCompute(key, async () => {
       const { tensor } = await this.encode(recipe.source);
+      countRun(this.graphRuns.connector, recipe.connector);
       const out = await checkedRun(c.session, { encoder_hidden_states: new ort.Tensor("float32", tensor.data, tensor.dims) }, c.spec.graph);
       const t = out.inputs_embeds!;
       return { data: t.data as Float32Array, dims: [...t.dims] };

@@ -51,6 +51,16 @@ export class FakeEdge {
     for (const w of this.waiters.splice(0)) w();
   }
 
+  /** Hands a job's lease to someone else (as if it expired and was re-leased): its holder is told `lost`. */
+  steal(jobId: string, to = "thief"): void {
+    const e = this.jobs.get(jobId)!;
+    e.worker = to;
+    e.job = { ...e.job, leaseId: `lease-${++this.seq}` };
+  }
+
+  /** Results posted for a job, by any worker (accepted or not). */
+  readonly posted: { jobId: string; workerId: string }[] = [];
+
   cancel(jobId: string): void {
     this.jobs.get(jobId)!.cancel = true;
   }
@@ -138,6 +148,7 @@ export class FakeEdge {
         const ignored: string[] = [];
         for (const raw of body.results) {
           const r = JobResultSchema.parse(raw);
+          this.posted.push({ jobId: r.jobId, workerId: body.workerId });
           const e = this.jobs.get(r.jobId);
           if (!e || e.done || e.worker !== body.workerId || e.job.leaseId !== r.leaseId) ignored.push(r.jobId);
           else {

@@ -39,6 +39,13 @@ export class WorkerMetrics {
     new Gauge({ name: "metalm_worker_encoder_cache_misses", help: "Encoder/connector cache misses", labelNames: ["model"], registers: [this.registry], collect: stat("misses") });
     new Gauge({ name: "metalm_worker_encoder_cache_bytes", help: "Bytes held by the encoder cache", labelNames: ["model"], registers: [this.registry], collect: stat("bytes") });
     new Gauge({ name: "metalm_worker_encoder_cache_evictions", help: "Encoder cache evictions", labelNames: ["model"], registers: [this.registry], collect: stat("evictions") });
+    const runs = (kind: "encoder" | "connector") =>
+      function (this: Gauge) {
+        this.reset();
+        for (const rt of runtimes()) for (const [name, n] of rt.graphRuns[kind]) this.set({ model: rt.name, [kind]: name }, n);
+      };
+    new Gauge({ name: "metalm_worker_encoder_runs", help: "Encoder graph runs (not served from the encoder cache), since start", labelNames: ["model", "encoder"], registers: [this.registry], collect: runs("encoder") });
+    new Gauge({ name: "metalm_worker_connector_runs", help: "Connector graph runs (not served from the cache), since start", labelNames: ["model", "connector"], registers: [this.registry], collect: runs("connector") });
     collectDefaultMetrics({ register: this.registry, prefix: "metalm_worker_" });
   }
 }

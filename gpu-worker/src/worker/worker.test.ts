@@ -4,6 +4,7 @@
  * SIGKILLed mid-job (its job is re-leased and finished by another), cancel, graceful SIGTERM.
  */
 import type { ChildProcess } from "node:child_process";
+import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Job } from "../../../workflows/index.js";
 import { sha256Hex } from "../package/load.js";
@@ -13,7 +14,6 @@ import { startPool, type Pool } from "./pool.js";
 
 const MODEL = "metalm-tiny-fixture";
 const imageA = sha256Hex(referencePngs.a!);
-const imageB = sha256Hex(referencePngs.b!);
 let edge: FakeEdge;
 let pool: Pool;
 const ports = new Map<number, number>();
@@ -29,12 +29,20 @@ const until = async (cond: () => boolean, ms = 15_000) => {
     await new Promise((r) => setTimeout(r, 20));
   }
 };
+let shade = 40;
+/** A span over a new image, in no worker's encoder cache: its job must fetch the blob (which a test may delay). */
+const freshSpan = () => {
+  const png = new PNG({ width: 8, height: 8 });
+  png.data.fill(++shade);
+  const bytes = PNG.sync.write(png);
+  edge.blobs.set(sha256Hex(bytes), bytes);
+  return { kind: "span" as const, recipe: { connector: "vision", source: { model: MODEL, encoder: "vision", image: { sha256: sha256Hex(bytes) } } } };
+};
 const watch = (i: number, c: ChildProcess | undefined) => c?.on("message", (m: { type?: string; port?: number }) => m.type === "listening" && ports.set(i, m.port!));
 
 beforeAll(async () => {
   edge = await new FakeEdge(900).start();
   edge.blobs.set(imageA, referencePngs.a!);
-  edge.blobs.set(imageB, referencePngs.b!);
   pool = startPool({ workers: 2, idPrefix: "wt", env: { EDGE_URL: edge.url, POOL_TOKEN: edge.token, MODELS_DIR: FIXTURE_DIR, MAX_QUEUE_DELAY_MS: "2", LOG_LEVEL: "warn", LEASE_WAIT_MS: "500", SHUTDOWN_GRACE_MS: "10000" } });
   watch(0, pool.child(0));
   watch(1, pool.child(1));
@@ -83,7 +91,7 @@ describe("worker processes through the pool protocol", () => {
       if (!victim) victim = wid;
       return wid === victim && victim !== "done" ? Infinity : 0;
     };
-    const j = job({ op: "decode", segments: [vqa, { kind: "text", text: "caption:" }], params });
+    const j = job({ op: "decode", segments: [freshSpan(), { kind: "text", text: "caption:" }], params });
     edge.enqueue(j);
     await until(() => victim !== undefined);
     const slot = victim === "wt-0" ? 0 : 1;
@@ -101,8 +109,7 @@ describe("worker processes through the pool protocol", () => {
 
   it("honours cancel from the edge: decoding stops with finishReason canceled", async () => {
     edge.blobDelay = () => 1500;
-    const fresh = { kind: "span" as const, recipe: { connector: "vision", source: { model: MODEL, encoder: "vision", image: { sha256: imageB } } } }; // not in any encoder cache yet
-    const j = job({ op: "decode", segments: [fresh, { kind: "text", text: "answer:" }], params: { ...params, maxTokens: 64 } });
+    const j = job({ op: "decode", segments: [freshSpan(), { kind: "text", text: "answer:" }], params: { ...params, maxTokens: 64 } });
     edge.enqueue(j);
     await until(() => edge.jobs.get(j.jobId)!.leases > 0);
     edge.cancel(j.jobId);
@@ -112,10 +119,26 @@ describe("worker processes through the pool protocol", () => {
     edge.blobDelay = () => 0;
   }, 30_000);
 
+  it("drops a job the edge says is lost (never posts its result)", async () => {
+    edge.blobDelay = () => 1200;
+    const fresh = freshSpan();
+    const j = job({ op: "decode", segments: [fresh, { kind: "text", text: "question: what is on the left? answer:" }], params });
+    edge.enqueue(j);
+    await until(() => edge.jobs.get(j.jobId)!.leases > 0);
+    const holder = edge.jobs.get(j.jobId)!.worker!;
+    edge.steal(j.jobId);
+    const beat = edge.calls.length;
+    await until(() => edge.calls.slice(beat).some((c) => c.path === "/v1/pool/heartbeat" && c.workerId === holder));
+    await new Promise((r) => setTimeout(r, 1800)); // the blob arrives, the job would have finished by now
+    expect(edge.posted.filter((p) => p.jobId === j.jobId)).toEqual([]);
+    edge.jobs.delete(j.jobId);
+    edge.blobDelay = () => 0;
+  }, 30_000);
+
   it("stops gracefully on SIGTERM: stops leasing, finishes its held job, exits 0", async () => {
     await until(() => edge.workers.size === 2 && pool.child(0)?.connected === true);
     edge.blobDelay = () => 700;
-    const j = job({ op: "decode", segments: [vqa, { kind: "text", text: "answer:" }], params });
+    const j = job({ op: "decode", segments: [freshSpan(), { kind: "text", text: "answer:" }], params });
     edge.enqueue(j);
     await until(() => edge.jobs.get(j.jobId)!.leases > 0);
     const holder = edge.jobs.get(j.jobId)!.worker!;
