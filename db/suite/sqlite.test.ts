@@ -1,0 +1,25 @@
+/** The DB suite (db/suite/store-suite.ts) on better-sqlite3: a fresh in-memory database per test. */
+import { afterEach } from "vitest";
+import type { Store } from "../driver.js";
+import { openSqliteStore } from "../store.js";
+import { defineStoreSuite } from "./store-suite.js";
+
+/** Test name → why it does not apply to better-sqlite3. */
+export const SQLITE_SKIPS: Record<string, string> = {
+  "wrangler recorded the applied migrations in d1_migrations":
+    "on Node drizzle's migrator applies db/migrations (tracked in __drizzle_migrations); wrangler is not involved",
+};
+
+const open: Store[] = [];
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+});
+
+defineStoreSuite("better-sqlite3", {
+  fresh: async () => {
+    const s = openSqliteStore(":memory:");
+    open.push(s);
+    return s;
+  },
+  skip: SQLITE_SKIPS,
+});

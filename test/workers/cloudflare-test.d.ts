@@ -1,0 +1,19 @@
+/**
+ * The slice of `cloudflare:test` (@cloudflare/vitest-pool-workers) these tests use. Declared here
+ * rather than by loading @cloudflare/workers-types globally, whose globals clash with the DOM and
+ * Node types the rest of the repo is checked with.
+ */
+declare module "cloudflare:test" {
+  import type { D1Database, DurableObjectNamespace } from "@cloudflare/workers-types";
+  export interface D1Migration {
+    name: string;
+    queries: string[];
+  }
+  export const env: {
+    DB: D1Database;
+    POOL_HUB: DurableObjectNamespace;
+    POOL_TOKEN: string;
+    TEST_MIGRATIONS: D1Migration[];
+  };
+  export function applyD1Migrations(db: D1Database, migrations: D1Migration[], migrationsTableName?: string): Promise<void>;
+}
