@@ -11,6 +11,12 @@ function build(store: Store) {
   const { db } = store;
   return {
     runById: db.select().from(runs).where(eq(runs.id, sql.placeholder("id"))).prepare(),
+    /** Just enough of a run to validate a cached view: its rev changes with every engine commit. */
+    runRevById: db
+      .select({ rev: runs.rev, tenantId: runs.tenantId })
+      .from(runs)
+      .where(eq(runs.id, sql.placeholder("id")))
+      .prepare(),
     stepsByRun: db.select().from(steps).where(eq(steps.runId, sql.placeholder("runId"))).orderBy(asc(steps.idx)).prepare(),
     jobById: db.select().from(jobs).where(eq(jobs.id, sql.placeholder("id"))).prepare(),
     /** Workers seen since `since` (ms). */

@@ -64,3 +64,18 @@ describe("POST /v1/runs → lease → results → history", () => {
     expect(r.headers.get("location")).toMatch(/^\/v1\/runs\/run_/);
   });
 });
+
+describe("GET /v1/runs/:id", () => {
+  it("answers an ETag that changes with every engine commit, and 304 for If-None-Match", async () => {
+    const { body: run } = await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl() } } });
+    const a = await h.app.request(`/v1/runs/${run.id}`);
+    const etag = a.headers.get("etag")!;
+    expect(etag).toMatch(/^".+\.\d+"$/);
+    expect((await h.app.request(`/v1/runs/${run.id}`, { headers: { "if-none-match": etag } })).status).toBe(304);
+    await lease(h.app);
+    const b = await h.app.request(`/v1/runs/${run.id}`, { headers: { "if-none-match": etag } });
+    expect(b.status).toBe(200);
+    expect(b.headers.get("etag")).not.toBe(etag);
+    expect(((await b.json()) as { status: string }).status).toBe("running");
+  });
+});
