@@ -6,7 +6,7 @@
  * fragment the live view swaps in when a step completes.
  */
 import { html, raw } from "hono/html";
-import { IMAGE_REF_RE, type Step, type WorkflowSpec } from "../../workflows/index.js";
+import { IMAGE_REF_RE, recordLookup, renderTemplate, type RefLookup, type Step, type WorkflowSpec } from "../../workflows/index.js";
 import type { RunView, StepView } from "./api.js";
 import { badge, duration, num, shortHash, time, type Html } from "./layout.js";
 
@@ -119,6 +119,25 @@ ${texts ? html`<h4>Explanation tokens</h4>${tokensView(texts, o.logprobs, o.toke
   }
 }
 
+/** Template lookups over a run: text/number inputs and the value fields of finished steps. */
+export function runLookup(run: RunView): RefLookup {
+  const inputs: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(run.inputs)) if (typeof v === "string" || typeof v === "number") inputs[k] = v;
+  const steps: Record<string, Record<string, string>> = {};
+  for (const s of run.steps) {
+    const o = s.output;
+    if (o?.op === "decode") steps[s.id] = { text: o.text };
+    else if (o?.op === "explain") steps[s.id] = { label: o.label, explanation: o.explanation, text: o.text };
+  }
+  return recordLookup(inputs, steps);
+}
+
+/** A text template as the step saw it (resolved), the template itself in `title`; as written while unresolved. */
+export function templateView(run: RunView, src: string): Html {
+  const r = renderTemplate(src, runLookup(run));
+  return r.ok && r.text !== src ? html`<span title="template: ${src}" data-resolved>${r.text}</span>` : html`${src}`;
+}
+
 function segmentsView(run: RunView, segments: { span?: string; text?: string }[]): Html {
   return html`<ol class="segments" aria-label="Decoder input segments">${segments.map((seg) => {
     if (seg.span !== undefined) {
@@ -127,7 +146,7 @@ function segmentsView(run: RunView, segments: { span?: string; text?: string }[]
         img ? html`<img src="${inputImageUrl(run.id, img)}" alt="input ${img}" width="24" height="24" style="image-rendering:pixelated;vertical-align:middle;margin-left:.2rem">` : ""
       }</li>`;
     }
-    return html`<li class="seg-text">${seg.text ?? ""}</li>`;
+    return html`<li class="seg-text">${templateView(run, seg.text ?? "")}</li>`;
   })}</ol>`;
 }
 
@@ -143,7 +162,7 @@ export function inputView(run: RunView, step: Step): Html {
     case "encode": {
       const img = step.image ? IMAGE_REF_RE.exec(step.image)?.[1] : undefined;
       return html`<dl class="kv"><dt>model</dt><dd>${step.model}</dd><dt>encoder</dt><dd>${step.encoder}</dd>
-${step.text !== undefined ? html`<dt>text</dt><dd class="seg-text">${step.text}</dd>` : ""}</dl>
+${step.text !== undefined ? html`<dt>text</dt><dd class="seg-text">${templateView(run, step.text)}</dd>` : ""}</dl>
 ${img ? html`<figure class="thumb"><img src="${inputImageUrl(run.id, img)}" alt="Input image “${img}” of this run" width="128" height="128"><figcaption>inputs.${img}</figcaption></figure>` : ""}`;
     }
     case "connect":

@@ -151,11 +151,15 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const base = await newPageBase(c);
     let specText: string | undefined;
     let values: Record<string, string> = {};
+    const reuse: NonNullable<NewPageState["reuse"]> = {};
     if (pick.startsWith("run:")) {
       const r = await api(c).run(pick.slice(4));
       if (r.ok) {
         specText = JSON.stringify(r.body.spec, null, 2);
-        values = Object.fromEntries(Object.entries(r.body.inputs).filter(([, v]) => !isImageValue(v)).map(([k, v]) => [k, String(v)]));
+        for (const [k, v] of Object.entries(r.body.inputs)) {
+          if (isImageValue(v)) reuse[k] = { sha256: v.sha256, runId: r.body.id };
+          else values[k] = String(v);
+        }
       }
     } else if (pick.startsWith("example:")) specText = base.examples.find((e) => `example:${e.name}` === pick)?.text;
     else if (pick.startsWith("saved:")) {
@@ -170,7 +174,7 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
       else if (saved) [specText, selected] = [JSON.stringify(saved.spec, null, 2), `saved:${saved.id}`];
     }
     specText ??= STARTER;
-    return c.html(newRunPage({ ...base, selected, specText, values, tags: "", errors: await checkSpec(c, specText) }));
+    return c.html(newRunPage({ ...base, selected, specText, values, reuse, tags: "", errors: await checkSpec(c, specText) }));
   });
 
   ui.post("/ui/new", formLimit, async (c) => {
@@ -183,12 +187,19 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const tagsText = one("tags");
     const values: Record<string, string> = {};
     const fd = new FormData();
+    const reused: Record<string, { sha256: string }> = {};
+    for (const [k, v] of Object.entries(form)) {
+      if (k.startsWith("reuse.") && typeof v === "string" && /^[0-9a-f]{64}$/.test(v)) reused[k.slice(6)] = { sha256: v };
+    }
     for (const [k, v] of Object.entries(form)) {
       if (!k.startsWith("inputs.") || Array.isArray(v)) continue;
       if (typeof v === "string") {
         values[k.slice(7)] = v;
         if (v.trim() !== "") fd.set(k, v);
-      } else if (v.size > 0) fd.set(k, v, v.name || "upload");
+      } else if (v.size > 0) {
+        fd.set(k, v, v.name || "upload");
+        delete reused[k.slice(7)]; // a chosen file replaces the reused image
+      }
     }
     const again = async (status: number, problem: string, errors: ValidationErrorMap | null) =>
       c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText, values, tags: tagsText, errors, problem }), status as 400);
@@ -199,7 +210,7 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
       return again(400, `The workflow is not valid JSON: ${(e as Error).message}`, null);
     }
     const tags = tagsText.split(/[\s,]+/).filter(Boolean);
-    fd.set("request", JSON.stringify({ spec, tags }));
+    fd.set("request", JSON.stringify({ spec, tags, inputs: reused }));
     const r = await api(c).call<RunView>("/v1/runs", { form: fd });
     if (r.ok) return c.redirect(`/ui/runs/${r.body.id}`, 303);
     const e = r.body.error;

@@ -37,6 +37,8 @@ export interface NewPageState {
   /** Text / number input values as typed, by input name. */
   values: Record<string, string>;
   tags: string;
+  /** Image inputs that can reuse a stored image (from "Run again…"): input name → source. */
+  reuse?: Record<string, { sha256: string; runId: string }>;
   /** Validation of the current spec text (server-side first render, or the API's answer). */
   errors: ValidationErrorMap | null;
   /** A request-level problem (the API's message), shown above the form. */
@@ -122,12 +124,19 @@ ${steps.map((s, i) => li(s.key, html`<span class="muted">${i + 1}.</span> <stron
 </ul>`;
 }
 
-function inputField(name: string, d: Decl, value: string | undefined): Html {
+function inputField(name: string, d: Decl, value: string | undefined, reuse?: { sha256: string; runId: string }): Html {
   const id = `in-${name}`;
   const desc = typeof d.description === "string" ? d.description : "";
   if (d.type === "image")
-    return html`<div class="field" data-input="${name}" data-type="image"><label for="${id}">${name} <span class="muted">(image, PNG or JPEG)</span></label>
-<input id="${id}" type="file" name="inputs.${name}" accept="image/png,image/jpeg" required>
+    return html`<div class="field" data-input="${name}" data-type="image"><label for="${id}">${name} <span class="muted">(image, PNG or JPEG${reuse ? "; choose a file to replace the reused one" : ""})</span></label>
+<input id="${id}" type="file" name="inputs.${name}" accept="image/png,image/jpeg" ${reuse ? "" : "required"}>
+${
+  reuse
+    ? html`<div class="row" style="align-items:center;margin-top:.3rem"><input type="checkbox" id="${id}-reuse" name="reuse.${name}" value="${reuse.sha256}" checked data-reuse>
+<label for="${id}-reuse" style="margin:0;font-weight:500">reuse the image of <code>${reuse.runId}</code></label>
+<img src="/ui/runs/${reuse.runId}/inputs/${name}" alt="the image being reused" width="48" height="48" style="image-rendering:pixelated;border:1px solid #d5d9e0"></div>`
+    : ""
+}
 <div class="preview" data-preview></div>${desc ? html`<span class="hint">${desc}</span>` : ""}</div>`;
   if (d.type === "number") {
     const attrs = [d.min !== undefined ? `min="${Number(d.min)}"` : "", d.max !== undefined ? `max="${Number(d.max)}"` : "", `step="${d.integer ? 1 : "any"}"`].join(" ");
@@ -179,7 +188,7 @@ ${jsonScript("examples-data", Object.fromEntries([...s.examples.map((e) => [`exa
     <div id="check">${outlineView(s.specText, s.errors)}</div>
     <h2 id="inputs-h">Inputs</h2>
     <div class="inputs-form" id="inputs-fields" aria-labelledby="inputs-h">${
-      inputs.length ? inputs.map(([n, d]) => inputField(n, d, s.values[n])) : html`<p class="muted">This workflow declares no inputs.</p>`
+      inputs.length ? inputs.map(([n, d]) => inputField(n, d, s.values[n], s.reuse?.[n])) : html`<p class="muted">This workflow declares no inputs.</p>`
     }</div>
     <div class="field"><label for="tags">Tags <span class="muted">(optional, comma-separated)</span></label>
       <input id="tags" name="tags" value="${s.tags}" placeholder="e.g. demo, experiment-3"></div>

@@ -115,6 +115,8 @@ describe("run page", () => {
     for (const step of ["see", "dock", "answer", "why"]) expect(t).toContain(`id="cell-${step}"`);
     expect(t).toContain(`src="/ui/runs/${id}/inputs/image"`);
     expect(t).toMatch(/data-answer>red</);
+    expect(t).toContain('<span title="template: question: {{inputs.question}} answer:" data-resolved>question: what color is the circle? answer:</span>');
+    expect(t).toContain("hypothesis: the circle is red it is"); // a value dep, resolved
     expect(t).toMatch(/class="tok" style="--p:0\.905"/); // exp(-0.1)
     expect(t).toMatch(/data-label="entailment"/);
     expect(t).toContain("because it is red");
@@ -214,6 +216,22 @@ describe("new run", () => {
     const notJson = await h.app.request("/ui/new", { method: "POST", body: form({ spec: "{ nope" }) });
     expect(notJson.status).toBe(400);
     expect(await notJson.text()).toContain("not valid JSON");
+  });
+
+  it("'Run again…' prefills the spec and text inputs and reuses the stored image", async () => {
+    const id = await finishedRun(["demo"], "red", "what is on the left?");
+    const page = await get(`/ui/new?from=${id}`);
+    expect(page.text).toContain('value="what is on the left?"');
+    const sha = (await call(h.app, `/v1/runs/${id}`)).body.inputs.image.sha256;
+    expect(page.text).toContain(`name="reuse.image" value="${sha}" checked`);
+    const res = await h.app.request("/ui/new", {
+      method: "POST",
+      body: form({ spec: JSON.stringify(vqa()), "reuse.image": sha, "inputs.question": "what is on the right?" }),
+    });
+    expect(res.status).toBe(303);
+    const again = (await call(h.app, `/v1/runs/${res.headers.get("location")!.split("/").pop()}`)).body;
+    expect(again.inputs.image.sha256).toBe(sha);
+    expect(again.inputs.question).toBe("what is on the right?");
   });
 
   it("POST /ui/api/validate uses the workflow validator against live models, errors keyed by step", async () => {

@@ -92,7 +92,9 @@ export const NEW_JS = String.raw`(function () {
       var type = w.getAttribute("data-type");
       var input = w.querySelector("input");
       if (!input) continue;
-      if (type === "image") { if (input.files && input.files.length) out[name] = { sha256: PLACEHOLDER_SHA, mime: "image/png" }; }
+      if (type === "image") input = w.querySelector("input[type=file]") || input;
+      var reuse = w.querySelector("[data-reuse]");
+      if (type === "image") { if ((input.files && input.files.length) || (reuse && reuse.checked)) out[name] = { sha256: PLACEHOLDER_SHA, mime: "image/png" }; }
       else if (type === "number") { if (input.value.trim() !== "") out[name] = Number(input.value); }
       else if (input.value !== "") out[name] = input.value;
     }
@@ -100,6 +102,10 @@ export const NEW_JS = String.raw`(function () {
   }
   fields.addEventListener("change", function (e) {
     var t = e.target;
+    if (t && t.hasAttribute && t.hasAttribute("data-reuse")) {
+      var f = t.parentNode.parentNode.querySelector("input[type=file]");
+      if (f) f.required = !t.checked;
+    }
     if (t && t.type === "file") {
       var prev = t.parentNode.querySelector("[data-preview]");
       if (prev) {
