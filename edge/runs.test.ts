@@ -47,13 +47,17 @@ describe("POST /v1/runs → lease → results → history", () => {
   });
 
   it("Prefer: wait=N answers 200 with the finished run when it finishes in time", async () => {
-    const p = call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl() } }, headers: { prefer: "wait=5" } });
-    await new Promise((r) => setTimeout(r, 50));
-    await drive(h.app);
+    let answered = false;
+    const p = call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl() } }, headers: { prefer: "wait=10" } }).finally(() => (answered = true));
+    // play the worker until the waiting request answers (long-polls wake on the first job)
+    while (!answered) {
+      const jobs = await lease(h.app, "w1", 64, 200);
+      if (jobs.length) await postResults(h.app, "w1", jobs.map((j) => okResult(j)));
+    }
     const r = await p;
     expect(r.status).toBe(200);
     expect(r.body.status).toBe("succeeded");
-    expect(r.headers.get("preference-applied")).toBe("wait=5");
+    expect(r.headers.get("preference-applied")).toBe("wait=10");
   });
 
   it("Prefer: wait=N answers 202 + Location when it does not", async () => {

@@ -92,7 +92,8 @@ export class RunDraft {
   private jobStatements(store: Store): Stmt[] {
     const out: Stmt[] = [];
     // one job row per (run, step): a duplicate enqueue is a no-op
-    for (const j of this.newJobs) out.push(store.db.insert(jobs).values(j).onConflictDoNothing());
+    // ≤ 100 params per statement: a job row has 22 columns
+    for (let i = 0; i < this.newJobs.length; i += 4) out.push(store.db.insert(jobs).values(this.newJobs.slice(i, i + 4)).onConflictDoNothing());
     for (let i = 0; i < this.cancelJobs.length; i += 90) {
       out.push(
         store.db
