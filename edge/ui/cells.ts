@@ -250,7 +250,7 @@ export function cellView(run: RunView, step: Step, s: StepView | undefined, inde
   const status = s?.status ?? "pending";
   return html`<li class="cell" id="cell-${step.id}" data-step="${step.id}" data-status="${status}" aria-labelledby="cell-${step.id}-h">
 <header><span class="idx">[${index + 1}]</span><h3 id="cell-${step.id}-h">${step.id}</h3><span class="op">${step.op}</span><span data-status-slot>${badge(status)}</span>
-${s?.status === "cached" ? html`<span class="badge s-cached" title="output reused from an earlier run (same cache key)">reused</span>` : s?.cacheHit ? html`<span class="badge s-cached" title="the worker reused a cached encoder output">encoder cache hit</span>` : ""}
+${s?.status === "cached" ? "" : s?.cacheHit ? html`<span class="badge s-cached" title="the worker reused a cached encoder output">encoder cache hit</span>` : ""}
 ${s?.workerId ? html`<span class="muted">on ${s.workerId}</span>` : ""}</header>
 <div class="cell-body">
   <section aria-label="Inputs of ${step.id}"><h4>In</h4>${inputView(run, step)}</section>

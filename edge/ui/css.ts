@@ -101,8 +101,8 @@ ol.cells { list-style: none; padding: 0; margin: 0; counter-reset: cell; }
 .seg-span { background: #e9ddfb; color: #3b1c6e; border-radius: 4px; padding: 0 .35rem; font-family: ui-monospace, Menlo, monospace; font-size: .85rem; }
 .seg-text { font-family: ui-monospace, Menlo, monospace; font-size: .85rem; white-space: pre-wrap; }
 .answer { font-size: 1.35rem; font-weight: 650; margin: 0 0 .3rem; overflow-wrap: anywhere; }
-.tokens { line-height: 2; margin: .2rem 0; overflow-wrap: anywhere; }
-.tok { border-radius: 3px; padding: .05rem .15rem; margin-right: .12rem; font-family: ui-monospace, Menlo, monospace; font-size: .88rem;
+.tokens { line-height: 2; margin: .2rem 0; }
+.tok { display: inline-block; line-height: 1.3; margin-bottom: .25rem; max-width: 100%; overflow-wrap: anywhere; border-radius: 3px; padding: .05rem .15rem; margin-right: .12rem; font-family: ui-monospace, Menlo, monospace; font-size: .88rem;
   background: hsl(calc(var(--p, 1) * 130) 70% 86%); color: #111; border-bottom: 2px solid hsl(calc(var(--p, 1) * 130) 60% 38%); }
 .legend { display: flex; gap: .5rem; align-items: center; font-size: .78rem; color: var(--muted); }
 .legend .tok { font-size: .75rem; }

@@ -9,7 +9,12 @@ export interface Example {
   description: string | undefined;
   /** The file's text, as written (so its layout survives into the editor). */
   text: string;
+  /** Sample inputs (`samples/<name>.json`): text values, and `@file` for images beside the spec. */
+  sample?: { inputs: Record<string, string>; expected: Record<string, string> };
 }
+
+/** Names of sample files the UI may serve (images beside the specs). */
+export const SAMPLE_FILE_RE = /^[a-z0-9][a-z0-9_-]{0,80}\.(png|jpe?g)$/;
 
 const DIR = new URL("../../workflows/examples/", import.meta.url);
 
@@ -27,11 +32,34 @@ export async function loadExamples(dir: URL = DIR): Promise<Example[]> {
       } catch {
         continue; // a broken example is skipped, not shown
       }
-      out.push({ name: f.slice(0, -".json".length), description, text });
+      const name = f.slice(0, -".json".length);
+      out.push({ name, description, text, sample: await readSample(fs, new URL(`samples/${f}`, dir)) });
     }
     // the flagship example first
     return out.sort((a, b) => Number(b.name === "vqa-then-explain") - Number(a.name === "vqa-then-explain"));
   } catch {
     return [];
+  }
+}
+
+async function readSample(fs: typeof import("node:fs/promises"), url: URL): Promise<Example["sample"]> {
+  try {
+    const j = JSON.parse(await fs.readFile(url, "utf8")) as { inputs?: unknown; expected?: unknown };
+    const strings = (o: unknown) =>
+      Object.fromEntries(Object.entries(o && typeof o === "object" ? o : {}).filter((e): e is [string, string] => typeof e[1] === "string"));
+    return { inputs: strings(j.inputs), expected: strings(j.expected) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bytes of a sample image beside the examples, or undefined. */
+export async function readSampleFile(file: string, dir: URL = DIR): Promise<Uint8Array | undefined> {
+  if (!SAMPLE_FILE_RE.test(file)) return undefined;
+  try {
+    const fs = await import("node:fs/promises");
+    return new Uint8Array(await fs.readFile(new URL(file, dir)));
+  } catch {
+    return undefined;
   }
 }

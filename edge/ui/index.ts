@@ -25,7 +25,7 @@ import { NEW_JS } from "./client/new.js";
 import { RUN_JS } from "./client/run.js";
 import { compareForm, comparePage } from "./compare.js";
 import { CSS } from "./css.js";
-import { loadExamples } from "./examples.js";
+import { loadExamples, readSampleFile, SAMPLE_FILE_RE } from "./examples.js";
 import { historyPage, readFilters } from "./history.js";
 import { errorBox, page } from "./layout.js";
 import { newRunPage, type LiveModel, type NewPageState, type SavedWorkflow } from "./new-run.js";
@@ -70,6 +70,14 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
   ui.get("/", (c) => c.redirect("/ui/runs", 302));
   ui.get("/ui", (c) => c.redirect("/ui/runs", 302));
   ui.get("/ui/", (c) => c.redirect("/ui/runs", 302));
+
+  /** Sample images beside the example workflows (public, like the examples themselves). */
+  ui.get("/ui/examples/files/:file", async (c) => {
+    const file = c.req.param("file");
+    const bytes = SAMPLE_FILE_RE.test(file) ? await readSampleFile(file) : undefined;
+    if (!bytes) return notFound(c, "no such sample file");
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": file.endsWith(".png") ? "image/png" : "image/jpeg", "cache-control": "public, max-age=300" });
+  });
 
   ui.get("/ui/assets/:name", (c) => {
     const a = ASSETS[c.req.param("name")];
@@ -157,23 +165,31 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
       if (r.ok) {
         specText = JSON.stringify(r.body.spec, null, 2);
         for (const [k, v] of Object.entries(r.body.inputs)) {
-          if (isImageValue(v)) reuse[k] = { sha256: v.sha256, runId: r.body.id };
+          if (isImageValue(v)) reuse[k] = { value: v.sha256, text: `reuse the image of ${r.body.id}`, src: `/ui/runs/${r.body.id}/inputs/${encodeURIComponent(k)}` };
           else values[k] = String(v);
         }
       }
-    } else if (pick.startsWith("example:")) specText = base.examples.find((e) => `example:${e.name}` === pick)?.text;
+    }
     else if (pick.startsWith("saved:")) {
       const w = base.saved.find((x) => `saved:${x.id}` === pick);
       if (w) specText = JSON.stringify(w.spec, null, 2);
     }
-    let selected = specText !== undefined ? pick : "";
-    if (specText === undefined && pick === "") {
+    let selected = specText !== undefined || base.examples.some((e) => `example:${e.name}` === pick) ? pick : "";
+    if (selected === "" && pick === "") {
       const first = base.examples[0];
       const saved = base.saved[0];
-      if (first) [specText, selected] = [first.text, `example:${first.name}`];
+      if (first) selected = `example:${first.name}`;
       else if (saved) [specText, selected] = [JSON.stringify(saved.spec, null, 2), `saved:${saved.id}`];
     }
     specText ??= STARTER;
+    const example = selected.startsWith("example:") ? base.examples.find((e) => `example:${e.name}` === selected) : undefined;
+    if (example) {
+      specText = example.text;
+      for (const [k, v] of Object.entries(example.sample?.inputs ?? {})) {
+        if (v.startsWith("@")) reuse[k] = sampleReuse(v.slice(1));
+        else values[k] = v;
+      }
+    }
     return c.html(newRunPage({ ...base, selected, specText, values, reuse, tags: "", errors: await checkSpec(c, specText) }));
   });
 
@@ -188,9 +204,7 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const values: Record<string, string> = {};
     const fd = new FormData();
     const reused: Record<string, { sha256: string }> = {};
-    for (const [k, v] of Object.entries(form)) {
-      if (k.startsWith("reuse.") && typeof v === "string" && /^[0-9a-f]{64}$/.test(v)) reused[k.slice(6)] = { sha256: v };
-    }
+    const chosen = new Set<string>();
     for (const [k, v] of Object.entries(form)) {
       if (!k.startsWith("inputs.") || Array.isArray(v)) continue;
       if (typeof v === "string") {
@@ -198,11 +212,27 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
         if (v.trim() !== "") fd.set(k, v);
       } else if (v.size > 0) {
         fd.set(k, v, v.name || "upload");
-        delete reused[k.slice(7)]; // a chosen file replaces the reused image
+        chosen.add(k.slice(7));
+      }
+    }
+    // "reuse" checkboxes: a stored image (sha256) or a sample file; a chosen file wins
+    const reuseKept: NonNullable<NewPageState["reuse"]> = {};
+    for (const [k, v] of Object.entries(form)) {
+      const name = k.slice("reuse.".length);
+      if (!k.startsWith("reuse.") || typeof v !== "string" || chosen.has(name)) continue;
+      if (/^[0-9a-f]{64}$/.test(v)) {
+        reused[name] = { sha256: v };
+        reuseKept[name] = { value: v, text: "reuse the stored image", src: "" };
+      } else if (v.startsWith("sample:")) {
+        const file = v.slice("sample:".length);
+        const bytes = await readSampleFile(file);
+        if (!bytes) continue;
+        fd.set(`inputs.${name}`, new File([bytes as Uint8Array<ArrayBuffer>], file, { type: file.endsWith(".png") ? "image/png" : "image/jpeg" }));
+        reuseKept[name] = sampleReuse(file);
       }
     }
     const again = async (status: number, problem: string, errors: ValidationErrorMap | null) =>
-      c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText, values, tags: tagsText, errors, problem }), status as 400);
+      c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText, values, reuse: reuseKept, tags: tagsText, errors, problem }), status as 400);
     let spec: unknown;
     try {
       spec = JSON.parse(specText);
@@ -215,7 +245,7 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     if (r.ok) return c.redirect(`/ui/runs/${r.body.id}`, 303);
     const e = r.body.error;
     const map = e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : await checkSpec(c, specText);
-    return again(r.status, `The run was not started: ${e.message}${hasImageInput(spec) ? " (choose the image file again)" : ""}`, map);
+    return again(r.status, `The run was not started: ${e.message}${hasImageInput(spec) && chosen.size ? " (choose the image file again)" : ""}`, map);
   });
 
   ui.post("/ui/api/validate", bodyLimit({ maxSize: 1 << 20, onError: (c) => c.json({ error: { code: "payload_too_large", message: "spec too large", details: null } }, 413) }), async (c) => {
@@ -284,6 +314,8 @@ async function checkSpec(c: Ctx, specText: string): Promise<ValidationErrorMap |
   const r = validateWorkflow(json, undefined, catalogFrom(await liveAdverts(c.var.engine)));
   return r.ok ? {} : r.errors;
 }
+
+const sampleReuse = (file: string) => ({ value: `sample:${file}`, text: `use the sample image ${file}`, src: `/ui/examples/files/${encodeURIComponent(file)}` });
 
 function hasImageInput(spec: unknown): boolean {
   const inputs = (spec as { inputs?: Record<string, { type?: unknown }> } | null)?.inputs;

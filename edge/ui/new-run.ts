@@ -27,6 +27,14 @@ export interface SavedWorkflow {
   spec: unknown;
 }
 
+/** An image an input can use without an upload: a stored one (`value` = sha256) or a sample (`sample:<file>`). */
+export interface ReuseSource {
+  value: string;
+  text: string;
+  /** Thumbnail URL ("" for none). */
+  src: string;
+}
+
 export interface NewPageState {
   examples: Example[];
   saved: SavedWorkflow[];
@@ -38,7 +46,7 @@ export interface NewPageState {
   values: Record<string, string>;
   tags: string;
   /** Image inputs that can reuse a stored image (from "Run again…"): input name → source. */
-  reuse?: Record<string, { sha256: string; runId: string }>;
+  reuse?: Record<string, ReuseSource>;
   /** Validation of the current spec text (server-side first render, or the API's answer). */
   errors: ValidationErrorMap | null;
   /** A request-level problem (the API's message), shown above the form. */
@@ -124,17 +132,17 @@ ${steps.map((s, i) => li(s.key, html`<span class="muted">${i + 1}.</span> <stron
 </ul>`;
 }
 
-function inputField(name: string, d: Decl, value: string | undefined, reuse?: { sha256: string; runId: string }): Html {
+function inputField(name: string, d: Decl, value: string | undefined, reuse?: ReuseSource): Html {
   const id = `in-${name}`;
   const desc = typeof d.description === "string" ? d.description : "";
   if (d.type === "image")
-    return html`<div class="field" data-input="${name}" data-type="image"><label for="${id}">${name} <span class="muted">(image, PNG or JPEG${reuse ? "; choose a file to replace the reused one" : ""})</span></label>
+    return html`<div class="field" data-input="${name}" data-type="image"><label for="${id}">${name} <span class="muted">(image, PNG or JPEG${reuse ? "; a chosen file replaces the one below" : ""})</span></label>
 <input id="${id}" type="file" name="inputs.${name}" accept="image/png,image/jpeg" ${reuse ? "" : "required"}>
 ${
   reuse
-    ? html`<div class="row" style="align-items:center;margin-top:.3rem"><input type="checkbox" id="${id}-reuse" name="reuse.${name}" value="${reuse.sha256}" checked data-reuse>
-<label for="${id}-reuse" style="margin:0;font-weight:500">reuse the image of <code>${reuse.runId}</code></label>
-<img src="/ui/runs/${reuse.runId}/inputs/${name}" alt="the image being reused" width="48" height="48" style="image-rendering:pixelated;border:1px solid #d5d9e0"></div>`
+    ? html`<div class="row reuse" style="align-items:center;margin-top:.3rem"><input type="checkbox" id="${id}-reuse" name="reuse.${name}" value="${reuse.value}" checked data-reuse>
+<label for="${id}-reuse" style="margin:0;font-weight:500">${reuse.text}</label>
+${reuse.src ? html`<img src="${reuse.src}" alt="" width="48" height="48" style="image-rendering:pixelated;border:1px solid #d5d9e0">` : ""}</div>`
     : ""
 }
 <div class="preview" data-preview></div>${desc ? html`<span class="hint">${desc}</span>` : ""}</div>`;
@@ -174,7 +182,13 @@ ${s.problem ? html`<p class="notice error" role="alert" id="submit-problem">${s.
       : html`<strong>none</strong> — no worker is connected, so runs cannot be validated against a model yet.`
   }</p>
 ${jsonScript("models-data", s.models.map((m) => m.name))}
-${jsonScript("examples-data", Object.fromEntries([...s.examples.map((e) => [`example:${e.name}`, e.text]), ...s.saved.map((w) => [`saved:${w.id}`, JSON.stringify(w.spec, null, 2)])]))}
+${jsonScript(
+    "examples-data",
+    Object.fromEntries([
+      ...s.examples.map((e) => [`example:${e.name}`, { text: e.text, sample: e.sample?.inputs ?? null }]),
+      ...s.saved.map((w) => [`saved:${w.id}`, { text: JSON.stringify(w.spec, null, 2), sample: null }]),
+    ]),
+  )}
 <form method="post" action="/ui/new" enctype="multipart/form-data" id="run-form" aria-label="Workflow and inputs">
 <div class="new-grid">
   <section aria-labelledby="spec-h">

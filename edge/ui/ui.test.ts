@@ -195,6 +195,26 @@ describe("new run", () => {
     expect(page.text).toContain('name="inputs.question"');
     expect(page.text).toContain("✓ Valid");
     expect(page.text).toContain('<code data-model="metalm-tiny">');
+    // the example's sample inputs are filled in: the question, and its sample image (ticked)
+    expect(page.text).toContain('name="inputs.question" value="what is on the left?"');
+    expect(page.text).toContain('name="reuse.image" value="sample:vqa-then-explain.png" checked');
+    const img = await h.app.request("/ui/examples/files/vqa-then-explain.png");
+    expect(img.status).toBe(200);
+    expect(img.headers.get("content-type")).toBe("image/png");
+    expect((await get("/ui/examples/files/..%2Fpackage.json")).status).toBe(404);
+    expect((await get("/ui/examples/files/nope.png")).status).toBe(404);
+  });
+
+  it("a sample image is uploaded for the user when its box stays ticked", async () => {
+    const res = await h.app.request("/ui/new", {
+      method: "POST",
+      body: form({ spec: JSON.stringify(vqa()), "reuse.image": "sample:vqa-then-explain.png", "inputs.question": "what is on the left?" }),
+    });
+    expect(res.status).toBe(303);
+    const run = (await call(h.app, `/v1/runs/${res.headers.get("location")!.split("/").pop()}`)).body;
+    const bytes = new Uint8Array(await (await h.app.request("/ui/examples/files/vqa-then-explain.png")).arrayBuffer());
+    const sha = Buffer.from(await crypto.subtle.digest("SHA-256", bytes)).toString("hex");
+    expect(run.inputs.image.sha256).toBe(sha);
   });
 
   it("posting the form starts a run and redirects to it; a bad spec comes back with errors on its step", async () => {

@@ -48,7 +48,13 @@ async function waitFinished(p: Page) {
 
 describe("notebook UI on the real stack (fixture model)", () => {
   it("new run: pick the example, fix its model, see per-step errors as you type, upload an image, run", async () => {
-    await page.goto("/ui/new?pick=example:vqa-then-explain");
+    await page.goto("/ui/new?pick=example:caption");
+    await page.waitForSelector("#validity");
+    // choosing another example (with JavaScript) swaps the spec and its sample inputs in place
+    await page.selectOption("#example", "example:vqa-then-explain");
+    await page.waitForFunction(() => (document.getElementById("spec") as HTMLTextAreaElement).value.includes('"vqa-then-explain"'));
+    expect(await page.isChecked("#in-image-reuse")).toBe(true);
+    expect(await page.inputValue("#in-question")).toBe("what is on the left?");
     // the example names metalm-tiny; the fixture worker serves another name: per-step errors + a one-click fix
     await page.waitForSelector('#outline li[data-key="see"].has-errors');
     expect(await page.textContent('#outline li[data-key="see"]')).toContain("unknown_model");
@@ -69,6 +75,7 @@ describe("notebook UI on the real stack (fixture model)", () => {
 
     await page.setInputFiles("#in-image", { name: "scene.png", mimeType: "image/png", buffer: renderPng(scene, { seed: 3 }) });
     await page.waitForSelector("[data-preview] img");
+    expect(await page.isChecked("#in-image-reuse")).toBe(false); // the chosen file replaces the sample
     await page.fill("#in-question", "what is on the left?");
     await page.fill("#tags", "browser-test");
     await page.waitForFunction(() => document.querySelector("#validity")?.textContent?.includes("✓ Valid") && !document.querySelector("#validity")?.textContent?.includes("to fill"));

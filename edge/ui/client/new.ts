@@ -103,10 +103,17 @@ export const NEW_JS = String.raw`(function () {
   fields.addEventListener("change", function (e) {
     var t = e.target;
     if (t && t.hasAttribute && t.hasAttribute("data-reuse")) {
-      var f = t.parentNode.parentNode.querySelector("input[type=file]");
-      if (f) f.required = !t.checked;
+      var wrap = t.parentNode.parentNode;
+      var f = wrap.querySelector("input[type=file]");
+      if (f) {
+        f.required = !t.checked;
+        if (t.checked && f.value) { f.value = ""; var pv = wrap.querySelector("[data-preview]"); if (pv) pv.textContent = ""; }
+      }
     }
     if (t && t.type === "file") {
+      // a chosen file replaces the reused / sample image
+      var rb = t.parentNode.querySelector("[data-reuse]");
+      if (rb && t.files && t.files.length) rb.checked = false;
       var prev = t.parentNode.querySelector("[data-preview]");
       if (prev) {
         prev.textContent = "";
@@ -120,6 +127,32 @@ export const NEW_JS = String.raw`(function () {
     schedule();
   });
   fields.addEventListener("input", function () { schedule(); });
+
+  /** Sample inputs of an example: text values, and "@file" images offered as a ticked "use the sample image". */
+  function applySample(sample) {
+    if (!sample) return;
+    for (var name in sample) {
+      var w = fields.querySelector('[data-input="' + CSS.escape(name) + '"]');
+      if (!w) continue;
+      var v = sample[name];
+      var input = w.querySelector("input");
+      if (w.getAttribute("data-type") === "image" && v.charAt(0) === "@") {
+        var file = v.slice(1);
+        var row = el("div", { "class": "row reuse", style: "align-items:center;margin-top:.3rem" });
+        var cb = el("input", { type: "checkbox", id: "in-" + name + "-reuse", name: "reuse." + name, value: "sample:" + file, "data-reuse": "" });
+        cb.checked = true;
+        row.appendChild(cb);
+        row.appendChild(el("label", { "for": "in-" + name + "-reuse", style: "margin:0;font-weight:500" }, "use the sample image " + file));
+        var img = el("img", { src: "/ui/examples/files/" + encodeURIComponent(file), alt: "", width: "48", height: "48", style: "image-rendering:pixelated;border:1px solid #d5d9e0" });
+        row.appendChild(img);
+        var preview = w.querySelector("[data-preview]");
+        w.insertBefore(row, preview);
+        if (input) input.required = false;
+      } else if (input && input.type !== "file") {
+        input.value = v;
+      }
+    }
+  }
 
   // ------------------------------------------------------------ outline
   function render(json, syntax, errors) {
@@ -216,11 +249,17 @@ export const NEW_JS = String.raw`(function () {
   spec.addEventListener("input", schedule);
   if (picker) {
     picker.addEventListener("change", function () {
-      var text = examples[picker.value];
-      if (typeof text !== "string") return;
+      var ex = examples[picker.value];
+      if (!ex || typeof ex.text !== "string") return;
+      var text = ex.text;
       spec.value = text;
       var desc = document.getElementById("example-desc");
       if (desc) { try { var j = JSON.parse(text); desc.textContent = typeof j.description === "string" ? j.description : ""; } catch (e) { desc.textContent = ""; } }
+      fields.textContent = "";
+      lastDecls = null;
+      var parsed = parse();
+      if (parsed.json) syncFields(parsed.json);
+      applySample(ex.sample);
       if (history.replaceState) history.replaceState(null, "", "/ui/new?pick=" + encodeURIComponent(picker.value));
       validate();
     });
