@@ -1,0 +1,216 @@
+/**
+ * CI smoke test of the Workers deployment, offline (`npm run test:workers`, project "smoke"):
+ *
+ * 1. bundle the edge exactly as `wrangler deploy` would (`wrangler deploy --dry-run --outdir`);
+ * 2. apply db/migrations to a fresh local D1 (`wrangler d1 migrations apply DB --local`);
+ * 3. serve that bundle with `wrangler dev --local` (workerd + local D1 + PoolHub Durable Object);
+ * 4. start a real Node gpu-worker (`gpu-worker/worker.ts`) with EDGE_URL pointing at it, serving
+ *    gpu-worker/models/metalm-tiny when present, else the fixture package gpu-worker/fixtures/tiny;
+ * 5. post one VQA run, wait for it, and read it back: run, steps + receipts, history list, SSE.
+ *
+ * Serving the pre-built bundle (not the sources) keeps wrangler's file watcher from reloading
+ * mid-test when the working tree changes, and tests the artifact that would be uploaded.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+const TOKEN = `smoke-${process.pid}-pool-token`;
+const REAL_MODEL = join(ROOT, "gpu-worker/models/metalm-tiny");
+const FIXTURE = join(ROOT, "gpu-worker/fixtures/tiny");
+const MODELS_DIR = existsSync(join(REAL_MODEL, "manifest.json")) ? REAL_MODEL : FIXTURE;
+const MODEL = (JSON.parse(readFileSync(join(MODELS_DIR, "manifest.json"), "utf8")) as { name: string }).name;
+
+/** No account, no telemetry, no prompts: what CI has. */
+const wranglerEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" };
+  for (const k of Object.keys(env)) if (k.startsWith("CLOUDFLARE_")) delete env[k];
+  return env;
+};
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+function wrangler(args: string[], cwd = ROOT): string {
+  const r = spawnSync(WRANGLER, args, { cwd, env: wranglerEnv(), encoding: "utf8", timeout: 120_000 });
+  const out = `${r.stdout}\n${r.stderr}`;
+  if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} exited ${r.status}:\n${out}`);
+  return out;
+}
+
+class Fatal extends Error {}
+const until = async <T>(what: string, f: () => Promise<T | undefined>, ms: number, log?: () => string): Promise<T> => {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f().catch((e: unknown) => {
+      if (e instanceof Fatal) throw e;
+      return undefined;
+    });
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}${log ? `\n${log()}` : ""}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+let dir = "";
+let url = "";
+let dev: ChildProcess | undefined;
+let worker: ChildProcess | undefined;
+let devLog = "";
+let workerLog = "";
+
+/** A pixel-exact PNG the fixture reference was computed on (reference.json images.a). */
+async function referenceImage(): Promise<string> {
+  const { referencePngs } = await import("../../gpu-worker/src/testing/fixture.js");
+  return `data:image/png;base64,${referencePngs.a!.toString("base64")}`;
+}
+
+const stop = (p: ChildProcess | undefined) =>
+  new Promise<void>((resolve) => {
+    if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
+    const t = setTimeout(() => {
+      try {
+        process.kill(-p.pid!, "SIGKILL");
+      } catch {
+        p.kill("SIGKILL");
+      }
+    }, 5000);
+    p.once("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+    try {
+      process.kill(-p.pid!, "SIGTERM"); // the whole group: wrangler → workerd
+    } catch {
+      p.kill("SIGTERM");
+    }
+  });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "workers-smoke-"));
+  const bundle = join(dir, "bundle");
+  const state = join(dir, "state");
+  wrangler(["deploy", "--dry-run", "--outdir", bundle]);
+  const applied = wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+  expect(applied).toMatch(/0000_init\.sql/);
+  writeFileSync(join(dir, "smoke.env"), `POOL_TOKEN=${TOKEN}\nADMIN_KEY=smoke-admin-key\nWEBHOOK_SECRET=smoke-webhook-secret\n`);
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  dev = spawn(
+    WRANGLER,
+    ["dev", join(bundle, "worker.js"), "--config", join(ROOT, "wrangler.toml"), "--no-bundle", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+      "--persist-to", state, "--env-file", join(dir, "smoke.env"), "--log-level", "info", "--show-interactive-dev-session=false"],
+    { cwd: ROOT, env: wranglerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  dev.stdout!.on("data", (d) => (devLog += d));
+  dev.stderr!.on("data", (d) => (devLog += d));
+  await until(
+    "wrangler dev /healthz",
+    async () => {
+      if (dev!.exitCode !== null) throw new Fatal(`wrangler dev exited ${dev!.exitCode}:\n${devLog.slice(-4000)}`);
+      return (await fetch(`${url}/healthz`)).ok ? true : undefined;
+    },
+    90_000,
+    () => devLog.slice(-4000),
+  );
+
+  worker = spawn(process.execPath, ["--import", "tsx", join(ROOT, "gpu-worker/worker.ts")], {
+    cwd: ROOT,
+    detached: true,
+    env: { ...process.env, EDGE_URL: url, POOL_TOKEN: TOKEN, MODELS_DIR, WORKER_ID: "smoke-gpu-0", LEASE_WAIT_MS: "5000", LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  worker.stdout!.on("data", (d) => (workerLog += d));
+  worker.stderr!.on("data", (d) => (workerLog += d));
+}, 180_000);
+
+afterAll(async () => {
+  await stop(worker);
+  await stop(dev);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const api = async (path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const res = await fetch(`${url}${path}`, body === undefined ? { headers } : { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, body: json };
+};
+
+describe(`the edge on wrangler dev --local (workerd + D1), a Node gpu-worker serving ${MODEL}`, () => {
+  let runId = "";
+
+  it("the worker registers over HTTP and the edge is ready", async () => {
+    const ready = await until(
+      "a registered worker",
+      async () => {
+        const r = await api("/readyz");
+        return r.status === 200 ? r.body : undefined;
+      },
+      120_000,
+      () => `--- worker ---\n${workerLog.slice(-3000)}\n--- wrangler ---\n${devLog.slice(-3000)}`,
+    );
+    expect(JSON.stringify(ready)).toContain(MODEL);
+  });
+
+  it("one VQA run end to end", async () => {
+    const spec = {
+      name: "vqa",
+      inputs: { image: { type: "image" }, question: { type: "text", default: "what color is the circle?" } },
+      steps: [
+        { id: "see", op: "encode", model: MODEL, encoder: "vision", image: "{{inputs.image}}" },
+        { id: "dock", op: "connect", from: "see" },
+        { id: "answer", op: "decode", model: MODEL, segments: [{ span: "dock" }, { text: "question: {{inputs.question}} answer:" }], params: { maxTokens: 8 } },
+      ],
+      outputs: { answer: "{{steps.answer.text}}" },
+    };
+    const created = await api("/v1/runs", { spec, inputs: { image: await referenceImage() }, tags: ["workers-smoke"] }, { prefer: "wait=30" });
+    expect(created.status, created.text).toBeLessThan(300);
+    runId = created.body.id;
+    const run = await until(
+      "the run to finish",
+      async () => {
+        const r = await api(`/v1/runs/${runId}`);
+        return ["succeeded", "failed", "canceled", "timed_out"].includes(r.body?.status) ? r.body : undefined;
+      },
+      90_000,
+      () => `--- worker ---\n${workerLog.slice(-3000)}\n--- wrangler ---\n${devLog.slice(-3000)}`,
+    );
+    expect(run.status, JSON.stringify(run)).toBe("succeeded");
+    expect(typeof run.outputs.answer).toBe("string");
+    if (MODELS_DIR === FIXTURE) expect(run.outputs.answer).toBe("objects object object teacher teacher shape how red"); // reference.json "vqa"
+    const answer = run.steps.find((s: { id: string }) => s.id === "answer");
+    expect(answer.workerId).toBe("smoke-gpu-0");
+    expect(answer.receipt.executionProvider).toBeTruthy();
+  });
+
+  it("history reads the run back from D1: list, detail, SSE replay", async () => {
+    const list = await api("/v1/runs?tag=workers-smoke");
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.runs.map((r: { id: string }) => r.id)).toContain(runId);
+    expect(list.body.counts.succeeded).toBeGreaterThanOrEqual(1);
+    const sse = await fetch(`${url}/v1/runs/${runId}/events`);
+    expect(sse.headers.get("content-type")).toContain("text/event-stream");
+    const text = await sse.text(); // the stream ends after run.completed
+    for (const e of ["run.created", "step.started", "step.completed", "run.completed"]) expect(text).toContain(`event: ${e}`);
+    const metrics = await api("/metrics");
+    expect(metrics.text).toContain("metalm_runs");
+  });
+});
