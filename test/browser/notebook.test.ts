@@ -9,7 +9,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderPng, type Scene } from "../../gpu-worker/eval/shapes.js";
-import { FIXTURE_MODELS, launchBrowser, shot, startStack, unlabeledControls, type Stack } from "./stack.js";
+import { FIXTURE_MODELS, launchBrowser, shot, signedInContext, startStack, unlabeledControls, type Stack } from "./stack.js";
 
 const MODEL = "metalm-tiny-fixture";
 const scene: Scene = [{ shape: "circle", color: "red" }, null, { shape: "square", color: "blue" }];
@@ -22,7 +22,7 @@ const runIds: string[] = [];
 
 beforeAll(async () => {
   [stack, browser] = await Promise.all([startStack(FIXTURE_MODELS), launchBrowser()]);
-  ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: stack.url });
+  ctx = await signedInContext(browser, stack);
   page = await ctx.newPage();
   page.on("pageerror", (e) => console.error("[browser] page error", e));
 });
@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 async function api(path: string) {
-  const r = await fetch(stack.url + path);
+  const r = await fetch(stack.url + path, { headers: stack.headers });
   expect(r.status).toBe(200);
   return r.json();
 }
@@ -146,7 +146,7 @@ describe("notebook UI on the real stack (fixture model)", () => {
     expect(await unlabeledControls(page)).toEqual([]);
     await shot(page, "history");
 
-    const noJs = await browser.newContext({ javaScriptEnabled: false, baseURL: stack.url });
+    const noJs = await signedInContext(browser, stack, { javaScriptEnabled: false });
     const p2 = await noJs.newPage();
     await p2.goto("/ui/runs?tag=browser-test");
     expect(await p2.locator("tbody tr[data-run]").count()).toBe(2);

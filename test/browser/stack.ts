@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const SHOTS = join(ROOT, "artifacts/screenshots");
@@ -30,6 +30,10 @@ export async function freePort(): Promise<number> {
 
 export interface Stack {
   url: string;
+  /** An API key of a fresh tenant when the edge has API keys (made through the admin API), else undefined. */
+  key: string | undefined;
+  /** Headers for direct API calls (the key, when there is one). */
+  headers: Record<string, string>;
   dataDir: string;
   log: () => string;
   stop(): Promise<void>;
@@ -38,6 +42,7 @@ export interface Stack {
 /** Start `edge/node.ts` with one local worker serving the packages under `modelsDir`; resolves when /readyz is 200. */
 export async function startStack(modelsDir: string, opts: { workers?: number } = {}): Promise<Stack> {
   const port = await freePort();
+  const adminKey = `admin-${Math.random().toString(36).slice(2)}${Date.now()}`;
   const dataDir = mkdtempSync(join(tmpdir(), "ui-browser-"));
   let out = "";
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "edge/node.ts"], {
@@ -50,6 +55,7 @@ export async function startStack(modelsDir: string, opts: { workers?: number } =
       MODELS_DIR: modelsDir,
       LOG_LEVEL: "warn",
       LEASE_WAIT_MS: "2000",
+      ADMIN_KEY: adminKey,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -81,7 +87,15 @@ export async function startStack(modelsDir: string, opts: { workers?: number } =
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, dataDir, log: () => out, stop };
+  // API keys (when the edge has them): one tenant for the whole test
+  let key: string | undefined;
+  const made = await fetch(`${url}/v1/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "browser-tests" }),
+  }).catch(() => undefined);
+  if (made?.status === 201) key = ((await made.json()) as { key: string }).key;
+  return { url, dataDir, key, headers: key ? { authorization: `Bearer ${key}` } : {}, log: () => out, stop };
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -90,6 +104,13 @@ export async function launchBrowser(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
+}
+
+/** A browser context signed in to the stack (the UI's key cookie, when the edge has API keys). */
+export async function signedInContext(browser: Browser, stack: Pick<Stack, "url" | "key">, opts: Parameters<Browser["newContext"]>[0] = {}): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: stack.url, ...opts });
+  if (stack.key) await ctx.addCookies([{ name: "metalm_key", value: stack.key, url: stack.url, httpOnly: true, sameSite: "Lax" }]);
+  return ctx;
 }
 
 export async function shot(page: Page, name: string): Promise<void> {

@@ -7,7 +7,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { questions, renderPng, type Scene } from "../../gpu-worker/eval/shapes.js";
-import { hasTrainedModel, launchBrowser, shot, startStack, TRAINED_MODELS, type Stack } from "./stack.js";
+import { hasTrainedModel, launchBrowser, shot, signedInContext, startStack, TRAINED_MODELS, type Stack } from "./stack.js";
 
 const trained = hasTrainedModel();
 if (!trained) console.warn("[browser] gpu-worker/models/metalm-tiny is not there: the trained-model UI test is skipped");
@@ -18,7 +18,7 @@ describe.skipIf(!trained)("notebook UI with the trained metalm-tiny", () => {
   let page: Page;
   beforeAll(async () => {
     [stack, browser] = await Promise.all([startStack(TRAINED_MODELS), launchBrowser()]);
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: stack.url })).newPage();
+    page = await (await signedInContext(browser, stack)).newPage();
   });
   afterAll(async () => {
     await browser?.close();
