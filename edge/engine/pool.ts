@@ -95,7 +95,13 @@ export async function leaseJobs(
   const models = [...new Set(worker.models.map((m) => m.name))].slice(0, 64);
   if (models.length === 0) return [];
   const deadline = ctx.now() + waitMs;
+  let touched = ctx.now();
   for (;;) {
+    // a worker waiting in a long-poll is alive: keep last_seen fresh (at most every leaseMs / 2)
+    if (ctx.now() - touched > ctx.leaseMs / 2) {
+      touched = ctx.now();
+      await touchWorker(ctx, workerId);
+    }
     await sweepExpired(ctx);
     const claimed = await claim(ctx, workerId, models, max);
     if (claimed.length) {
@@ -107,7 +113,7 @@ export async function leaseJobs(
     }
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return [];
-    await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, 500), signal);
+    await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, ctx.notifier.recheckMs ?? 500), signal);
   }
 }
 
