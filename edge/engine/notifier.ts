@@ -7,6 +7,13 @@ export interface Notifier {
   publish(topic: string): void;
   /** Resolves on the next publish to `topic`, after `ms`, or on abort — whichever is first. */
   wait(topic: string, ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Longest a waiter may go without re-reading the database. Unset: each caller's own short
+   * interval, since an in-process notifier never sees other instances' publishes. A notifier that
+   * delivers every instance's publishes (the PoolHub Durable Object on Workers) sets it longer,
+   * which saves database queries per long-poll.
+   */
+  readonly recheckMs?: number;
 }
 
 export function localNotifier(): Notifier {

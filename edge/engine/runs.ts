@@ -181,6 +181,6 @@ export async function waitForRun(ctx: RunsCtx, runId: string, ms: number, signal
     if (!row || isRunTerminal(row.status)) return row;
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return row;
-    await ctx.notifier.wait(runTopic(runId), Math.min(left, 250), signal);
+    await ctx.notifier.wait(runTopic(runId), Math.min(left, ctx.notifier.recheckMs ?? 250), signal);
   }
 }

@@ -63,7 +63,7 @@ eventsRoutes.get("/:id/events", async (c) => {
         await stream.write(": keep-alive\n\n");
         idleSince = Date.now();
       }
-      await notifier.wait(runTopic(id), 1000, signal);
+      await notifier.wait(runTopic(id), notifier.recheckMs ?? 1000, signal);
     }
   });
 });

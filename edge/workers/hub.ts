@@ -62,12 +62,24 @@ export class PoolHub {
 export type WaitUntil = (p: Promise<unknown>) => void;
 
 /**
+ * How long waiters go between database re-reads when a PoolHub is waking them (ms). They still
+ * re-read (backoff expiries and lease sweeps are time-based, and a publish may be lost), just
+ * 4–8× less often than with the in-process notifier: fewer D1 queries per long-poll.
+ */
+export const HUB_RECHECK_MS = 2_000;
+
+/**
  * A `Notifier` backed by `PoolHub` objects. `publish` is fire-and-forget (kept alive with
  * `waitUntil`); `wait` never throws and never outlives `ms` by more than the round trip.
  */
-export function durableNotifier(ns: DurableObjectNamespace, waitUntil: WaitUntil = () => {}): Notifier {
+export function durableNotifier(
+  ns: DurableObjectNamespace,
+  waitUntil: WaitUntil = () => {},
+  opts: { recheckMs?: number } = {},
+): Notifier {
   const stub = (topic: string) => ns.get(ns.idFromName(topic));
   return {
+    recheckMs: opts.recheckMs ?? HUB_RECHECK_MS,
     publish(topic) {
       const p = stub(topic)
         .fetch(`${HUB_ORIGIN}/publish`, { method: "POST" })
