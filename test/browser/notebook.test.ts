@@ -9,7 +9,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderPng, type Scene } from "../../gpu-worker/eval/shapes.js";
-import { FIXTURE_MODELS, launchBrowser, shot, signedInContext, startStack, unlabeledControls, type Stack } from "./stack.js";
+import { FIXTURE_MODELS, launchBrowser, lowContrast, shot, signedInContext, startStack, unlabeledControls, type Stack } from "./stack.js";
 
 const MODEL = "metalm-tiny-fixture";
 const scene: Scene = [{ shape: "circle", color: "red" }, null, { shape: "square", color: "blue" }];
@@ -80,6 +80,7 @@ describe("notebook UI on the real stack (fixture model)", () => {
     await page.fill("#tags", "browser-test");
     await page.waitForFunction(() => document.querySelector("#validity")?.textContent?.includes("✓ Valid") && !document.querySelector("#validity")?.textContent?.includes("to fill"));
     expect(await unlabeledControls(page)).toEqual([]);
+    expect(await lowContrast(page)).toEqual([]);
     await shot(page, "new-run");
     await Promise.all([page.waitForURL(/\/ui\/runs\/run_/), page.click("#run-btn")]);
     const id = runIdOf(page.url());
@@ -113,6 +114,7 @@ describe("notebook UI on the real stack (fixture model)", () => {
     await page.click("#cell-answer details.receipt summary");
     expect(await page.textContent("#cell-answer [data-receipt]")).toContain(step("answer").receipt.modelSha256);
     expect(await unlabeledControls(page)).toEqual([]);
+    expect(await lowContrast(page)).toEqual([]);
     await shot(page, "run");
   });
 
@@ -144,6 +146,7 @@ describe("notebook UI on the real stack (fixture model)", () => {
     await Promise.all([page.waitForURL(/status=succeeded/), page.click("form.filters button[type=submit]")]);
     expect(await page.locator("tbody tr[data-run]").count()).toBe(2);
     expect(await unlabeledControls(page)).toEqual([]);
+    expect(await lowContrast(page)).toEqual([]);
     await shot(page, "history");
 
     const noJs = await signedInContext(browser, stack, { javaScriptEnabled: false });
@@ -159,6 +162,7 @@ describe("notebook UI on the real stack (fixture model)", () => {
     await Promise.all([page.waitForURL(/\/ui\/compare/), page.click("button[form=compare-form]")]);
     expect(await page.textContent("table.compare")).toContain("settings");
     expect(await page.locator('tr[data-differ="1"]').count()).toBeGreaterThan(0);
+    expect(await lowContrast(page)).toEqual([]);
     await shot(page, "compare");
   });
 
