@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetalmClient, type Run } from "../../cli/client.js";
+import { renderPng } from "../../gpu-worker/eval/shapes.js";
 import { EXAMPLE_MODEL, EXAMPLES, loadExample, sampleInputs, withModel, type ExampleName } from "../../workflows/examples/index.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
 
@@ -23,7 +24,7 @@ let fixture: boolean;
 const runs = new Map<ExampleName, Run>();
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ env: { LOG_LEVEL: "info" } }); // info: the workers log their /metrics URLs
   api = new MetalmClient(stack.url);
   const ready = await api.readyz();
   model = ready.models[0]!;
@@ -72,6 +73,25 @@ describe("npm start → every example end to end", () => {
     const norm = (v: unknown) => String(v).trim().toLowerCase().replace(/\s+/g, " ");
     const expected = loadExample(name).sample.expected;
     expect(Object.fromEntries(Object.entries(run.outputs ?? {}).map(([k, v]) => [k, norm(v)]))).toEqual(expected);
+  });
+
+  it("VQA → explain encodes the image exactly once (the worker's /metrics)", async () => {
+    const runs = async () => {
+      let n = 0;
+      for (const url of stack.workerMetricsUrls()) {
+        const text = await (await fetch(url)).text();
+        for (const m of text.matchAll(/^metalm_worker_encoder_runs\{[^}]*encoder="vision"[^}]*\} (\d+)/gm)) n += Number(m[1]);
+      }
+      return n;
+    };
+    expect(stack.workerMetricsUrls().length).toBeGreaterThan(0);
+    const { spec, sample } = loadExample("vqa-then-explain");
+    const png = new Uint8Array(renderPng(sample.scenes.image!, { size: 96, seed: 4242 })); // bytes no earlier run used
+    const before = await runs();
+    const { run } = await api.createRun({ spec: withModel(spec, model) as never, inputs: { question: sample.inputs.question! }, files: { image: png } }, { wait: 30 });
+    expect(run.status).toBe("succeeded");
+    expect((await runs()) - before).toBe(1);
+    expect(run.steps.filter((s) => s.op === "decode" || s.op === "explain").every((s) => s.cacheHit)).toBe(true);
   });
 
   it("the README's curl form (saved workflow by id, multipart image) answers like the inline spec", async () => {

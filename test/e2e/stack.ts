@@ -19,11 +19,15 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface Stack {
   url: string;
+  /** Process group of npm start (npm, tsx, the edge and every worker). */
+  pgid: number;
   dataDir: string;
   /** Milliseconds from spawn to the ready banner (after /readyz said ready). */
   readyMs: number;
   /** Everything the processes printed so far (stdout + stderr). */
   output(): string;
+  /** Each local worker's /metrics URL, from its "health server listening" log line (needs LOG_LEVEL=info). */
+  workerMetricsUrls(): string[];
   stop(): Promise<void>;
 }
 
@@ -92,5 +96,10 @@ export async function startStack(opts: { env?: Record<string, string>; timeoutMs
     await stop();
     throw e;
   }
-  return { url: `http://127.0.0.1:${port}`, dataDir, readyMs: performance.now() - t0, output: () => out, stop };
+  const workerMetricsUrls = () => {
+    const urls = new Map<string, string>(); // a restarted worker logs again: the last line per worker wins
+    for (const m of out.matchAll(/"msg":"health server listening".*?"workerId":"([^"]+)".*?"url":"([^"]+)"/g)) urls.set(m[1]!, `${m[2]!}/metrics`);
+    return [...urls.values()];
+  };
+  return { url: `http://127.0.0.1:${port}`, pgid: child.pid!, dataDir, readyMs: performance.now() - t0, output: () => out, workerMetricsUrls, stop };
 }

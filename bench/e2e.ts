@@ -1,0 +1,244 @@
+/**
+ * End-to-end benchmarks, every ratio measured side by side in one run (`npx tsx bench/e2e.ts`):
+ *  1. One VQA run over HTTP (`POST /v1/runs` multipart + `Prefer: wait`, the stack started by
+ *     `npm start`: edge + 1 local worker) vs the same encode → connect → decode in this process on
+ *     onnxruntime-node through the gpu-worker runtime library: ratio at batch 1 and the absolute
+ *     overhead per run (p50/p99), with a breakdown of where the HTTP run's time goes.
+ *  2. VQA → explain on one image: the encoder runs exactly once (the worker's /metrics).
+ *  3. 64 concurrent VQA runs vs the same number one at a time: throughput, p50/p99.
+ * Every run uses a freshly rendered image, so nothing is served from the memo table or the
+ * encoder cache (both paths compute everything). Pairs in 1 alternate A/B in random order, so a
+ * load change on the machine hits both sides alike.
+ * Env: BENCH_N (pairs in 1, default 60), BENCH_CONCURRENCY (64), BENCH_WORKERS (the stack's WORKERS; default 1).
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import type { Segment } from "../workflows/index.js";
+import { MetalmClient, type Run } from "../cli/client.js";
+import { randomScene, renderPng, rng } from "../gpu-worker/eval/shapes.js";
+import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
+import { loadPackage } from "../gpu-worker/src/package/load.js";
+import { startStack } from "../test/e2e/stack.js";
+import { loadExample, shippedOrFixture, withModel } from "../workflows/examples/index.js";
+
+const N = Number(process.env.BENCH_N ?? 60);
+const C = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const WORKERS = process.env.BENCH_WORKERS ?? "1";
+const QUESTION = "how many objects are there?";
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const pct = (xs: number[], p: number) => sorted(xs)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))]!;
+const f = (x: number, d = 2) => x.toFixed(d);
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/**
+ * CPU time (ms) used so far by the stack's processes (Linux /proc, clock ticks of 10 ms): the
+ * workers (gpu-worker/worker.ts) and the rest (the edge, plus the idle npm/tsx wrappers).
+ * Unlike wall time, this hardly depends on what else the machine is running.
+ */
+function stackCpu(pgid: number): { edge: number; workers: number } | null {
+  try {
+    let edge = 0;
+    let workers = 0;
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      let stat: string;
+      let cmd: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      } catch {
+        continue;
+      }
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on
+      if (Number(f[2]) !== pgid) continue; // field 5: process group
+      const ms = (Number(f[11]) + Number(f[12])) * 10; // fields 14, 15: utime, stime
+      if (cmd.includes("worker.ts")) workers += ms;
+      else edge += ms;
+    }
+    return { edge, workers };
+  } catch {
+    return null;
+  }
+}
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+// ------------------------------------------------------------------------------------ setup
+const { dir, fixture } = shippedOrFixture();
+let seed = 1000;
+/** A new scene image every call (distinct bytes → no memo or encoder-cache hits). */
+const freshImage = (): Uint8Array => {
+  const s = seed++;
+  return new Uint8Array(renderPng(randomScene(rng(s)), { size: 128, seed: s }));
+};
+const images = Array.from({ length: 2 * N + 2 * C + 30 }, freshImage); // rendered before any timing
+let next = 0;
+const take = () => images[next++] ?? freshImage();
+
+console.log(`bench/e2e: ${new Date().toISOString()}, load average ${loadavg().map((x) => f(x)).join(" ")} (${process.env.HOSTNAME ?? "this machine"})`);
+const stack = await startStack({ env: { LOG_LEVEL: "info", WORKERS, EXAMPLES: "0" } });
+try {
+  const api = new MetalmClient(stack.url, { validate: false });
+  const ready = await api.readyz();
+  const model = ready.models[0]!;
+  console.log(`stack: npm start ready in ${f(stack.readyMs / 1000, 1)} s, ${ready.workers} worker(s), model ${model}${fixture ? " (the random-weight FIXTURE: gpu-worker/models/metalm-tiny missing)" : ""}`);
+  const vqaSpec = withModel(loadExample("vqa").spec, model) as { steps: Array<{ params?: Record<string, unknown> }> };
+  const explainSpec = withModel(loadExample("vqa-then-explain").spec, model);
+
+  // in-process baseline: the same package and session settings as a worker (CPU EP, 1 intra-op thread)
+  const pkg = await loadPackage(dir, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const blobs = new Map<string, Uint8Array>();
+  const rt = new ModelRuntime(pkg, { getBlob: async (s) => blobs.get(s)!, cacheBytes: 64 * 2 ** 20 });
+  const m = pkg.manifest;
+  const vision = m.encoders.find((e) => e.modality === "image")!.name;
+  const connector = m.connectors.find((c) => c.encoder === vision)!.name;
+  const params = { maxTokens: 8, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] as string[] };
+
+  /** encode → connect → decode, as the worker's three jobs do it, in this process. */
+  async function inProcess(bytes: Uint8Array): Promise<{ ms: number; text: string }> {
+    const t0 = performance.now();
+    const sha = sha256(bytes);
+    blobs.set(sha, bytes);
+    const source = { model: m.name, encoder: vision, image: { sha256: sha } };
+    await rt.encode(source);
+    await rt.connect({ connector, source });
+    const segs: Segment[] = [{ kind: "span", recipe: { connector, source } }, { kind: "text", text: `question: ${QUESTION} answer:` }];
+    const { prompt } = await rt.buildPrompt(segs);
+    const [r] = await rt.decode([{ prompt, params }]);
+    const ms = performance.now() - t0;
+    blobs.delete(sha);
+    return { ms, text: r!.text };
+  }
+
+  interface HttpSample {
+    ms: number;
+    run: Run;
+    sentAt: number;
+    gotAt: number;
+  }
+  async function overHttp(bytes: Uint8Array, spec: unknown = vqaSpec, inputs: Record<string, string> = { question: QUESTION }): Promise<HttpSample> {
+    const sentAt = Date.now();
+    const t0 = performance.now();
+    const { run, finished } = await api.createRun({ spec: spec as never, inputs, files: { image: bytes } }, { wait: 60 });
+    const ms = performance.now() - t0;
+    if (!finished || run.status !== "succeeded") throw new Error(`run ${run.id} ${run.status}: ${JSON.stringify(run.error)}`);
+    return { ms, run, sentAt, gotAt: Date.now() };
+  }
+
+  // ---------------------------------------------------------------- 1. batch 1: HTTP vs in-process
+  for (let i = 0; i < 5; i++) {
+    await overHttp(take());
+    await inProcess(take());
+  }
+  const httpMs: number[] = [];
+  const inMs: number[] = [];
+  const diff: number[] = [];
+  const parts = { toCreated: [] as number[], createdToLeased: [] as number[], leasedToDone: [] as number[], compute: [] as number[], doneToFinished: [] as number[], finishedToClient: [] as number[] };
+  const shuffle = rng(7);
+  const cpu0 = stackCpu(stack.pgid);
+  let clientCpu = 0;
+  let inCpu = 0;
+  const timedHttp = async (img: Uint8Array) => {
+    const c = cpuMs();
+    const r = await overHttp(img);
+    clientCpu += cpuMs() - c;
+    return r;
+  };
+  const timedIn = async (img: Uint8Array) => {
+    const c = cpuMs();
+    const r = await inProcess(img);
+    inCpu += cpuMs() - c;
+    return r;
+  };
+  for (let i = 0; i < N; i++) {
+    const a = take();
+    const b = take();
+    let h: HttpSample;
+    let p: { ms: number };
+    if (shuffle() < 0.5) {
+      h = await timedHttp(a);
+      p = await timedIn(b);
+    } else {
+      p = await timedIn(b);
+      h = await timedHttp(a);
+    }
+    httpMs.push(h.ms);
+    inMs.push(p.ms);
+    diff.push(h.ms - p.ms);
+    const st = h.run.steps;
+    const leased = Math.min(...st.map((s) => s.startedAt ?? Infinity));
+    const done = Math.max(...st.map((s) => s.finishedAt ?? 0));
+    parts.toCreated.push(h.run.createdAt - h.sentAt);
+    parts.createdToLeased.push(leased - h.run.createdAt);
+    parts.leasedToDone.push(done - leased);
+    parts.compute.push(st.reduce((acc, s) => acc + (s.computeMs ?? 0), 0));
+    parts.doneToFinished.push((h.run.finishedAt ?? done) - done);
+    parts.finishedToClient.push(h.gotAt - (h.run.finishedAt ?? done));
+  }
+  const cpu1 = stackCpu(stack.pgid);
+  const ratio = pct(httpMs, 50) / pct(inMs, 50);
+  console.log(`\n1. one VQA run (encode → connect → decode, ≤ 8 tokens, fresh image each), ${N} interleaved pairs:`);
+  console.log(`                         p50 ms    p99 ms`);
+  console.log(`   HTTP (post + wait)  ${f(pct(httpMs, 50)).padStart(8)}  ${f(pct(httpMs, 99)).padStart(8)}`);
+  console.log(`   in-process (ORT)    ${f(pct(inMs, 50)).padStart(8)}  ${f(pct(inMs, 99)).padStart(8)}`);
+  console.log(`   ratio p50 ${f(ratio)}× (target ≤ 1.10×)   added per run: p50 ${f(pct(diff, 50))} ms, p99 ${f(pct(diff, 99))} ms (target ≤ 2 ms p50)`);
+  console.log(`   where the HTTP run's time goes (p50, ms; server clock, 1 ms resolution):`);
+  console.log(`     client send → run stored (upload, multipart, sha256, validate, plan, insert)  ${f(pct(parts.toCreated, 50), 0)}`);
+  console.log(`     run stored → first step leased (lease long-poll wake-up, claim)               ${f(pct(parts.createdToLeased, 50), 0)}`);
+  console.log(`     first leased → last step result applied (worker: blob fetch, batcher, compute, results)  ${f(pct(parts.leasedToDone, 50), 0)}`);
+  console.log(`       of which worker compute (sum of the steps' computeMs)                       ${f(pct(parts.compute, 50), 1)}`);
+  console.log(`     last result → run finished                                                   ${f(pct(parts.doneToFinished, 50), 0)}`);
+  console.log(`     run finished → client has the answer (wait wake-up, read run, respond)       ${f(pct(parts.finishedToClient, 50), 0)}`);
+  if (cpu0 && cpu1) {
+    const per = (x: number) => f(x / N, 1);
+    console.log(`   CPU time per run (ms, load-independent): edge ${per(cpu1.edge - cpu0.edge)} + worker ${per(cpu1.workers - cpu0.workers)} + client ${per(clientCpu)}  vs  in-process ${per(inCpu)}`);
+  }
+
+  // ---------------------------------------------------------------- 2. VQA → explain: encoder once
+  const scrape = async () => {
+    let enc = 0;
+    let conn = 0;
+    for (const url of stack.workerMetricsUrls()) {
+      const text = await (await fetch(url)).text();
+      for (const mm of text.matchAll(/^metalm_worker_encoder_runs\{[^}]*encoder="vision"[^}]*\} (\d+)/gm)) enc += Number(mm[1]);
+      for (const mm of text.matchAll(/^metalm_worker_connector_runs\{[^}]*connector="vision"[^}]*\} (\d+)/gm)) conn += Number(mm[1]);
+    }
+    return { enc, conn };
+  };
+  {
+    const before = await scrape();
+    const h = await overHttp(take(), explainSpec, { question: "what is on the left?" });
+    const after = await scrape();
+    const enc = after.enc - before.enc;
+    const conn = after.conn - before.conn;
+    console.log(`\n2. VQA → explain on one image (run ${h.run.id}, ${f(h.ms, 1)} ms): vision encoder ran ${enc}×, vision connector ${conn}× (worker /metrics: metalm_worker_encoder_runs, metalm_worker_connector_runs) — ${enc === 1 && conn === 1 ? "exactly once ✓" : "NOT once ✗"}`);
+    console.log(`   steps: ${h.run.steps.map((s) => `${s.id} ${s.status}${s.cacheHit ? " (encoder cache hit)" : ""}`).join(", ")}`);
+    if (stack.workerMetricsUrls().length === 0) console.log("   (no worker metrics URL found in the logs)");
+  }
+
+  // ---------------------------------------------------------------- 3. 64 concurrent vs one at a time
+  {
+    const seqImgs = Array.from({ length: C }, take);
+    const conImgs = Array.from({ length: C }, take);
+    const t0 = performance.now();
+    const seq: number[] = [];
+    for (const img of seqImgs) seq.push((await overHttp(img)).ms);
+    const seqWall = performance.now() - t0;
+    const t1 = performance.now();
+    const con = await Promise.all(conImgs.map(async (img) => (await overHttp(img)).ms));
+    const conWall = performance.now() - t1;
+    const seqTput = (C / seqWall) * 1000;
+    const conTput = (C / conWall) * 1000;
+    console.log(`\n3. ${C} VQA runs over HTTP, fresh images:`);
+    console.log(`                      runs/s    p50 ms    p99 ms`);
+    console.log(`   one at a time    ${f(seqTput, 1).padStart(7)}  ${f(pct(seq, 50)).padStart(8)}  ${f(pct(seq, 99)).padStart(8)}`);
+    console.log(`   ${String(C).padStart(2)} concurrent    ${f(conTput, 1).padStart(7)}  ${f(pct(con, 50)).padStart(8)}  ${f(pct(con, 99)).padStart(8)}`);
+    console.log(`   throughput ${f(conTput / seqTput)}× one at a time`);
+  }
+  console.log(`\nload average at the end: ${loadavg().map((x) => f(x)).join(" ")}`);
+} finally {
+  await stack.stop();
+}
