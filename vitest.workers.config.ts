@@ -67,6 +67,8 @@ export default defineConfig({
           name: "d1",
           include: ["test/workers/d1.test.ts", "test/workers/hub.test.ts"],
           testTimeout: 30_000,
+          // the test files share one D1 database and wipe it per test: run them one after another
+          fileParallelism: false,
           alias: { "prom-client": promClient },
         },
       },
