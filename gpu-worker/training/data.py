@@ -70,11 +70,13 @@ def caption(scene: Scene) -> str:
 
 # --------------------------------------------------------------------------------------- rendering
 
-def _scene_params(scenes: Sequence[Scene], rng: torch.Generator):
+def _scene_params(scenes: Sequence[Scene], rng: torch.Generator, base_override: Optional[torch.Tensor] = None):
     b = len(scenes)
     present = torch.tensor([[o is not None for o in s] for s in scenes], dtype=torch.float32)
     shape = torch.tensor([[SHAPES.index(o[1]) if o else 0 for o in s] for s in scenes])
     base = torch.tensor([[RGB[o[0]] if o else (0, 0, 0) for o in s] for s in scenes], dtype=torch.float32)
+    if base_override is not None:
+        base = torch.where(torch.isnan(base_override), base, base_override)
     color = (base + (torch.rand(b, 3, 3, generator=rng) * 50 - 25)).clamp(0, 255)
     r = 0.115 * (1 + (torch.rand(b, 3, generator=rng) * 0.5 - 0.25))
     cx = (torch.arange(3).float() + 0.5) / 3 + (torch.rand(b, 3, generator=rng) * 2 - 1) * (1 / 6 - r - 0.005).clamp(min=0)
@@ -83,7 +85,8 @@ def _scene_params(scenes: Sequence[Scene], rng: torch.Generator):
 
 
 def render(scenes: Sequence[Scene], out_size: int = 64, rng: Optional[torch.Generator] = None,
-           render_size: Optional[int] = None, ss: Optional[int] = None, noise: Optional[float] = None) -> torch.Tensor:
+           render_size: Optional[int] = None, ss: Optional[int] = None, noise: Optional[float] = None,
+           base_override: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Batched renderer -> float RGB 0..255 [B,3,out,out]. Unset options are drawn at random (one
     draw per batch for sizes, per image for everything else)."""
     rng = rng or torch.Generator().manual_seed(0)
@@ -98,7 +101,7 @@ def render(scenes: Sequence[Scene], out_size: int = 64, rng: Optional[torch.Gene
         ss = ss or ss0
     ss = ss or 2
     h = render_size * ss
-    present, shape, color, r, cx, cy = _scene_params(scenes, rng)
+    present, shape, color, r, cx, cy = _scene_params(scenes, rng, base_override)
     coords = (torch.arange(h, dtype=torch.float32) + 0.5) / h
     dx = coords.view(1, 1, 1, h) - cx.view(b, 3, 1, 1)  # [B,3,1,W]
     dy = coords.view(1, 1, h, 1) - cy.view(b, 3, 1, 1)  # [B,3,H,1]
@@ -156,6 +159,33 @@ def render_pil(scene: Scene, size: int, seed: int, noise: float = 4.0):
         t = (t + torch.randn(t.shape, generator=torch.Generator().manual_seed(seed)) * noise).clamp(0, 255).round().byte()
         im = Image.frombytes("RGB", (size, size), bytes(t.flatten().tolist()))
     return im
+
+
+HELD_OUT_RGB = {s: RGB[c] for c, s in HELD_OUT}  # shape -> the colour it never wears in training
+
+
+def off_palette_colors(scenes: Sequence[Scene], rng: random.Random, p: float = 0.5):
+    """Shape-learning augmentation for the vision pretraining: with probability p an object is drawn in a
+    random bright colour (not a world colour, so its colour target is dropped). Colours within 100 of
+    the held-out colour of that shape are rejected, so no held-out combination is ever drawn.
+    Returns (override [B,3,3] with NaN = keep, mask [B,3] of overridden objects)."""
+    ov = torch.full((len(scenes), 3, 3), float("nan"))
+    mask = torch.zeros(len(scenes), 3, dtype=torch.bool)
+    for b, s in enumerate(scenes):
+        for i, o in enumerate(s):
+            if o is None or rng.random() >= p:
+                continue
+            while True:
+                c = [rng.randint(0, 255) for _ in range(3)]
+                if max(c) < 110:
+                    continue
+                h = HELD_OUT_RGB[o[1]]
+                if sum((x - y) ** 2 for x, y in zip(c, h)) ** 0.5 < 100:
+                    continue
+                break
+            ov[b, i] = torch.tensor(c, dtype=torch.float32)
+            mask[b, i] = True
+    return ov, mask
 
 
 def normalize(img255: torch.Tensor) -> torch.Tensor:

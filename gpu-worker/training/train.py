@@ -58,6 +58,10 @@ RECIPES = {
     "full": dict(config=FULL, vision=dict(minutes=7.0, batch=64, lr=1e-3),
                  main=dict(minutes=36.0, tokens=2600, max_batch=96, lr=1.5e-3, mix=MAIN_MIX, early=0.15),
                  nli=dict(minutes=5.0, tokens=2400, max_batch=96, lr=1.5e-3), export="metalm-tiny"),
+    # v2: vision pretraining with off-palette colours (colour-invariant shape detectors)
+    "full2": dict(config=FULL, vision=dict(minutes=8.0, batch=64, lr=1e-3, off_palette=0.5),
+                  main=dict(minutes=34.0, tokens=2000, max_batch=72, lr=1.5e-3, mix=MAIN_MIX, early=0.15),
+                  nli=dict(minutes=4.0, tokens=2400, max_batch=96, lr=1.5e-3), export="metalm-tiny"),
     "smoke": dict(config=SMOKE, vision=dict(steps=15, batch=32, lr=2e-3),
                   main=dict(steps=25, tokens=600, max_batch=16, lr=2e-3, mix=MAIN_MIX, early=0.2),
                   nli=dict(steps=8, tokens=600, max_batch=16, lr=2e-3), export="metalm-smoke"),
@@ -334,7 +338,13 @@ class Trainer:
 
         def make_batch(rng, gen, p):
             scenes = [D.random_scene(rng) for _ in range(cfg["batch"])]
-            return D.normalize(D.render(scenes, c.image_size, gen)).to(self.device), D.slot_targets(scenes).to(self.device)
+            tgt = D.slot_targets(scenes)
+            ov = None
+            if cfg.get("off_palette"):
+                ov, mask = D.off_palette_colors(scenes, rng, cfg["off_palette"])
+                tgt[..., 2][mask] = -100
+            px = D.normalize(D.render(scenes, c.image_size, gen, base_override=ov))
+            return px.to(self.device), tgt.to(self.device)
 
         def step_fn(bt):
             loss, acc = slot_loss(self.slot_head(m.vision(bt[0])), bt[1])
