@@ -125,7 +125,9 @@ function results(f: HistoryFilters, list: RunListView): Html {
 </ul>
 ${
   list.runs.length === 0
-    ? html`<p class="empty">No runs match these filters. <a href="/ui/new">Start a run</a>.</p>`
+    ? f.status || f.workflow || f.tag || f.from || f.to || f.cursor
+      ? html`<p class="empty">No runs match these filters. <a href="/ui/runs">Show all runs</a>.</p>`
+      : html`<p class="empty">No runs yet. <a href="/ui/new">Start your first run from an example workflow</a> — pick one, keep its sample image, press Run.</p>`
     : html`<form id="compare-form" method="get" action="/ui/compare"></form>
 <table class="runs">
   <caption class="sr-only">Runs, newest first</caption>

@@ -267,14 +267,11 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const a = (c.req.query("a") ?? picked[0] ?? "").trim();
     const b = (c.req.query("b") ?? picked[1] ?? "").trim();
     if (!a || !b) {
-      const msg = picked.length === 1 ? "Select two runs to compare." : "";
-      return c.html(
-        page(
-          { title: "Compare runs", nav: "compare" },
-          errorBox("Compare runs", msg || "Give two run ids, or tick two runs in the history and press “Compare selected”.", compareForm(a, b)),
-        ),
-        picked.length === 1 ? 400 : 200,
-      );
+      const one = picked.length === 1;
+      const body = html`<h1>Compare runs</h1>
+${one ? html`<p class="notice error" role="alert">Select two runs to compare.</p>` : html`<p class="notice">Give two run ids, or tick two runs in the <a href="/ui/runs">history</a> and press “Compare selected”. Each rerun page also links to a comparison with its parent.</p>`}
+${compareForm(a, b)}`;
+      return c.html(page({ title: "Compare runs", nav: "compare" }, body), one ? 400 : 200);
     }
     const [ra, rb] = await Promise.all([loadRun(c, a), loadRun(c, b)]);
     if (ra instanceof Response) return ra;

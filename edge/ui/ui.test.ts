@@ -5,7 +5,7 @@
 import { Script } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runs } from "../../db/schema.js";
-import { call, drive, makeHarness, PNG_1PX, pngDataUrl, register, vqa, type Harness } from "../testing/harness.js";
+import { call, drive, lease, makeHarness, okResult, PNG_1PX, pngDataUrl, postResults, register, vqa, type Harness } from "../testing/harness.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -40,7 +40,7 @@ describe("history (no JavaScript needed)", () => {
     const page = await get("/ui/runs");
     expect(page.status).toBe(200);
     expect(page.type).toContain("text/html");
-    expect(page.text).toContain("No runs match these filters");
+    expect(page.text).toContain("No runs yet");
     expect(page.text).not.toContain("<script");
   });
 
@@ -61,7 +61,7 @@ describe("history (no JavaScript needed)", () => {
     expect(byTag.text).not.toContain(`data-run="${id}"`);
     const today = new Date().toISOString().slice(0, 10);
     expect((await get(`/ui/runs?from=${today}&to=${today}`)).text).toContain(`data-run="${id}"`);
-    expect((await get(`/ui/runs?to=2001-01-01`)).text).toContain("No runs match");
+    expect((await get(`/ui/runs?to=2001-01-01`)).text).toContain("No runs match these filters");
   });
 
   it("bad filters answer 400 with the form and a message, never a 500", async () => {
@@ -125,6 +125,21 @@ describe("run page", () => {
     expect(t).toContain("a".repeat(64)); // model sha256 in the receipt
     expect(t).toContain('data-live="0"');
     expect(t).toContain("data-run-status=\"succeeded\"");
+  });
+
+  it("a failed step shows its error on its cell, and the steps it starved as skipped", async () => {
+    const created = await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl(), question: "fails?" } } });
+    const jobs = await lease(h.app);
+    const answer = jobs.find((j) => j.stepId === "answer")!;
+    await postResults(h.app, "w1", [
+      ...jobs.filter((j) => j !== answer).map((j) => okResult(j)),
+      { jobId: answer.jobId, leaseId: answer.leaseId, ok: false, error: { code: "shape_mismatch", message: "decoder input has the wrong shape", retryable: false } },
+    ]);
+    const page = await get(`/ui/runs/${created.body.id}`);
+    expect(page.text).toContain('data-run-status="failed"');
+    expect(page.text).toMatch(/id="cell-answer" data-step="answer" data-status="failed"/);
+    expect(page.text).toContain("decoder input has the wrong shape");
+    expect(page.text).toMatch(/id="cell-why" data-step="why" data-status="skipped"/);
   });
 
   it("serves the run's input image (and 404s for other names and unknown runs, as HTML)", async () => {
