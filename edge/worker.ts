@@ -42,6 +42,9 @@ export function background(p: Promise<unknown>): void {
   else void p.catch((e: unknown) => console.error(JSON.stringify({ msg: "background task failed", error: String(e) })));
 }
 
+/** A D1 row (a `blobs` row holds one image) is at most 2,000,000 bytes: refuse larger images with a 413. */
+export const D1_IMAGE_BYTES = 1_900_000;
+
 const apps = new WeakMap<WorkerEnv, EdgeApp>();
 
 /** The app for these bindings (built once per isolate). */
@@ -54,6 +57,7 @@ export function appFor(env: WorkerEnv): EdgeApp {
       poolToken: env.POOL_TOKEN,
       notifier: durableNotifier(env.POOL_HUB, background),
       leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined,
+      limits: { imageBytes: D1_IMAGE_BYTES },
     });
     apps.set(env, app);
   }

@@ -4,7 +4,7 @@
  * Node types the rest of the repo is checked with.
  */
 declare module "cloudflare:test" {
-  import type { D1Database, DurableObjectNamespace } from "@cloudflare/workers-types";
+  import type { D1Database, DurableObjectNamespace, Fetcher } from "@cloudflare/workers-types";
   export interface D1Migration {
     name: string;
     queries: string[];
@@ -15,5 +15,7 @@ declare module "cloudflare:test" {
     POOL_TOKEN: string;
     TEST_MIGRATIONS: D1Migration[];
   };
+  /** The `main` Worker of wrangler.toml (edge/worker.ts), called through its real fetch handler. */
+  export const SELF: Fetcher;
   export function applyD1Migrations(db: D1Database, migrations: D1Migration[], migrationsTableName?: string): Promise<void>;
 }
