@@ -10,6 +10,11 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { DEFAULT_TENANT } from "../db/schema.js";
 import { registerOpenApi } from "./api/openapi.js";
+import { adminRoutes } from "./auth/admin.js";
+import { loginRoutes } from "./auth/login.js";
+import { authenticate } from "./auth/middleware.js";
+import { DEFAULT_RATE_LIMIT } from "./limits/rate.js";
+import { runWebhooksRoutes, webhooksRoutes } from "./webhooks/routes.js";
 import type { AppDeps, Env, Limits } from "./context.js";
 import { localNotifier } from "./engine/notifier.js";
 import { workflowsPlanner } from "./engine/planner.js";
@@ -24,7 +29,7 @@ import { runsRoutes } from "./routes/runs.js";
 import { workflowsRoutes } from "./routes/workflows.js";
 import { mountUi } from "./ui/index.js";
 
-export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60 };
+export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60, imagePixels: 16_000_000, maxSteps: 64, maxTokens: 256 };
 
 export interface EdgeApp extends OpenAPIHono<Env> {
   /** The engine context the app runs on (for entrypoints: timers, sweeps). */
@@ -51,11 +56,13 @@ export function createApp(deps: AppDeps): EdgeApp {
   });
   app.use("*", async (c, next) => {
     c.set("engine", engine);
-    c.set("tenantId", DEFAULT_TENANT); // API keys (a later issue) will pick the tenant here
+    c.set("tenantId", DEFAULT_TENANT); // the API key's tenant replaces it (edge/auth)
     c.set("limits", limits);
     c.set("metrics", metrics);
+    c.set("webhooks", deps.webhooks ?? {});
     await next();
   });
+  app.use("*", authenticate({ adminKey: deps.adminKey, rateLimit: deps.rateLimit ?? DEFAULT_RATE_LIMIT }));
   app.on(
     ["POST", "PUT", "PATCH"],
     "/v1/*",
@@ -76,6 +83,10 @@ export function createApp(deps: AppDeps): EdgeApp {
   app.route("/v1/models", modelsRoutes);
   app.route("/v1/plan", planRoutes);
   app.route("/v1/pool", poolRoutes);
+  app.route("/v1/admin", adminRoutes);
+  app.route("/v1/webhooks", webhooksRoutes);
+  app.route("/v1/runs", runWebhooksRoutes);
+  app.route("/", loginRoutes);
   mountUi(app); // notebook UI (edge/ui/: /, /ui/*) — owned by the UI work
 
   registerOpenApi(app);

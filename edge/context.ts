@@ -8,6 +8,8 @@ import type { PoolCtx } from "./engine/pool.js";
 import type { Notifier } from "./engine/notifier.js";
 import type { PlannerPort } from "./engine/planner.js";
 import type { Metrics } from "./metrics.js";
+import type { RateLimit } from "./limits/rate.js";
+import type { WebhookOptions } from "./webhooks/options.js";
 
 export interface Limits {
   /** Largest request body (bytes). Default 16 MiB. */
@@ -16,6 +18,12 @@ export interface Limits {
   imageBytes: number;
   /** Largest `Prefer: wait=N` honoured (seconds). Default 60. */
   maxWaitS: number;
+  /** Largest image input in pixels (width × height, read from the header). Default 16 M. */
+  imagePixels: number;
+  /** Most steps in one workflow. Default 64. */
+  maxSteps: number;
+  /** Largest `params.maxTokens` of a decode/explain step. Default 256 (the spec's own bound). */
+  maxTokens: number;
 }
 
 export interface AppDeps {
@@ -29,6 +37,12 @@ export interface AppDeps {
   notifier?: Notifier;
   limits?: Partial<Limits>;
   metrics?: Metrics;
+  /** Admin key (`ADMIN_KEY`): creates and revokes API keys. Unset = the admin API is off. */
+  adminKey?: string;
+  /** Per-key rate limit (DB-backed token bucket); `false` = off. Default 50/s, burst 200. */
+  rateLimit?: RateLimit | false;
+  /** Webhook delivery settings (edge/webhooks/). */
+  webhooks?: Partial<WebhookOptions>;
 }
 
 export type Env = {
@@ -36,9 +50,14 @@ export type Env = {
   Variables: {
     /** The engine context (store, planner, notifier, clock) of this request. */
     engine: PoolCtx;
+    /** The API key's tenant: every query filters by it. */
     tenantId: string;
+    /** The API key's id (`admin` for the admin key); unset on open and pool routes. */
+    keyId: string;
     limits: Limits;
     metrics: Metrics;
+    /** Webhook settings (for URL checks; the dispatcher gets its own copy). */
+    webhooks: Partial<WebhookOptions>;
   };
 };
 

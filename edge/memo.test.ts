@@ -111,7 +111,10 @@ describe("Idempotency-Key", () => {
   });
 
   it("concurrent duplicates across two apps on one SQLite file also converge", async () => {
-    const other = (await import("./app.js")).createApp({ store: (await import("../db/store.js")).openSqliteStore(h.file), poolToken: "x" });
+    const other = (await import("./testing/tenants.js")).defaultKey(
+      (await import("./app.js")).createApp({ store: (await import("../db/store.js")).openSqliteStore(h.file), poolToken: "x" }),
+      h.key.key,
+    );
     const body = { spec: vqa(), inputs: { image: pngDataUrl() } };
     const rs = await Promise.all(
       Array.from({ length: 8 }, (_, i) => call(i % 2 ? other : h.app, "/v1/runs", { body, headers: { "idempotency-key": "shared" } })),

@@ -6,6 +6,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { jobs, steps, runs, type JobRow, type RunRow, type StepRow, type StepStatus } from "../../db/schema.js";
 import type { Stmt, Store } from "../../db/store.js";
 import { assertTransition } from "../../workflows/index.js";
+import { outboxStatements } from "../webhooks/outbox.js";
 import { insertEvents, updateStep, type NewEvent } from "./commit.js";
 
 export const STEP_OK: ReadonlySet<StepStatus> = new Set(["succeeded", "cached"]);
@@ -75,6 +76,8 @@ export class RunDraft {
     out.push(...this.jobStatements(store));
     out.push(...this.extra);
     out.push(...insertEvents(store, this.run, this.events, this.now));
+    // webhook messages for this commit's events, in the same atomic batch (edge/webhooks/outbox.ts)
+    out.push(...outboxStatements(store, this));
     return out;
   }
 
@@ -86,6 +89,8 @@ export class RunDraft {
     out.push(...this.jobStatements(store));
     out.push(...this.extra);
     out.push(...insertEvents(store, this.run, this.events, this.now));
+    // webhook messages for this commit's events, in the same atomic batch (edge/webhooks/outbox.ts)
+    out.push(...outboxStatements(store, this));
     return out;
   }
 

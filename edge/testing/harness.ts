@@ -6,14 +6,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_TENANT } from "../../db/schema.js";
 import { openSqliteStore, type Store } from "../../db/store.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 import type { Job, JobResult, StepOutput } from "../../workflows/index.js";
 import { createApp, type EdgeApp } from "../app.js";
 import type { AppDeps } from "../context.js";
+import { createTenantKeySync, defaultKey, type TenantKey } from "./tenants.js";
 
 export const POOL_TOKEN = "test-pool-token";
 export const AUTH = { authorization: `Bearer ${POOL_TOKEN}` };
+/** The harness tenant and its API key: requests without a credential act as this key. */
+export const TEST_TENANT = DEFAULT_TENANT; // rows tests insert directly default to it
+export const TEST_API_KEY = "mlk_test-harness-key-0000000000000000000000000";
+export const KEY_AUTH = { authorization: `Bearer ${TEST_API_KEY}` };
 
 /** A 1×1 PNG. */
 export const PNG_1PX = Buffer.from(
@@ -28,6 +34,8 @@ export interface Harness {
   file: string;
   store: Store;
   app: EdgeApp;
+  /** The harness tenant's key (also used for requests that send no credential). */
+  key: TenantKey;
   /** Reopen: a new store and app on the same SQLite file (the old store is closed). */
   restart(deps?: Partial<AppDeps>): Harness;
   close(): void;
@@ -36,12 +44,14 @@ export interface Harness {
 export function makeHarness(deps: Partial<AppDeps> = {}, dir = mkdtempSync(join(tmpdir(), "edge-test-"))): Harness {
   const file = join(dir, "metalm.sqlite");
   const store = openSqliteStore(file);
-  const app = createApp({ store, poolToken: POOL_TOKEN, ...deps });
+  const key = createTenantKeySync(store, TEST_TENANT, TEST_API_KEY);
+  const app = defaultKey(createApp({ store, poolToken: POOL_TOKEN, rateLimit: false, ...deps }), TEST_API_KEY);
   const h: Harness = {
     dir,
     file,
     store,
     app,
+    key,
     restart(more = {}) {
       store.close();
       return makeHarness({ ...deps, ...more }, dir);

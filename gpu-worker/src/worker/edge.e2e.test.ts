@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteStore, type Store } from "../../../db/store.js";
 import { createApp } from "../../../edge/app.js";
 import { sweepExpired } from "../../../edge/engine/pool.js";
+import { createTenantKeySync, defaultKey } from "../../../edge/testing/tenants.js";
 import { FIXTURE_DIR, referencePngs } from "../testing/fixture.js";
 import { startPool, type Pool } from "./pool.js";
 
@@ -71,7 +72,8 @@ const finished = (id: string) => until(async () => {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "e2e-edge-"));
   store = openSqliteStore(join(dir, "metalm.sqlite"));
-  const app = createApp({ store, poolToken: TOKEN, leaseMs: 1500 });
+  // API calls below carry no key: they act as a test tenant's key (edge/testing/tenants.ts)
+  const app = defaultKey(createApp({ store, poolToken: TOKEN, leaseMs: 1500 }), createTenantKeySync(store).key);
   server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise((r) => server.once("listening", r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
