@@ -44,7 +44,8 @@ button:disabled { opacity: .55; cursor: not-allowed; }
 label { font-weight: 600; font-size: .9rem; display: block; margin-bottom: .2rem; }
 input, select, textarea { font: inherit; border: 1px solid #8a919c; border-radius: 5px; padding: .35rem .5rem; background: #fff; color: var(--fg); }
 input[type=checkbox] { width: 1.1rem; height: 1.1rem; }
-.field { display: flex; flex-direction: column; }
+.field { display: flex; flex-direction: column; min-width: 0; max-width: 100%; }
+input, select, textarea { max-width: 100%; }
 .hint { font-size: .82rem; color: var(--muted); }
 .notice { padding: .6rem .9rem; border-radius: 6px; border: 1px solid var(--line); background: var(--panel); }
 .notice.error { background: var(--bad-bg); color: var(--bad-fg); border-color: #e8a3a3; }
@@ -147,8 +148,13 @@ table.compare td.diff { background: #fff8e1; }
 .settings { list-style: none; margin: 0; padding: 0; font-family: ui-monospace, Menlo, monospace; font-size: .82rem; }
 .settings mark { background: #ffe08a; color: #111; }
 .diff-mark { font-size: .75rem; color: #7a4a00; font-weight: 600; }
+.table-wrap { overflow-x: auto; }
+h1 code { overflow-wrap: anywhere; }
 @media (max-width: 820px) {
-  .cell-body, .new-grid { grid-template-columns: 1fr; }
+  .cell-body, .new-grid, .run-head { grid-template-columns: 1fr; }
+  .run-head > .row { justify-content: flex-start !important; }
+  table.runs .opt { display: none; }
+  header.site { flex-wrap: wrap; gap: .5rem 1.5rem; }
   .cell-body > section + section { border-left: 0; border-top: 1px solid var(--line); }
 }
 `;

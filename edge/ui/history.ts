@@ -129,15 +129,15 @@ ${
       ? html`<p class="empty">No runs match these filters. <a href="/ui/runs">Show all runs</a>.</p>`
       : html`<p class="empty">No runs yet. <a href="/ui/new">Start your first run from an example workflow</a> — pick one, keep its sample image, press Run.</p>`
     : html`<form id="compare-form" method="get" action="/ui/compare"></form>
-<table class="runs">
+<div class="table-wrap"><table class="runs">
   <caption class="sr-only">Runs, newest first</caption>
   <thead><tr>
     <th scope="col"><span class="sr-only">Select to compare</span></th>
     <th scope="col">Run</th><th scope="col">Status</th><th scope="col">Outputs</th>
-    <th scope="col">Tags</th><th scope="col">Created</th><th scope="col">Duration</th><th scope="col">Rerun of</th>
+    <th scope="col" class="opt">Tags</th><th scope="col">Created</th><th scope="col" class="opt">Duration</th><th scope="col" class="opt">Rerun of</th>
   </tr></thead>
   <tbody>${list.runs.map(runRow)}</tbody>
-</table>`
+</table></div>`
 }
 <nav class="pager" aria-label="Pages">
   ${f.cursor ? html`<a href="${historyHref(f)}">← Newest</a>` : ""}
@@ -160,10 +160,10 @@ function runRow(r: RunSummaryView): Html {
         ? html`<span class="muted">${truncate(r.error.message, 80)}</span>`
         : html`<span class="muted">—</span>`
   }</td>
-  <td>${r.tags.map((t) => html`<span class="tag">${t}</span>`)}</td>
+  <td class="opt">${r.tags.map((t) => html`<span class="tag">${t}</span>`)}</td>
   <td class="num">${time(r.createdAt)}</td>
-  <td class="num">${r.finishedAt && r.createdAt ? duration(r.finishedAt - r.createdAt) : "—"}</td>
-  <td>${r.parentRunId ? html`<a href="/ui/runs/${r.parentRunId}"><code>${r.parentRunId.slice(0, 12)}…</code></a><br><span class="muted">from ${r.rerunFrom ?? "?"}</span>` : ""}</td>
+  <td class="num opt">${r.finishedAt && r.createdAt ? duration(r.finishedAt - r.createdAt) : "—"}</td>
+  <td class="opt">${r.parentRunId ? html`<a href="/ui/runs/${r.parentRunId}"><code>${r.parentRunId.slice(0, 12)}…</code></a><br><span class="muted">from ${r.rerunFrom ?? "?"}</span>` : ""}</td>
 </tr>`;
 }
 
