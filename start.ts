@@ -7,7 +7,9 @@
  *
  * Env (besides edge/node.ts's PORT, HOST, DATA_DIR, POOL_TOKEN, WORKERS, LEASE_MS and the
  * worker's, see gpu-worker/src/worker/config.ts): MODELS_DIR (default: the shipped model, else the
- * fixture), EXAMPLES=0 to not save the examples, READY_TIMEOUT_MS (60000).
+ * fixture), EXAMPLES=0 to not save the examples (they are saved for the development key's
+ * tenant), READY_TIMEOUT_MS (60000). Keys: edge/auth/local.ts (DEV_API_KEY, ADMIN_KEY, else kept
+ * under DATA_DIR).
  */
 import { resolve } from "node:path";
 import { main as startEdge } from "./edge/node.js";
@@ -38,9 +40,9 @@ if (!env.MODELS_DIR) {
   }
 } else env.MODELS_DIR = resolve(env.MODELS_DIR);
 
-await startEdge(env);
+const keys = await startEdge(env);
 
-const client = new MetalmClient(url);
+const client = new MetalmClient(url, { apiKey: keys.devKey });
 const deadline = Date.now() + Number(env.READY_TIMEOUT_MS ?? 60_000);
 let ready = await client.readyz().catch(() => undefined);
 while (!ready?.ready) {
@@ -53,9 +55,10 @@ while (!ready?.ready) {
 }
 const readyS = ((performance.now() - t0) / 1000).toFixed(1);
 const model = ready.models[0]!;
+const key = keys.devKey;
 
 const saved: string[] = [];
-if (env.EXAMPLES !== "0") {
+if (env.EXAMPLES !== "0" && key) {
   for (const name of EXAMPLES) {
     try {
       if (await client.saveWorkflowIfChanged(name, withModel(loadExample(name).spec, model))) saved.push(name);
@@ -71,14 +74,17 @@ console.log(
     `MetaLM workflow service ready in ${readyS} s`,
     `  URL      ${url}   (OpenAPI: ${url}/openapi.json)`,
     `  model    ${ready.models.join(", ")} on ${ready.workers} local worker${ready.workers === 1 ? "" : "s"}`,
-    "  API key  none needed (API keys are not enabled on this local instance)",
+    keys.devKey
+      ? `  API key  ${keys.devKey}   (tenant "local"; send 'Authorization: Bearer <key>'; UI: ${url}/ui/runs?key=${keys.devKey})`
+      : "  API key  the development key was revoked: make one with the admin key (POST /v1/admin/keys)",
+    `  admin    ${keys.adminKeyCreated ? keys.adminKey : "ADMIN_KEY (or DATA_DIR/admin.key)"}   (creates and revokes API keys: POST /v1/admin/keys)`,
     `  data     ${resolve(env.DATA_DIR ?? "./data")}`,
-    env.EXAMPLES !== "0" ? `  examples saved as workflows: ${EXAMPLES.join(", ")}${saved.length ? ` (new/updated: ${saved.join(", ")})` : ""}` : "",
+    env.EXAMPLES !== "0" && key ? `  examples saved as workflows: ${EXAMPLES.join(", ")}${saved.length ? ` (new/updated: ${saved.join(", ")})` : ""}` : "",
     "",
     "Ask a question about an image:",
-    `  curl -s ${url}/v1/runs -H 'Prefer: wait=30' -F request='{"workflowId":"vqa"}' -F image=@workflows/examples/vqa.png -F question='what color is the circle?'`,
+    `  curl -s ${url}/v1/runs -H 'Authorization: Bearer ${keys.devKey ?? "<key>"}' -H 'Prefer: wait=30' -F request='{"workflowId":"vqa"}' -F image=@workflows/examples/vqa.png -F question='what color is the circle?'`,
     "or with the CLI (progress as it runs):",
-    `  npm run cli -- run workflows/examples/vqa.json --input image=@workflows/examples/vqa.png --input question="what color is the circle?"${model === "metalm-tiny" ? "" : ` --model ${model}`}`,
+    `  METALM_API_KEY=${keys.devKey ?? "<key>"} npm run cli -- run workflows/examples/vqa.json --input image=@workflows/examples/vqa.png --input question="what color is the circle?"${model === "metalm-tiny" ? "" : ` --model ${model}`}`,
     "",
   ]
     .filter((l, i, a) => l !== "" || a[i - 1] !== "")

@@ -5,23 +5,42 @@
  *
  * Env: PORT (8787), HOST (127.0.0.1 — 0.0.0.0 to expose), DATA_DIR (./data), POOL_TOKEN
  * (generated when unset), WORKERS (local workers; default: gpu-worker's default pool size,
- * 0 = none), LEASE_MS (30000).
+ * 0 = none), LEASE_MS (30000); ADMIN_KEY and DEV_API_KEY (edge/auth/local.ts: generated and kept
+ * under DATA_DIR when unset); limits, rate limit and webhook settings (edge/limits/env.ts).
+ * A webhook dispatcher runs in this process (edge/webhooks/dispatcher.ts).
  */
 import { serve } from "@hono/node-server";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "../db/store.js";
 import { createApp } from "./app.js";
+import { localKeys, type LocalKeys } from "./auth/local.js";
 import { sweepExpired } from "./engine/pool.js";
+import { limitsFromEnv, rateLimitFromEnv, webhooksFromEnv } from "./limits/env.js";
 import { newToken } from "./lib/ids.js";
+import { startDispatcher } from "./webhooks/dispatcher.js";
+import { nodeTransport } from "./webhooks/transport-node.js";
 
-export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalKeys> {
   const port = Number(env.PORT ?? 8787);
   const host = env.HOST ?? "127.0.0.1";
   const dataDir = env.DATA_DIR ?? "./data";
   const poolToken = env.POOL_TOKEN || newToken();
   const store = openSqliteStore(join(dataDir, "metalm.sqlite"));
-  const app = createApp({ store, poolToken, leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined });
+  const keys = await localKeys(store, env, dataDir);
+  const webhooks = { ...webhooksFromEnv(env), transport: nodeTransport };
+  const app = createApp({
+    store,
+    poolToken,
+    leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined,
+    adminKey: keys.adminKey,
+    limits: limitsFromEnv(env),
+    rateLimit: rateLimitFromEnv(env),
+    webhooks,
+  });
+  if (keys.adminKeyCreated || keys.devKeyCreated)
+    console.log(JSON.stringify({ msg: "generated keys (kept under DATA_DIR)", adminKey: keys.adminKeyCreated ? keys.adminKey : undefined, devApiKey: keys.devKeyCreated ? keys.devKey : undefined }));
+  const stopDispatcher = startDispatcher({ store, now: app.engine.now }, webhooks);
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
     console.log(JSON.stringify({ msg: "edge listening", url: `http://${host}:${info.port}`, dataDir }));
   });
@@ -45,12 +64,14 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const stop = async () => {
     clearInterval(sweep);
     await pool?.stop();
+    await stopDispatcher();
     server.close();
     store.close();
     process.exit(0);
   };
   process.once("SIGINT", () => void stop());
   process.once("SIGTERM", () => void stop());
+  return keys;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();
