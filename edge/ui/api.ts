@@ -1,7 +1,7 @@
 /**
  * The UI is a client of the public API, called in-process (`app.request`): pages show exactly
  * what `/v1/*` answers, tenant scoping and validation included, and cannot drift from it. The
- * caller's credentials (Authorization, Cookie) are forwarded, so whatever picks the tenant for
+ * caller's credentials (Authorization, X-API-Key, Cookie) are forwarded, so whatever picks the tenant for
  * the API picks it for the UI.
  */
 import type { Hono } from "hono";
@@ -22,7 +22,7 @@ export interface ApiErrorBody {
 
 export type ApiResult<T> = { ok: true; status: number; body: T; headers: Headers } | { ok: false; status: number; body: ApiErrorBody; headers: Headers };
 
-const FORWARD = ["authorization", "cookie"];
+const FORWARD = ["authorization", "x-api-key", "cookie"];
 
 /** Calls the app's own API with the caller's credentials. */
 export class ApiClient {

@@ -114,9 +114,13 @@ export const RUN_JS = String.raw`(function () {
   on("run.completed", function (d) {
     es.close();
     root.setAttribute("data-live", "0");
+    // cells already final were refreshed by their own event; catch up the rest
+    var final = { succeeded: 1, cached: 1, failed: 1, skipped: 1, canceled: 1, timed_out: 1 };
     var cells = document.querySelectorAll("li.cell[data-step]");
     var all = [];
-    for (var i = 0; i < cells.length; i++) all.push(refreshCell(cells[i].getAttribute("data-step")));
+    for (var i = 0; i < cells.length; i++) {
+      if (!final[cells[i].getAttribute("data-status")] || !cells[i].querySelector("[data-meta]") || cells[i].querySelector("[data-waiting]")) all.push(refreshCell(cells[i].getAttribute("data-step")));
+    }
     all.push(refreshHead());
     Promise.all(all).then(function () {
       root.setAttribute("data-done", d.status || "done");
