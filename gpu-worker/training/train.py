@@ -87,6 +87,8 @@ STAGE_SALT = {"vision": 1, "main": 2, "nli": 3, "nli_full": 4}
 
 
 def log(f, msg: str):
+    if f is None:
+        return  # ranks > 0 stay quiet
     line = f"[{time.strftime('%H:%M:%S')}] {msg}"
     print(line, flush=True)
     if f:
@@ -245,15 +247,44 @@ def sample_task(mix: Dict[str, float], rng: random.Random) -> str:
 # --------------------------------------------------------------------------------------- training
 
 class Trainer:
-    def __init__(self, args, recipe: dict):
+    def __init__(self, args, recipe: dict, rank: int = 0, world: int = 1):
         self.args, self.recipe = args, recipe
+        self.rank, self.world = rank, world
         self.dir = os.path.join(HERE, "runs", args.name)
         os.makedirs(self.dir, exist_ok=True)
-        self.logf = open(os.path.join(self.dir, "train.log"), "a")
+        self.logf = open(os.path.join(self.dir, "train.log"), "a") if rank == 0 else None
         self.device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
         torch.manual_seed(args.seed)
         self.model = MetaLM(recipe["config"]).to(self.device)
         self.slot_head = SlotHead(recipe["config"]).to(self.device)
+
+    # -- data parallelism over processes (one thread each): on a shared CPU, processes get a fair
+    # share each, so N single-thread processes outrun one N-thread process that waits on barriers
+    def dist_max(self, x: float) -> float:
+        if self.world == 1:
+            return x
+        import torch.distributed as dist
+        t = torch.tensor([x], dtype=torch.float64)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return float(t[0])
+
+    def sync_grads(self, params: List[nn.Parameter]):
+        if self.world == 1:
+            return
+        import torch.distributed as dist
+        flat = torch.cat([(q.grad if q.grad is not None else torch.zeros_like(q)).reshape(-1) for q in params])
+        dist.all_reduce(flat)
+        flat /= self.world
+        i = 0
+        for q in params:
+            n = q.numel()
+            q.grad = flat[i:i + n].view_as(q).clone()
+            i += n
+
+    def barrier(self):
+        if self.world > 1:
+            import torch.distributed as dist
+            dist.barrier()
 
     def ckpt_path(self, stage: str) -> str:
         return os.path.join(self.dir, f"{stage}.pt")
@@ -298,17 +329,18 @@ class Trainer:
         ema = None
         while True:
             elapsed = time.time() - t0
-            p = budget.progress(step, elapsed)
+            p = self.dist_max(budget.progress(step, elapsed))  # every rank stops at the same step
             if p >= 1.0:
                 break
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg["lr"], p) * min(1.0, (step + 1) / WARMUP_STEPS) * g.get("lr_scale", 1.0)
-            rng = random.Random(self.args.seed * 1_000_003 + step * 7919 + STAGE_SALT.get(stage, 0))
-            gen = torch.Generator().manual_seed(self.args.seed * 1_000_003 + step)
+            rng = random.Random(self.args.seed * 1_000_003 + step * 7919 + STAGE_SALT.get(stage, 0) + 104_729 * self.rank)
+            gen = torch.Generator().manual_seed(self.args.seed * 1_000_003 + step + 15_485_863 * self.rank)
             bt = make_batch(rng, gen, p)
             loss, info = step_fn(bt)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            self.sync_grads(params)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             step += 1
@@ -320,16 +352,19 @@ class Trainer:
                 eta = budget.eta(step, now - t0)
                 log(self.logf, f"[{stage}] step {step} {100 * p:.0f}% " + " ".join(f"{k}={v:.3f}" for k, v in ema.items())
                     + f" lr={opt.param_groups[0]['lr']:.2e} {sps:.2f} steps/s ETA {eta / 60:.1f} min")
-            if now - last_ck > CKPT_EVERY_S:
-                self.save(stage, {"opt": opt.state_dict(), "step": step, "elapsed": now - t0})
+            if self.dist_max(float(now - last_ck > CKPT_EVERY_S)) > 0:
+                if self.rank == 0:
+                    self.save(stage, {"opt": opt.state_dict(), "step": step, "elapsed": now - t0})
                 last_ck = now
         log(self.logf, f"[{stage}] finished: {step} steps in {(time.time() - t0) / 60:.1f} min "
                        f"({step / max(time.time() - t0, 1e-9):.2f} steps/s)")
-        self.save(stage, {"step": step, "elapsed": time.time() - t0}, final=True)
-        if os.path.exists(partial):
-            os.remove(partial)
-        if evaluate:
-            evaluate()
+        if self.rank == 0:
+            self.save(stage, {"step": step, "elapsed": time.time() - t0}, final=True)
+            if os.path.exists(partial):
+                os.remove(partial)
+            if evaluate:
+                evaluate()
+        self.barrier()
 
     # -- stage 1
     def stage_vision(self, cfg):
@@ -337,7 +372,7 @@ class Trainer:
         params = list(m.vision.parameters()) + list(self.slot_head.parameters())
 
         def make_batch(rng, gen, p):
-            scenes = [D.random_scene(rng) for _ in range(cfg["batch"])]
+            scenes = [D.random_scene(rng) for _ in range(max(2, cfg["batch"] // self.world))]
             tgt = D.slot_targets(scenes)
             ov = None
             if cfg.get("off_palette"):
@@ -398,7 +433,7 @@ class Trainer:
 
         def make_batch(rng, gen, p):
             task = sample_task(EARLY_MIX if p < cfg.get("early", 0) else mix, rng)
-            n = max(4, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]))
+            n = max(2, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]) // self.world)
             return Batch([D.TASKS[task](rng) for _ in range(n)], c, gen, self.device)
 
         def step_fn(bt):
@@ -422,7 +457,7 @@ class Trainer:
             prm.requires_grad_(True)
 
         def make_batch(rng, gen, p):
-            n = max(4, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]))
+            n = max(2, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]) // self.world)
             return Batch([D.TASKS[task](rng) for _ in range(n)], c, gen, self.device)
 
         def step_fn(bt):
@@ -451,21 +486,34 @@ def main():
     ap.add_argument("--name", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", default=None, help="checkpoint to start from (e.g. a finished vision stage)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="threads per process")
+    ap.add_argument("--procs", type=int, default=1, help="data-parallel processes (gloo all-reduce)")
     ap.add_argument("--cpu", action="store_true")
     ap.add_argument("--out", default=None, help="package folder (default gpu-worker/models/<export name>)")
     ap.add_argument("--minutes-scale", type=float, default=1.0, help="scale every stage's minute budget")
     ap.add_argument("--no-export", action="store_true")
     args = ap.parse_args()
     args.name = args.name or args.recipe
-    torch.set_num_threads(args.threads)
     recipe = dict(RECIPES[args.recipe])
     for k in ("vision", "main", "nli", "nli_full"):
         if isinstance(recipe.get(k), dict) and recipe[k].get("minutes"):
             recipe[k] = dict(recipe[k], minutes=recipe[k]["minutes"] * args.minutes_scale)
-    tr = Trainer(args, recipe)
+    if args.procs > 1:
+        import torch.multiprocessing as mp
+        port = 29500 + os.getpid() % 1000
+        mp.spawn(run, nprocs=args.procs, args=(args.procs, port, args, recipe), join=True)
+    else:
+        run(0, 1, 0, args, recipe)
+
+
+def run(rank: int, world: int, port: int, args, recipe: dict):
+    torch.set_num_threads(args.threads)
+    if world > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    tr = Trainer(args, recipe, rank, world)
     c = tr.model.c
-    log(tr.logf, f"recipe {args.recipe} -> runs/{args.name} on {tr.device}, {torch.get_num_threads()} threads; "
+    log(tr.logf, f"recipe {args.recipe} -> runs/{args.name} on {tr.device}, {world} process(es) x {torch.get_num_threads()} thread(s); "
                  f"params: total {count_params(tr.model) / 1e6:.2f}M (vision {count_params(tr.model.vision) / 1e6:.2f}M, "
                  f"text {count_params(tr.model.text) / 1e6:.2f}M, decoder {count_params(tr.model.decoder) / 1e6:.2f}M)")
     t_start = time.time()
@@ -480,6 +528,8 @@ def main():
         tr.stage_nli(recipe["nli"], frozen_decoder=True)
     if recipe.get("nli_full"):
         tr.stage_nli(recipe["nli_full"], frozen_decoder=False, task="nli_text")
+    if rank != 0:
+        return
     final = os.path.join(tr.dir, "final.pt")
     torch.save({"config": c.to_dict(), "model": tr.model.state_dict(), "recipe": args.recipe}, final)
     log(tr.logf, f"training done in {(time.time() - t_start) / 60:.1f} min -> {final}")
