@@ -81,7 +81,7 @@ const take = () => images[next++] ?? freshImage();
 console.log(`bench/e2e: ${new Date().toISOString()}, load average ${loadavg().map((x) => f(x)).join(" ")} (${process.env.HOSTNAME ?? "this machine"})`);
 const stack = await startStack({ env: { LOG_LEVEL: "info", WORKERS, EXAMPLES: "0" } });
 try {
-  const api = new MetalmClient(stack.url, { validate: false });
+  const api = new MetalmClient(stack.url, { validate: false, apiKey: stack.apiKey });
   const ready = await api.readyz();
   const model = ready.models[0]!;
   console.log(`stack: npm start ready in ${f(stack.readyMs / 1000, 1)} s, ${ready.workers} worker(s), model ${model}${fixture ? " (the random-weight FIXTURE: gpu-worker/models/metalm-tiny missing)" : ""}`);

@@ -7,11 +7,13 @@
  *   cancel <run id>
  *   models
  *
- * The server is METALM_URL, else http://127.0.0.1:$PORT (8787); `--url` overrides. METALM_API_KEY
- * is sent as a bearer token when set. Exit status: 0 when the run succeeded, 1 when it did not,
+ * The server is METALM_URL, else http://127.0.0.1:$PORT (8787); `--url` overrides. The API key is
+ * `--key`, else METALM_API_KEY, else DEV_API_KEY, else the local instance's development key
+ * (`$DATA_DIR/dev-api.key`, DATA_DIR defaulting to ./data). Exit status: 0 when the run succeeded, 1 when it did not,
  * 2 for a usage or API error.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ApiError, MetalmClient, type Run, type WorkflowSpecInput } from "./client.js";
 import { outputText, ProgressView } from "./progress.js";
@@ -30,7 +32,8 @@ const USAGE = `usage: npm run cli -- <command> [options]
   cancel <run id>                 cancel a run
   models                          models the live workers serve
 
-  --url URL                       the service (default: $METALM_URL, else http://127.0.0.1:\${PORT:-8787})`;
+  --url URL                       the service (default: $METALM_URL, else http://127.0.0.1:\${PORT:-8787})
+  --key KEY                       API key (default: $METALM_API_KEY, $DEV_API_KEY, else \${DATA_DIR:-./data}/dev-api.key)`;
 
 function fail(msg: string, code = 2): never {
   process.stderr.write(`${msg}\n`);
@@ -135,12 +138,21 @@ async function cmdRuns(api: MetalmClient, o: Record<string, unknown>): Promise<n
   return 0;
 }
 
+/** METALM_API_KEY, DEV_API_KEY, else the development key `npm start` keeps under DATA_DIR. */
+export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.METALM_API_KEY) return env.METALM_API_KEY;
+  if (env.DEV_API_KEY) return env.DEV_API_KEY;
+  const file = join(env.DATA_DIR ?? "./data", "dev-api.key");
+  return existsSync(file) ? readFileSync(file, "utf8").trim() || undefined : undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values: o, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       url: { type: "string" },
+      key: { type: "string" },
       input: { type: "string", multiple: true, short: "i" },
       model: { type: "string" },
       tag: { type: "string", multiple: true },
@@ -159,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     return cmd || o.help ? 0 : 2;
   }
   const url = o.url ?? process.env.METALM_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`;
-  const api = new MetalmClient(url, { apiKey: process.env.METALM_API_KEY });
+  const api = new MetalmClient(url, { apiKey: o.key ?? apiKeyFromEnv() });
   switch (cmd) {
     case "run":
       return cmdRun(api, arg, o);

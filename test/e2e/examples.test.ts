@@ -25,7 +25,7 @@ const runs = new Map<ExampleName, Run>();
 
 beforeAll(async () => {
   stack = await startStack({ env: { LOG_LEVEL: "info" } }); // info: the workers log their /metrics URLs
-  api = new MetalmClient(stack.url);
+  api = new MetalmClient(stack.url, { apiKey: stack.apiKey });
   const ready = await api.readyz();
   model = ready.models[0]!;
   fixture = model !== EXAMPLE_MODEL;
@@ -48,7 +48,8 @@ describe("npm start → every example end to end", () => {
   it("is ready (/readyz) within 20 s and prints the URL and a curl line", () => {
     expect(stack.readyMs).toBeLessThan(20_000);
     expect(stack.output()).toContain(stack.url);
-    expect(stack.output()).toMatch(/curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/runs/);
+    expect(stack.output()).toMatch(/curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/runs -H 'Authorization: Bearer mlk_/);
+    expect(stack.output()).toContain(stack.apiKey);
     if (fixture) expect(stack.output()).toContain("RANDOM-WEIGHT FIXTURE");
   });
 
@@ -100,7 +101,7 @@ describe("npm start → every example end to end", () => {
     const { values, files } = sampleInputs(loadExample("vqa").sample);
     form.set("image", new Blob([files.image! as Uint8Array<ArrayBuffer>]), "vqa.png");
     form.set("question", values.question!);
-    const res = await fetch(`${stack.url}/v1/runs`, { method: "POST", body: form, headers: { prefer: "wait=30" } });
+    const res = await fetch(`${stack.url}/v1/runs`, { method: "POST", body: form, headers: { prefer: "wait=30", authorization: `Bearer ${stack.apiKey}` } });
     expect(res.status).toBe(200);
     const run = (await res.json()) as Run;
     expect(run.status).toBe("succeeded");
@@ -109,7 +110,7 @@ describe("npm start → every example end to end", () => {
 
   it("the CLI runs an example with progress, then lists and shows runs", async () => {
     const cli = (...args: string[]) =>
-      exec("npx", ["tsx", "cli/main.ts", ...args], { cwd: REPO_ROOT, env: { ...process.env, METALM_URL: stack.url }, timeout: 30_000 });
+      exec("npx", ["tsx", "cli/main.ts", ...args], { cwd: REPO_ROOT, env: { ...process.env, METALM_URL: stack.url, METALM_API_KEY: stack.apiKey }, timeout: 30_000 });
     const run = await cli("run", "workflows/examples/vqa.json", "--input", "image=@workflows/examples/vqa.png", "--input", "question=what color is the circle?", "--model", model, "--tag", "cli");
     expect(run.stderr).toMatch(/run run_\w+ \(vqa\)/); // progress display
     expect(run.stderr).toMatch(/answer .*succeeded|answer .*cached|✓ answer/);

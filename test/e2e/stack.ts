@@ -10,6 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,8 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface Stack {
   url: string;
+  /** The development API key the stack was started with (DEV_API_KEY). */
+  apiKey: string;
   /** Process group of npm start (npm, tsx, the edge and every worker). */
   pgid: number;
   dataDir: string;
@@ -45,11 +48,12 @@ export async function freePort(): Promise<number> {
 export async function startStack(opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Stack> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "metalm-e2e-"));
+  const apiKey = `mlk_${randomBytes(24).toString("base64url")}`;
   const t0 = performance.now();
   // detached: its own process group, so stop() reaches npm, tsx, the edge and every worker
   const child = spawn("npm", ["start", "--silent"], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn", ...opts.env },
+    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DEV_API_KEY: apiKey, LOG_LEVEL: "warn", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -101,5 +105,5 @@ export async function startStack(opts: { env?: Record<string, string>; timeoutMs
     for (const m of out.matchAll(/"msg":"health server listening".*?"workerId":"([^"]+)".*?"url":"([^"]+)"/g)) urls.set(m[1]!, `${m[2]!}/metrics`);
     return [...urls.values()];
   };
-  return { url: `http://127.0.0.1:${port}`, pgid: child.pid!, dataDir, readyMs: performance.now() - t0, output: () => out, workerMetricsUrls, stop };
+  return { url: `http://127.0.0.1:${port}`, apiKey, pgid: child.pid!, dataDir, readyMs: performance.now() - t0, output: () => out, workerMetricsUrls, stop };
 }
