@@ -166,6 +166,18 @@ describe("notebook UI on the real stack (fixture model)", () => {
     await shot(page, "compare");
   });
 
+  it("without the key cookie the UI asks for the API key, then lands where it was going", async () => {
+    if (!stack.key) return;
+    const fresh = await browser.newContext({ baseURL: stack.url });
+    const p = await fresh.newPage();
+    await p.goto(`/ui/runs/${runIds[0]}`);
+    expect(p.url()).toContain("/ui/login");
+    await p.fill("#key", stack.key);
+    await Promise.all([p.waitForURL(new RegExp(`/ui/runs/${runIds[0]}$`)), p.click("button[type=submit]")]);
+    expect(await p.locator("li.cell").count()).toBe(4);
+    await fresh.close();
+  });
+
   it("is usable from the keyboard: the skip link comes first and lands on the content", async () => {
     await page.goto("/ui/runs");
     await page.keyboard.press("Tab");

@@ -30,7 +30,7 @@ export async function freePort(): Promise<number> {
 
 export interface Stack {
   url: string;
-  /** An API key of a fresh tenant when the edge has API keys (made through the admin API), else undefined. */
+  /** The development API key the edge was started with (`DEV_API_KEY`). */
   key: string | undefined;
   /** Headers for direct API calls (the key, when there is one). */
   headers: Record<string, string>;
@@ -42,7 +42,8 @@ export interface Stack {
 /** Start `edge/node.ts` with one local worker serving the packages under `modelsDir`; resolves when /readyz is 200. */
 export async function startStack(modelsDir: string, opts: { workers?: number } = {}): Promise<Stack> {
   const port = await freePort();
-  const adminKey = `admin-${Math.random().toString(36).slice(2)}${Date.now()}`;
+  // the development key npm start honours (tenant "local"); the browser signs in with it
+  const key = `mlk_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
   const dataDir = mkdtempSync(join(tmpdir(), "ui-browser-"));
   let out = "";
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "edge/node.ts"], {
@@ -55,7 +56,7 @@ export async function startStack(modelsDir: string, opts: { workers?: number } =
       MODELS_DIR: modelsDir,
       LOG_LEVEL: "warn",
       LEASE_WAIT_MS: "2000",
-      ADMIN_KEY: adminKey,
+      DEV_API_KEY: key,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -87,14 +88,6 @@ export async function startStack(modelsDir: string, opts: { workers?: number } =
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  // API keys (when the edge has them): one tenant for the whole test
-  let key: string | undefined;
-  const made = await fetch(`${url}/v1/admin/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "browser-tests" }),
-  }).catch(() => undefined);
-  if (made?.status === 201) key = ((await made.json()) as { key: string }).key;
   return { url, dataDir, key, headers: key ? { authorization: `Bearer ${key}` } : {}, log: () => out, stop };
 }
 
