@@ -5,6 +5,7 @@
 import { Script } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runs } from "../../db/schema.js";
+import { createTenantKeySync } from "../testing/tenants.js";
 import { call, drive, lease, makeHarness, okResult, PNG_1PX, pngDataUrl, postResults, register, vqa, type Harness } from "../testing/harness.js";
 
 let h: Harness;
@@ -280,6 +281,26 @@ describe("new run", () => {
     expect(r.body.models).toEqual(["metalm-tiny"]);
     const good = await call(h.app, "/ui/api/validate", { body: { spec: vqa(), inputs: { image: { sha256: "0".repeat(64), mime: "image/png" } } } });
     expect(good.body).toMatchObject({ ok: true, errors: {} });
+  });
+});
+
+describe("tenants", () => {
+  it("another tenant's key sees neither the run page, nor its image, nor the run in its history", async () => {
+    const id = await finishedRun();
+    const other = createTenantKeySync(h.store, "tenant-b");
+    const as = (path: string) => h.app.request(path, { headers: other.headers });
+    expect((await as(`/ui/runs/${id}`)).status).toBe(404);
+    expect((await as(`/ui/runs/${id}/inputs/image`)).status).toBe(404);
+    expect((await as(`/ui/runs/${id}/fragment/cell/answer`)).status).toBe(404);
+    expect((await as(`/ui/compare?a=${id}&b=${id}`)).status).toBe(404);
+    const history = await (await as("/ui/runs")).text();
+    expect(history).not.toContain(id);
+    expect(history).toContain("No runs yet");
+    const post = (path: string, fields: Record<string, string>) => h.app.request(path, { method: "POST", headers: other.headers, body: form(fields) });
+    expect((await post(`/ui/runs/${id}/rerun`, { fromStep: "answer" })).status).toBe(404);
+    expect((await post(`/ui/runs/${id}/cancel`, {})).status).toBe(404);
+    // and the owner still can
+    expect((await h.app.request(`/ui/runs/${id}/inputs/image`)).status).toBe(200);
   });
 });
 
