@@ -38,7 +38,6 @@ describe("engine invariants under random interleavings", () => {
         const h = makeHarness({ now: () => clock, leaseMs: 1000 });
         try {
           const workers = ["wa", "wb"];
-          for (const w of workers) await register(h.app, w);
           const spec: any = vqa();
           for (const s of spec.steps) s.retry = { maxAttempts: 2, backoffMs: 0 };
           const runIds: string[] = [];
@@ -46,6 +45,9 @@ describe("engine invariants under random interleavings", () => {
           const posted: { w: string; res: JobResult }[] = [];
           const frozen = new Map<string, string>();
           const create = async () => {
+            // live workers poll all the time; after long ticks they would look gone (and their
+            // models unknown to validation), so they check in first
+            for (const w of workers) await register(h.app, w);
             // `variant` varies the question so memo hits happen sometimes, not always
             const q = `q${runIds.length % (variant + 1)}`;
             const r = await call(h.app, "/v1/runs", { body: { spec, inputs: { image: pngDataUrl(), question: q } } });
@@ -116,5 +118,5 @@ describe("engine invariants under random interleavings", () => {
       }),
       { numRuns: 15 },
     );
-  });
+  }, 120_000);
 });

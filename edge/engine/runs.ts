@@ -46,7 +46,7 @@ export interface CreateRunInput {
  * events) in one atomic batch. With an idempotency key, concurrent duplicates converge on the
  * first run stored (the unique index decides), and `created` is false for the others.
  */
-export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ run: RunRow; created: boolean }> {
+export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ run: RunRow; created: boolean; steps?: StepRow[] }> {
   const { store } = ctx;
   const key = input.idempotencyKey ?? null;
   if (key) {
@@ -137,7 +137,7 @@ export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ 
   }
   if (draft.newJobs.length) ctx.notifier.publish(JOBS_TOPIC);
   ctx.notifier.publish(runTopic(id));
-  return { run: draft.run, created: true };
+  return { run: draft.run, created: true, steps: draft.steps };
 }
 
 async function findByIdempotencyKey(ctx: RunsCtx, tenantId: string, key: string): Promise<RunRow | undefined> {

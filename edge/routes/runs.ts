@@ -4,7 +4,7 @@
 import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { queries } from "../../db/queries.js";
-import { runs, RUN_STATUSES, type RunRow } from "../../db/schema.js";
+import { runs, RUN_STATUSES, type RunRow, type StepRow } from "../../db/schema.js";
 import { ListRunsQuerySchema } from "../api/schemas.js";
 import type { Env, Ctx } from "../context.js";
 import { isRunTerminal } from "../engine/draft.js";
@@ -36,13 +36,16 @@ export async function loadRunView(c: Ctx, id: string) {
 }
 
 /** 200 with the run when it is finished (or was waited for), else 202 + Location. */
-export async function answerRun(c: Ctx, run: RunRow, opts: { created: boolean; waitS?: number }) {
+export async function answerRun(c: Ctx, run: RunRow, opts: { created: boolean; waitS?: number; steps?: StepRow[] }) {
   let row = run;
+  let waited = false;
   if (opts.waitS !== undefined && opts.waitS > 0 && !isRunTerminal(row.status)) {
     row = (await waitForRun(c.var.engine, run.id, opts.waitS * 1000, c.req.raw.signal)) ?? row;
     c.header("Preference-Applied", `wait=${opts.waitS}`);
+    waited = true;
   }
-  const view = await loadRunView(c, row.id);
+  // a run just created is answered from what was committed (no re-read)
+  const view = opts.steps && !waited ? presentRun(row, opts.steps) : await loadRunView(c, row.id);
   c.header("Location", `/v1/runs/${row.id}`);
   if (!opts.created) c.header("Idempotent-Replayed", "true");
   return c.json(view, isRunTerminal(view.status) ? 200 : 202);
@@ -55,7 +58,7 @@ runsRoutes.post("/", async (c) => {
   const waitS = preferWait(c);
   const raw = await readCreateRequest(c);
   const r = await resolveRunRequest(c, raw);
-  const { run, created } = await createRun(c.var.engine, {
+  const { run, created, steps } = await createRun(c.var.engine, {
     tenantId: c.var.tenantId,
     spec: r.spec,
     inputs: r.inputs,
@@ -66,7 +69,7 @@ runsRoutes.post("/", async (c) => {
     workflowVersion: r.workflowVersion,
     blobs: r.blobs,
   });
-  return answerRun(c, run, { created, waitS });
+  return answerRun(c, run, { created, waitS, steps });
 });
 
 runsRoutes.get("/", async (c) => {
