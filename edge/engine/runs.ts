@@ -2,7 +2,7 @@
  * Run lifecycle entry points: create (with idempotency), cancel, wait.
  */
 import { queries } from "../../db/queries.js";
-import { blobs, type RunRow, type StepRow } from "../../db/schema.js";
+import { blobs, tenantBlobs, type RunRow, type StepRow } from "../../db/schema.js";
 import { errorMentions, type Stmt } from "../../db/driver.js";
 import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
 import type { ModelCatalog, WorkflowSpec } from "../../workflows/index.js";
@@ -126,6 +126,9 @@ export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ 
       .values({ sha256: b.sha256, mime: b.mime, size: b.bytes.length, data: Buffer.from(b.bytes), createdAt: now })
       .onConflictDoNothing(),
   );
+  // the tenant owns what it stored: only its own images can be referenced by sha256 later
+  for (const b of input.blobs ?? [])
+    blobStmts.push(store.db.insert(tenantBlobs).values({ tenantId: input.tenantId, sha256: b.sha256, createdAt: now }).onConflictDoNothing());
   try {
     await store.batch([...blobStmts, ...draft.toInsertStatements(store)]);
   } catch (e) {

@@ -5,7 +5,7 @@
  * Nothing is stored here: a rejected request changes nothing.
  */
 import { and, desc, eq } from "drizzle-orm";
-import { blobs, workflows, type WorkflowRow } from "../../db/schema.js";
+import { blobs, tenantBlobs, workflows, type WorkflowRow } from "../../db/schema.js";
 import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
 import { catalogFrom, WorkflowSpecSchema, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
 import { validateWorkflow } from "../../workflows/index.js";
@@ -16,6 +16,7 @@ import { liveAdverts } from "../engine/pool.js";
 import type { NewBlob } from "../engine/runs.js";
 import { apiError, parseOr400, readJson } from "./errors.js";
 import { checkImage, decodeImageString, sha256Hex } from "./images.js";
+import { checkImagePixels, checkSpecLimits } from "../limits/spec.js";
 
 export interface RawCreate {
   body: CreateRunBody;
@@ -110,6 +111,7 @@ export async function resolveSpecAndInputs(
 ): Promise<ResolvedRun> {
   // image inputs must be decoded before validation sees them; read their declarations from the
   // raw JSON (validation below reports anything malformed, all at once)
+  checkSpecLimits(specJson, c.var.limits);
   const decls = imageDecls(specJson);
   const maxBytes = c.var.limits.imageBytes;
   const inputs: Record<string, unknown> = { ...rawInputs };
@@ -128,12 +130,18 @@ export async function resolveSpecAndInputs(
       throw apiError(400, "invalid_inputs", `${field} given both as a file part and a value`, { field });
     if (file !== undefined || typeof v === "string") {
       const img = file !== undefined ? checkImage(file, field, maxBytes) : decodeImageString(v as string, field, maxBytes);
+      checkImagePixels(img.bytes, field, c.var.limits.imagePixels);
       const sha256 = await sha256Hex(img.bytes);
       newBlobs.push({ sha256, mime: img.mime, bytes: img.bytes });
       inputs[name] = { sha256, mime: img.mime } satisfies InputValue;
     } else if (v && typeof v === "object" && typeof (v as { sha256?: unknown }).sha256 === "string") {
       const sha256 = (v as { sha256: string }).sha256;
-      const [row] = await c.var.engine.store.db.select({ mime: blobs.mime }).from(blobs).where(eq(blobs.sha256, sha256));
+      // only images this tenant stored (blobs are shared by content; ownership is per tenant)
+      const [row] = await c.var.engine.store.db
+        .select({ mime: blobs.mime })
+        .from(blobs)
+        .innerJoin(tenantBlobs, and(eq(tenantBlobs.sha256, blobs.sha256), eq(tenantBlobs.tenantId, c.var.tenantId)))
+        .where(eq(blobs.sha256, sha256));
       if (!row) throw apiError(400, "unknown_blob", `${field}: no stored image with sha256 ${sha256}`, { field });
       inputs[name] = { sha256, mime: row.mime } satisfies InputValue;
     }

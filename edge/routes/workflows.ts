@@ -10,6 +10,7 @@ import { SaveWorkflowBodyLoose } from "../api/schemas.js";
 import type { Env } from "../context.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 import { loadWorkflow } from "../lib/run-request.js";
+import { checkSpecLimits } from "../limits/spec.js";
 
 export const workflowsRoutes = new Hono<Env>();
 
@@ -24,6 +25,7 @@ const present = (w: WorkflowRow) => ({
 
 workflowsRoutes.post("/", async (c) => {
   const body = parseOr400(SaveWorkflowBodyLoose, await readJson(c));
+  checkSpecLimits(body.spec, c.var.limits);
   // structure and graph now; models are checked when a run is created (workers come and go)
   const r = validateWorkflow(body.spec);
   if (!r.ok) throw apiError(400, "invalid_workflow", "invalid workflow (see details)", r.errors);
