@@ -220,23 +220,49 @@ try {
   }
 
   // ---------------------------------------------------------------- 3. 64 concurrent vs one at a time
+  /** Jobs and batches per op so far, from the workers' metalm_worker_batch_size histograms. */
+  const batches = async () => {
+    const out = new Map<string, { jobs: number; batches: number }>();
+    for (const url of stack.workerMetricsUrls()) {
+      const text = await (await fetch(url)).text();
+      for (const mm of text.matchAll(/^metalm_worker_batch_size_(sum|count)\{op="(\w+)"\} (\d+)/gm)) {
+        const e = out.get(mm[2]!) ?? { jobs: 0, batches: 0 };
+        if (mm[1] === "sum") e.jobs += Number(mm[3]);
+        else e.batches += Number(mm[3]);
+        out.set(mm[2]!, e);
+      }
+    }
+    return out;
+  };
+  const meanBatch = (a: Map<string, { jobs: number; batches: number }>, b: Map<string, { jobs: number; batches: number }>) =>
+    [...b]
+      .map(([op, e]) => {
+        const j = e.jobs - (a.get(op)?.jobs ?? 0);
+        const n = e.batches - (a.get(op)?.batches ?? 0);
+        return n ? `${op} ${f(j / n, 1)}` : "";
+      })
+      .filter(Boolean)
+      .join(", ");
   {
     const seqImgs = Array.from({ length: C }, take);
     const conImgs = Array.from({ length: C }, take);
+    const b0 = await batches();
     const t0 = performance.now();
     const seq: number[] = [];
     for (const img of seqImgs) seq.push((await overHttp(img)).ms);
     const seqWall = performance.now() - t0;
+    const b1 = await batches();
     const t1 = performance.now();
     const con = await Promise.all(conImgs.map(async (img) => (await overHttp(img)).ms));
     const conWall = performance.now() - t1;
+    const b2 = await batches();
     const seqTput = (C / seqWall) * 1000;
     const conTput = (C / conWall) * 1000;
     console.log(`\n3. ${C} VQA runs over HTTP, fresh images:`);
     console.log(`                      runs/s    p50 ms    p99 ms`);
     console.log(`   one at a time    ${f(seqTput, 1).padStart(7)}  ${f(pct(seq, 50)).padStart(8)}  ${f(pct(seq, 99)).padStart(8)}`);
     console.log(`   ${String(C).padStart(2)} concurrent    ${f(conTput, 1).padStart(7)}  ${f(pct(con, 50)).padStart(8)}  ${f(pct(con, 99)).padStart(8)}`);
-    console.log(`   throughput ${f(conTput / seqTput)}× one at a time`);
+    console.log(`   throughput ${f(conTput / seqTput)}× one at a time; mean worker batch size one at a time: ${meanBatch(b0, b1)}; concurrent: ${meanBatch(b1, b2)}`);
   }
   console.log(`\nload average at the end: ${loadavg().map((x) => f(x)).join(" ")}`);
 } finally {
