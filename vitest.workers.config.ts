@@ -60,7 +60,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { POOL_TOKEN: "suite-pool-token", TEST_MIGRATIONS: migrations } },
+            miniflare: { bindings: { POOL_TOKEN: "suite-pool-token", ADMIN_KEY: "suite-admin-key", TEST_MIGRATIONS: migrations } },
           }),
         ],
         test: {

@@ -15,6 +15,9 @@
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp, type EdgeApp } from "../../edge/app.js";
+import { createApiKey } from "../../edge/auth/keys.js";
+import type { AppDeps } from "../../edge/context.js";
+import { defaultKey } from "../../edge/testing/tenants.js";
 import { isJobConflict, isRevConflict, jobGuard, revGuard } from "../../edge/engine/commit.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 import type { Job, JobResult, StepOutput } from "../../workflows/index.js";
@@ -225,7 +228,11 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
   });
 
   describe(`the edge app on ${driver}`, () => {
-    const app = (store: Store) => createApp({ store, poolToken: POOL_TOKEN, leaseMs: 5_000 });
+    /** The real app; client calls without a credential act as a fresh tenant's API key. */
+    const app = async (store: Store, deps: Partial<AppDeps> = {}) => {
+      const { key } = await createApiKey(store, { tenantId: "suite", name: "suite" });
+      return defaultKey(createApp({ store, poolToken: POOL_TOKEN, leaseMs: 5_000, rateLimit: false, ...deps }), key);
+    };
     const register = (a: EdgeApp, workerId: string) =>
       call(a, "/v1/pool/register", { workerId, executionProvider: "cpu", ortVersion: "1.30.0", models: [tinyAdvert] }, AUTH);
     const lease = async (a: EdgeApp, workerId: string, waitMs = 0): Promise<Job[]> => {
@@ -235,7 +242,7 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
     };
 
     test("a VQA-then-explain run: create, lease, results, history, SSE", async (store) => {
-      const a = app(store);
+      const a = await app(store);
       expect((await register(a, "w1")).status).toBe(200);
       const created = await call(a, "/v1/runs", { spec: vqaSpec(), inputs: { image: `data:image/png;base64,${b64(PNG_1PX)}` }, tags: ["suite"] });
       expect(created.status, created.text).toBe(202);
@@ -266,7 +273,7 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
 
     test("a result for a lease that expired and was re-leased is ignored", async (store) => {
       let now = 1_000_000;
-      const a = createApp({ store, poolToken: POOL_TOKEN, leaseMs: 1_000, now: () => now });
+      const a = await app(store, { leaseMs: 1_000, now: () => now });
       await register(a, "w1");
       await register(a, "w2");
       const created = await call(a, "/v1/runs", { spec: vqaSpec(), inputs: { image: b64(PNG_1PX) } });
@@ -285,7 +292,7 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
     });
 
     test("concurrent lease calls never hand one job to two workers", async (store) => {
-      const a = app(store);
+      const a = await app(store);
       for (const w of ["w1", "w2", "w3"]) await register(a, w);
       for (let i = 0; i < 3; i++) {
         const r = await call(a, "/v1/runs", { spec: vqaSpec(), inputs: { image: b64(PNG_1PX), question: `q${i}` } });

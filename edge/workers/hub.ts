@@ -17,8 +17,11 @@
  * const notifier = durableNotifier(env.POOL_HUB, (p) => requestScope.getStore()?.waitUntil(p));
  * createApp({ store: openD1Store(env.DB), poolToken: env.POOL_TOKEN, notifier });
  */
-import type { DurableObjectNamespace, DurableObjectState } from "@cloudflare/workers-types";
+import type { D1Database, DurableObjectNamespace, DurableObjectState } from "@cloudflare/workers-types";
+import { openD1Store } from "../../db/d1.js";
 import { localNotifier, type Notifier } from "../engine/notifier.js";
+import { webhooksFromEnv } from "../limits/env.js";
+import { webhookPass } from "./background.js";
 
 /** Longest single wait the object holds (ms); callers ask for far less (the engine polls D1 each ≤ 1 s). */
 const MAX_HOLD_MS = 30_000;
@@ -26,16 +29,35 @@ const HUB_ORIGIN = "https://pool-hub.internal";
 
 /**
  * The Durable Object: an in-memory `localNotifier` shared by every isolate that reaches it.
- * Requests: `POST /publish`, `POST /wait?ms=N` (answers 200 "woken" or "timeout").
+ * Requests: `POST /publish`, `POST /wait?ms=N` (answers `{ woken }`), `POST /alarm?at=ms` (run a
+ * webhook pass then — the `webhooks` object's alarm, edge/workers/background.ts).
  */
 export class PoolHub {
   private readonly local = localNotifier();
   private waiting = 0;
 
-  constructor(_state: DurableObjectState, _env: unknown) {}
+  constructor(
+    private readonly state: DurableObjectState,
+    private readonly env: { DB?: D1Database } & Record<string, unknown>,
+  ) {}
+
+  /** A webhook pass at the armed time; re-armed while retries keep falling due within the horizon. */
+  async alarm(): Promise<void> {
+    if (!this.env.DB) return;
+    const vars = Object.fromEntries(Object.entries(this.env).filter((e): e is [string, string] => typeof e[1] === "string"));
+    const { wakeAt } = await webhookPass(openD1Store(this.env.DB), webhooksFromEnv(vars));
+    if (wakeAt !== undefined) await this.state.storage.setAlarm(Math.max(wakeAt, Date.now() + 1_000));
+  }
 
   async fetch(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    if (req.method === "POST" && url.pathname === "/alarm") {
+      const at = Number(url.searchParams.get("at"));
+      if (!Number.isFinite(at)) return new Response("bad at", { status: 400 });
+      const current = await this.state.storage.getAlarm();
+      if (current === null || at < current) await this.state.storage.setAlarm(at);
+      return Response.json({ alarmAt: Math.min(at, current ?? at) });
+    }
     if (req.method === "POST" && url.pathname === "/publish") {
       const n = this.waiting;
       this.local.publish("t");

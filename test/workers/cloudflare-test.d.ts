@@ -13,6 +13,7 @@ declare module "cloudflare:test" {
     DB: D1Database;
     POOL_HUB: DurableObjectNamespace;
     POOL_TOKEN: string;
+    ADMIN_KEY: string;
     TEST_MIGRATIONS: D1Migration[];
   };
   /** The `main` Worker of wrangler.toml (edge/worker.ts), called through its real fetch handler. */

@@ -6,7 +6,8 @@ import { applyD1Migrations, env, SELF } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openD1Store } from "../../db/d1.js";
 import { wipe } from "../../db/suite/store-suite.js";
-import { D1_IMAGE_BYTES } from "../../edge/worker.js";
+import { createApiKey } from "../../edge/auth/keys.js";
+import { D1_IMAGE_BYTES } from "../../edge/workers/entry.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 
 const POOL = { authorization: `Bearer ${env.POOL_TOKEN}`, "content-type": "application/json" };
@@ -24,11 +25,24 @@ const post = (path: string, body: unknown, headers: Record<string, string> = JSO
   SELF.fetch(`https://edge.test${path}`, { method: "POST", headers, body: JSON.stringify(body) });
 
 describe("edge/worker.ts fetch handler", () => {
+  it("the main module exports only handlers and the Durable Object class (workerd refuses anything else)", async () => {
+    const mod = await import("../../edge/worker.js");
+    expect(Object.keys(mod).sort()).toEqual(["PoolHub", "default"]);
+  });
+
   it("serves the app on the D1 binding", async () => {
     const health = await SELF.fetch("https://edge.test/healthz");
     expect(health.status).toBe(200);
     const ready = await SELF.fetch("https://edge.test/readyz");
     expect(((await ready.json()) as { db: boolean }).db).toBe(true);
+  });
+
+  it("the API needs a key; the ADMIN_KEY secret makes one", async () => {
+    expect((await SELF.fetch("https://edge.test/v1/runs")).status).toBe(401);
+    const made = await post("/v1/admin/keys", { name: "entry" }, { ...JSON_CT, authorization: `Bearer ${env.ADMIN_KEY}` });
+    expect(made.status).toBe(201);
+    const { key } = (await made.json()) as { key: string };
+    expect((await SELF.fetch("https://edge.test/v1/runs", { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
   });
 
   it("pool routes take the POOL_TOKEN secret, and only it", async () => {
@@ -43,7 +57,8 @@ describe("edge/worker.ts fetch handler", () => {
     big.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]); // PNG magic
     let bin = "";
     for (let i = 0; i < big.length; i += 0x8000) bin += String.fromCharCode(...big.subarray(i, i + 0x8000));
-    const res = await post("/v1/runs", { spec: vqaSpec(), inputs: { image: btoa(bin) } });
+    const { key } = await createApiKey(store, { tenantId: "entry" });
+    const res = await post("/v1/runs", { spec: vqaSpec(), inputs: { image: btoa(bin) } }, { ...JSON_CT, authorization: `Bearer ${key}` });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("image_too_large");
   });

@@ -8,6 +8,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openD1Store } from "../../db/d1.js";
 import { wipe } from "../../db/suite/store-suite.js";
 import { createApp } from "../../edge/app.js";
+import { createApiKey } from "../../edge/auth/keys.js";
 import { durableNotifier, HUB_RECHECK_MS } from "../../edge/workers/hub.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 
@@ -74,7 +75,8 @@ describe("lease long-poll across isolates on D1", () => {
   it("a lease waiting on one instance is woken by a run created on another, well before its D1 recheck", async () => {
     // recheck far above the expected wake-up: only the PoolHub publish can answer this fast
     const recheckMs = 20_000;
-    const mk = () => createApp({ store, poolToken: env.POOL_TOKEN, notifier: durableNotifier(env.POOL_HUB, keep, { recheckMs }) });
+    const mk = () => createApp({ store, poolToken: env.POOL_TOKEN, rateLimit: false, notifier: durableNotifier(env.POOL_HUB, keep, { recheckMs }) });
+    const { key } = await createApiKey(store, { tenantId: "hub" });
     const leaser = mk();
     const api = mk();
     const reg = await leaser.request("/v1/pool/register", {
@@ -88,7 +90,7 @@ describe("lease long-poll across isolates on D1", () => {
     await sleep(300); // the lease is now parked in the hub
     const created = await api.request("/v1/runs", {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
       body: JSON.stringify({ spec: vqaSpec(), inputs: { image: PNG_1PX } }),
     });
     expect(created.status, await created.clone().text()).toBe(202);

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 const TOKEN = `smoke-${process.pid}-pool-token`;
+const ADMIN_KEY = `smoke-${process.pid}-admin-key`;
 const REAL_MODEL = join(ROOT, "gpu-worker/models/metalm-tiny");
 const FIXTURE = join(ROOT, "gpu-worker/fixtures/tiny");
 const MODELS_DIR = existsSync(join(REAL_MODEL, "manifest.json")) ? REAL_MODEL : FIXTURE;
@@ -105,7 +106,7 @@ beforeAll(async () => {
   wrangler(["deploy", "--dry-run", "--outdir", bundle]);
   const applied = wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
   expect(applied).toMatch(/0000_init\.sql/);
-  writeFileSync(join(dir, "smoke.env"), `POOL_TOKEN=${TOKEN}\nADMIN_KEY=smoke-admin-key\nWEBHOOK_SECRET=smoke-webhook-secret\n`);
+  writeFileSync(join(dir, "smoke.env"), `POOL_TOKEN=${TOKEN}\nADMIN_KEY=${ADMIN_KEY}\n`);
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   dev = spawn(
@@ -142,7 +143,10 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const api = async (path: string, body?: unknown, headers: Record<string, string> = {}) => {
+/** The API key the client calls use (made through the admin API), if the edge has API keys. */
+let apiKey: string | undefined;
+const api = async (path: string, body?: unknown, extra: Record<string, string> = {}) => {
+  const headers: Record<string, string> = { ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}), ...extra };
   const res = await fetch(`${url}${path}`, body === undefined ? { headers } : { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
   const text = await res.text();
   let json: any;
@@ -168,6 +172,14 @@ describe(`the edge on wrangler dev --local (workerd + D1), a Node gpu-worker ser
       () => `--- worker ---\n${workerLog.slice(-3000)}\n--- wrangler ---\n${devLog.slice(-3000)}`,
     );
     expect(JSON.stringify(ready)).toContain(MODEL);
+  });
+
+  it("the admin key (a wrangler secret) makes an API key for the client", async () => {
+    const r = await api("/v1/admin/keys", { name: "workers-smoke" }, { authorization: `Bearer ${ADMIN_KEY}` });
+    if (r.status === 404) return; // an edge without API keys: client routes are open
+    expect(r.status, r.text).toBe(201);
+    apiKey = r.body.key;
+    expect(apiKey).toMatch(/^mlk_/);
   });
 
   it("one VQA run end to end", async () => {
@@ -206,11 +218,11 @@ describe(`the edge on wrangler dev --local (workerd + D1), a Node gpu-worker ser
     expect(list.status, list.text).toBe(200);
     expect(list.body.runs.map((r: { id: string }) => r.id)).toContain(runId);
     expect(list.body.counts.succeeded).toBeGreaterThanOrEqual(1);
-    const sse = await fetch(`${url}/v1/runs/${runId}/events`);
+    const sse = await fetch(`${url}/v1/runs/${runId}/events`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
     expect(sse.headers.get("content-type")).toContain("text/event-stream");
     const text = await sse.text(); // the stream ends after run.completed
     for (const e of ["run.created", "step.started", "step.completed", "run.completed"]) expect(text).toContain(`event: ${e}`);
-    const metrics = await api("/metrics");
+    const metrics = await api("/metrics", undefined, { authorization: `Bearer ${ADMIN_KEY}` });
     expect(metrics.text).toContain("metalm_runs");
   });
 });
