@@ -48,6 +48,8 @@ input[type=checkbox] { width: 1.1rem; height: 1.1rem; }
 input, select, textarea { max-width: 100%; }
 .hint { font-size: .82rem; color: var(--muted); }
 .notice { padding: .6rem .9rem; border-radius: 6px; border: 1px solid var(--line); background: var(--panel); }
+.plan { margin: 0; padding-left: 1.1rem; font-size: .9rem; }
+p.error { padding: .6rem .9rem; border-radius: 6px; background: var(--bad-bg); color: var(--bad-fg); }
 .notice.error { background: var(--bad-bg); color: var(--bad-fg); border-color: #e8a3a3; }
 .badge { display: inline-block; border-radius: 999px; padding: .05rem .55rem; font-size: .8rem; font-weight: 600; white-space: nowrap; }
 .s-succeeded { background: var(--ok-bg); color: var(--ok-fg); }

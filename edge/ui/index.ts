@@ -26,9 +26,10 @@ import { RUN_JS } from "./client/run.js";
 import { compareForm, comparePage } from "./compare.js";
 import { CSS } from "./css.js";
 import { loadExamples, readSampleFile, SAMPLE_FILE_RE } from "./examples.js";
+import { readRunForm, sampleReuse } from "./run-form.js";
 import { historyPage, readFilters } from "./history.js";
 import { errorBox, page } from "./layout.js";
-import { newRunPage, type LiveModel, type NewPageState, type SavedWorkflow } from "./new-run.js";
+import { newRunPage, planView, type LiveModel, type NewPageState, type PlanView, type SavedWorkflow } from "./new-run.js";
 import { rerunBody } from "./rerun.js";
 import { runHead, runPage } from "./run-page.js";
 
@@ -194,58 +195,23 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
   });
 
   ui.post("/ui/new", formLimit, async (c) => {
-    const form = await c.req.parseBody({ all: true });
-    const one = (k: string) => {
-      const v = form[k];
-      return typeof v === "string" ? v : "";
-    };
-    const specText = one("spec");
-    const tagsText = one("tags");
-    const values: Record<string, string> = {};
-    const fd = new FormData();
-    const reused: Record<string, { sha256: string }> = {};
-    const chosen = new Set<string>();
-    for (const [k, v] of Object.entries(form)) {
-      if (!k.startsWith("inputs.") || Array.isArray(v)) continue;
-      if (typeof v === "string") {
-        values[k.slice(7)] = v;
-        if (v.trim() !== "") fd.set(k, v);
-      } else if (v.size > 0) {
-        fd.set(k, v, v.name || "upload");
-        chosen.add(k.slice(7));
-      }
-    }
-    // "reuse" checkboxes: a stored image (sha256) or a sample file; a chosen file wins
-    const reuseKept: NonNullable<NewPageState["reuse"]> = {};
-    for (const [k, v] of Object.entries(form)) {
-      const name = k.slice("reuse.".length);
-      if (!k.startsWith("reuse.") || typeof v !== "string" || chosen.has(name)) continue;
-      if (/^[0-9a-f]{64}$/.test(v)) {
-        reused[name] = { sha256: v };
-        reuseKept[name] = { value: v, text: "reuse the stored image", src: "" };
-      } else if (v.startsWith("sample:")) {
-        const file = v.slice("sample:".length);
-        const bytes = await readSampleFile(file);
-        if (!bytes) continue;
-        fd.set(`inputs.${name}`, new File([bytes as Uint8Array<ArrayBuffer>], file, { type: file.endsWith(".png") ? "image/png" : "image/jpeg" }));
-        reuseKept[name] = sampleReuse(file);
-      }
-    }
+    const f = await readRunForm(await c.req.parseBody({ all: true }));
     const again = async (status: number, problem: string, errors: ValidationErrorMap | null) =>
-      c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText, values, reuse: reuseKept, tags: tagsText, errors, problem }), status as 400);
-    let spec: unknown;
-    try {
-      spec = JSON.parse(specText);
-    } catch (e) {
-      return again(400, `The workflow is not valid JSON: ${(e as Error).message}`, null);
-    }
-    const tags = tagsText.split(/[\s,]+/).filter(Boolean);
-    fd.set("request", JSON.stringify({ spec, tags, inputs: reused }));
-    const r = await api(c).call<RunView>("/v1/runs", { form: fd });
+      c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText: f.specText, values: f.values, reuse: f.reuse, tags: f.tagsText, errors, problem }), status as 400);
+    if (!f.spec.ok) return again(400, `The workflow is not valid JSON: ${f.spec.error}`, null);
+    const r = await api(c).call<RunView>("/v1/runs", { form: f.body });
     if (r.ok) return c.redirect(`/ui/runs/${r.body.id}`, 303);
     const e = r.body.error;
-    const map = e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : await checkSpec(c, specText);
-    return again(r.status, `The run was not started: ${e.message}${hasImageInput(spec) && chosen.size ? " (choose the image file again)" : ""}`, map);
+    const map = e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : await checkSpec(c, f.specText);
+    return again(r.status, `The run was not started: ${e.message}${f.chosen.size ? " (choose the image file again)" : ""}`, map);
+  });
+
+  /** Dry run of the form (`POST /v1/plan`): which steps would run, which are cached, where. An HTML fragment. */
+  ui.post("/ui/plan", formLimit, async (c) => {
+    const f = await readRunForm(await c.req.parseBody({ all: true }));
+    if (!f.spec.ok) return c.html(planView({ problem: `The workflow is not valid JSON: ${f.spec.error}` }), 400);
+    const r = await api(c).call<PlanView>("/v1/plan", { form: f.body });
+    return c.html(planView(r.ok ? { plan: r.body } : { problem: r.body.error.message }), r.ok ? 200 : (r.status as 400));
   });
 
   ui.post("/ui/api/validate", bodyLimit({ maxSize: 1 << 20, onError: (c) => c.json({ error: { code: "payload_too_large", message: "spec too large", details: null } }, 413) }), async (c) => {
@@ -312,12 +278,6 @@ async function checkSpec(c: Ctx, specText: string): Promise<ValidationErrorMap |
   return r.ok ? {} : r.errors;
 }
 
-const sampleReuse = (file: string) => ({ value: `sample:${file}`, text: `use the sample image ${file}`, src: `/ui/examples/files/${encodeURIComponent(file)}` });
-
-function hasImageInput(spec: unknown): boolean {
-  const inputs = (spec as { inputs?: Record<string, { type?: unknown }> } | null)?.inputs;
-  return !!inputs && typeof inputs === "object" && Object.values(inputs).some((d) => d?.type === "image");
-}
 
 const STARTER = JSON.stringify(
   {

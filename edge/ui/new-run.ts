@@ -206,9 +206,32 @@ ${jsonScript(
     }</div>
     <div class="field"><label for="tags">Tags <span class="muted">(optional, comma-separated)</span></label>
       <input id="tags" name="tags" value="${s.tags}" placeholder="e.g. demo, experiment-3"></div>
-    <p><button type="submit" id="run-btn">Run workflow</button></p>
+    <p class="row"><button type="submit" id="run-btn">Run workflow</button>
+      <button type="button" class="secondary" id="plan-btn" hidden>Preview plan</button></p>
+    <div id="plan" aria-live="polite"></div>
   </section>
 </div>
 </form>`;
   return page({ title: "New run", nav: "new", scripts: ["new.js"] }, body);
+}
+
+export interface PlanView {
+  steps: { id: string; op: string; model: string | null; status: string; cachedFrom: string | null; workers: string[] }[];
+}
+
+/** The dry-run answer as a fragment: per step, whether it would run or be reused, and where. */
+export function planView(r: { plan: PlanView } | { problem: string }): Html {
+  if ("problem" in r) return html`<div id="plan-result" class="notice error" role="status">Plan: ${r.problem}</div>`;
+  const cached = r.plan.steps.filter((s) => s.status === "cached").length;
+  return html`<div id="plan-result" class="notice" role="status">
+<p style="margin:0 0 .3rem"><strong>Plan:</strong> ${r.plan.steps.length - cached} step${r.plan.steps.length - cached === 1 ? "" : "s"} to compute, ${cached} reused from earlier runs.</p>
+<ul class="plan">${r.plan.steps.map(
+    (s) => html`<li data-plan-step="${s.id}" data-plan-status="${s.status}"><strong>${s.id}</strong> <span class="muted">${s.op}</span> — ${
+      s.status === "cached"
+        ? html`reused from <a href="/ui/runs/${(s.cachedFrom ?? "").split("/")[0]}#cell-${s.id}">${(s.cachedFrom ?? "").split("/")[0]}</a>`
+        : s.status === "pending"
+          ? "runs when its upstream values are ready"
+          : "runs now"
+    }${s.status !== "cached" && s.workers.length ? html` <span class="muted">(workers: ${s.workers.join(", ")})</span>` : ""}</li>`,
+  )}</ul></div>`;
 }

@@ -270,6 +270,24 @@ describe("new run", () => {
     expect(again.inputs.question).toBe("what is on the right?");
   });
 
+  it("POST /ui/plan previews the run: what would be computed, what reused from an earlier run", async () => {
+    const id = await finishedRun(["demo"], "red", "what is on the left?");
+    const sha = (await call(h.app, `/v1/runs/${id}`)).body.inputs.image.sha256;
+    const same = await h.app.request("/ui/plan", { method: "POST", body: form({ spec: JSON.stringify(vqa()), "reuse.image": sha, "inputs.question": "what is on the left?" }) });
+    expect(same.status).toBe(200);
+    const t = await same.text();
+    expect(t).toContain("0 steps to compute, 4 reused");
+    expect(t).toMatch(/data-plan-step="see" data-plan-status="cached"/);
+    expect(t).toContain(`/ui/runs/${id}#cell-why`);
+    const other = await (await h.app.request("/ui/plan", { method: "POST", body: form({ spec: JSON.stringify(vqa()), "reuse.image": sha, "inputs.question": "what?" }) })).text();
+    expect(other).toMatch(/data-plan-step="see" data-plan-status="cached"/);
+    expect(other).toMatch(/data-plan-step="answer" data-plan-status="queued"/);
+    expect(other).toMatch(/data-plan-step="why" data-plan-status="pending"/);
+    expect(other).toContain("2 steps to compute, 2 reused");
+    const bad = await h.app.request("/ui/plan", { method: "POST", body: form({ spec: "{" }) });
+    expect(bad.status).toBe(400);
+  });
+
   it("POST /ui/api/validate uses the workflow validator against live models, errors keyed by step", async () => {
     const spec = vqa();
     (spec.steps[0] as { model: string }).model = "nope";

@@ -79,6 +79,9 @@ describe("notebook UI on the real stack (fixture model)", () => {
     await page.fill("#in-question", "what is on the left?");
     await page.fill("#tags", "browser-test");
     await page.waitForFunction(() => document.querySelector("#validity")?.textContent?.includes("✓ Valid") && !document.querySelector("#validity")?.textContent?.includes("to fill"));
+    await page.click("#plan-btn");
+    await page.waitForSelector("#plan-result");
+    expect(await page.textContent("#plan-result")).toContain("4 steps to compute, 0 reused");
     expect(await unlabeledControls(page)).toEqual([]);
     expect(await lowContrast(page)).toEqual([]);
     await shot(page, "new-run");

@@ -270,6 +270,20 @@ export const NEW_JS = String.raw`(function () {
       if (b) { b.disabled = true; b.textContent = "Starting…"; }
     });
   }
+  var pb = document.getElementById("plan-btn");
+  var planBox = document.getElementById("plan");
+  if (pb && form && planBox && window.FormData) {
+    pb.hidden = false;
+    pb.addEventListener("click", function () {
+      pb.disabled = true;
+      planBox.textContent = "Planning…";
+      fetch("/ui/plan", { method: "POST", body: new FormData(form), credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (t) { planBox.innerHTML = t; })
+        .catch(function () { planBox.textContent = "Could not reach the server."; })
+        .then(function () { pb.disabled = false; });
+    });
+  }
   var lb = document.getElementById("load-btn");
   if (lb) lb.hidden = true;
   lastDecls = JSON.stringify(declsOf(parse().json));
