@@ -10,6 +10,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { build } from "esbuild";
 import { builtinModules, createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
+import { hooksBinding, outbound } from "./test/workers/hook-sink.js";
 
 const migrations = await readD1Migrations("db/migrations");
 
@@ -60,12 +61,17 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { POOL_TOKEN: "suite-pool-token", ADMIN_KEY: "suite-admin-key", TEST_MIGRATIONS: migrations } },
+            miniflare: {
+              bindings: { POOL_TOKEN: "suite-pool-token", ADMIN_KEY: "suite-admin-key", WEBHOOK_BACKOFF_MS: "300", TEST_MIGRATIONS: migrations },
+              // the Worker's outbound fetches (webhook deliveries) go to a recording receiver
+              outboundService: outbound,
+              serviceBindings: { HOOKS: hooksBinding },
+            },
           }),
         ],
         test: {
           name: "d1",
-          include: ["test/workers/d1.test.ts", "test/workers/hub.test.ts", "test/workers/entry.test.ts"],
+          include: ["test/workers/d1.test.ts", "test/workers/hub.test.ts", "test/workers/entry.test.ts", "test/workers/webhooks.test.ts"],
           testTimeout: 30_000,
           // the test files share one D1 database and wipe it per test: run them one after another
           fileParallelism: false,

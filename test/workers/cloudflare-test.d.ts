@@ -14,6 +14,8 @@ declare module "cloudflare:test" {
     POOL_HUB: DurableObjectNamespace;
     POOL_TOKEN: string;
     ADMIN_KEY: string;
+    /** test/workers/hook-sink.ts: what the Worker's outbound fetches delivered. */
+    HOOKS: Fetcher;
     TEST_MIGRATIONS: D1Migration[];
   };
   /** The `main` Worker of wrangler.toml (edge/worker.ts), called through its real fetch handler. */
