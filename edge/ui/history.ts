@@ -69,11 +69,13 @@ export async function historyPage(api: ApiClient, f: HistoryFilters): Promise<{ 
   let list: RunListView | undefined;
   let problem: string | undefined;
   let status = 200;
+  let saved: string[] = [];
   if ("error" in aq) {
     problem = aq.error;
     status = 400;
   } else {
-    const r = await api.listRuns(aq.query);
+    const [r, wf] = await Promise.all([api.listRuns(aq.query), api.call<{ workflows: { id: string }[] }>("/v1/workflows")]);
+    if (wf.ok) saved = wf.body.workflows.map((w) => w.id);
     if (r.ok) list = r.body;
     else {
       status = r.status;
@@ -81,13 +83,13 @@ export async function historyPage(api: ApiClient, f: HistoryFilters): Promise<{ 
     }
   }
   const body = html`<h1>Run history</h1>
-${filtersForm(f)}
+${filtersForm(f, saved)}
 ${problem ? html`<p class="notice error" role="alert">${problem}</p>` : ""}
 ${list ? results(f, list) : ""}`;
   return { status, body: page({ title: "Run history", nav: "history" }, body) };
 }
 
-function filtersForm(f: HistoryFilters): Html {
+function filtersForm(f: HistoryFilters, saved: string[]): Html {
   return html`<form class="filters" method="get" action="/ui/runs" role="search" aria-label="Filter runs">
   <div class="row">
     <div class="field"><label for="f-status">Status</label>
@@ -95,8 +97,9 @@ function filtersForm(f: HistoryFilters): Html {
         <option value="">any</option>
         ${RUN_STATUSES.map((s) => html`<option value="${s}" ${f.status === s ? "selected" : ""}>${s.replace("_", " ")}</option>`)}
       </select></div>
-    <div class="field"><label for="f-workflow">Saved workflow id</label>
-      <input id="f-workflow" name="workflow" value="${f.workflow}" size="16" placeholder="e.g. vqa-then-explain"></div>
+    <div class="field"><label for="f-workflow">Saved workflow</label>
+      <input id="f-workflow" name="workflow" value="${f.workflow}" size="16" list="f-workflows" aria-describedby="f-workflow-hint" placeholder="${saved[0] ?? "workflow id"}">
+      <datalist id="f-workflows">${saved.map((id) => html`<option value="${id}"></option>`)}</datalist></div>
     <div class="field"><label for="f-tag">Tag</label>
       <input id="f-tag" name="tag" value="${f.tag}" size="12"></div>
     <div class="field"><label for="f-from">Created from (UTC)</label>
@@ -110,7 +113,8 @@ function filtersForm(f: HistoryFilters): Html {
     <div class="field"><button type="submit">Filter</button></div>
     <div class="field"><a class="btn secondary" href="/ui/runs">Clear</a></div>
   </div>
-  <p class="hint" id="f-dates-hint">Dates are UTC: <code>2026-11-26</code> or <code>2026-11-26T14:30</code>; “to” includes that whole day.</p>
+  <p class="hint"><span id="f-workflow-hint">“Saved workflow” matches runs started from a saved workflow (<code>POST /v1/workflows</code>), not inline specs.</span>
+  <span id="f-dates-hint">Dates are UTC: <code>2026-11-26</code> or <code>2026-11-26T14:30</code>; “to” includes that whole day.</span></p>
 </form>`;
 }
 
@@ -148,10 +152,10 @@ ${
 
 function runRow(r: RunSummaryView): Html {
   const outs = r.outputs ? Object.entries(r.outputs) : [];
-  const label = r.name ?? r.workflowId ?? "inline workflow";
+  const label = r.workflowId ? `saved ${r.workflowId} v${r.workflowVersion ?? "?"}` : (r.name ?? "inline workflow");
   return html`<tr data-run="${r.id}">
   <td><input type="checkbox" name="run" value="${r.id}" form="compare-form" aria-label="Select ${r.id} to compare"></td>
-  <td><a href="/ui/runs/${r.id}"><code>${r.id}</code></a><br><span class="muted">${label}${r.workflowVersion ? ` v${r.workflowVersion}` : ""}</span></td>
+  <td><a href="/ui/runs/${r.id}"><code>${r.id}</code></a><br><span class="muted">${label}</span></td>
   <td>${badge(r.status)}</td>
   <td>${
     outs.length

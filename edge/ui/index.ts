@@ -221,6 +221,8 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     } catch {
       return c.json({ error: { code: "invalid_json", message: "body must be JSON { spec, inputs? }", details: null } }, 400);
     }
+    if (!body || typeof body !== "object" || Array.isArray(body))
+      return c.json({ error: { code: "invalid_json", message: "body must be a JSON object { spec, inputs? }", details: null } }, 400);
     const catalog = catalogFrom(await liveAdverts(c.var.engine));
     const r = validateWorkflow(body.spec, body.inputs, catalog);
     return c.json({ ok: r.ok, errors: r.ok ? {} : r.errors, models: Object.keys(catalog) });

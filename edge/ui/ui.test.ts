@@ -65,6 +65,18 @@ describe("history (no JavaScript needed)", () => {
     expect((await get(`/ui/runs?to=2001-01-01`)).text).toContain("No runs match these filters");
   });
 
+  it("filters by saved workflow (offered in a datalist)", async () => {
+    const saved = await call(h.app, "/v1/workflows", { body: { id: "my-vqa", spec: vqa() } });
+    expect(saved.status).toBe(201);
+    const viaSaved = await call(h.app, "/v1/runs", { body: { workflowId: "my-vqa", inputs: { image: pngDataUrl(), question: "saved?" } } });
+    const inline = await finishedRun(["demo"], "red", "inline?");
+    const page = await get("/ui/runs?workflow=my-vqa");
+    expect(page.text).toContain('<option value="my-vqa">');
+    expect(page.text).toContain(`data-run="${viaSaved.body.id}"`);
+    expect(page.text).not.toContain(`data-run="${inline}"`);
+    expect(page.text).toContain("my-vqa v1");
+  });
+
   it("bad filters answer 400 with the form and a message, never a 500", async () => {
     const bad = await get("/ui/runs?from=yesterday");
     expect(bad.status).toBe(400);

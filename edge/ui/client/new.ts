@@ -227,6 +227,8 @@ export const NEW_JS = String.raw`(function () {
   // ------------------------------------------------------------ validation
   var timer = null, reqNo = 0;
   function schedule() {
+    var stale = document.getElementById("plan");
+    if (stale) stale.textContent = ""; // a plan describes the form as it was
     if (timer) clearTimeout(timer);
     timer = setTimeout(validate, 250);
   }
