@@ -9,7 +9,8 @@
  * Every run uses a freshly rendered image, so nothing is served from the memo table or the
  * encoder cache (both paths compute everything). Pairs in 1 alternate A/B in random order, so a
  * load change on the machine hits both sides alike.
- * Env: BENCH_N (pairs in 1, default 60), BENCH_CONCURRENCY (64), BENCH_WORKERS (the stack's WORKERS; default 1).
+ * Env: BENCH_N (pairs in 1, default 60), BENCH_CONCURRENCY (64), BENCH_WORKERS (the stack's WORKERS; default 1),
+ * MODELS_DIR (a package folder to use instead of the shipped model, on both sides).
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -67,7 +68,8 @@ const cpuMs = () => {
 };
 
 // ------------------------------------------------------------------------------------ setup
-const { dir, fixture } = shippedOrFixture();
+// MODELS_DIR (one package folder) benchmarks another package on both sides
+const { dir, fixture } = process.env.MODELS_DIR ? { dir: process.env.MODELS_DIR, fixture: false } : shippedOrFixture();
 let seed = 1000;
 /** A new scene image every call (distinct bytes → no memo or encoder-cache hits). */
 const freshImage = (): Uint8Array => {
