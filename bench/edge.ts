@@ -5,7 +5,7 @@
  * The edge runs as its own process (`edge/node.ts`, no local workers), the load from this one.
  * Targets (issue #2): ≥ 5,000 GET/s from one edge process; POST p99 < 10 ms.
  *
- * Run: npx tsx bench/edge.ts [--seconds 5] [--concurrency 32] [--posts 1000]
+ * Run: npx tsx bench/edge.ts [--seconds 5] [--concurrency 32] [--posts 1000] [--no-rate-limit]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -23,11 +23,18 @@ const SECONDS = arg("seconds", 5);
 const CONCURRENCY = arg("concurrency", 32);
 const POSTS = arg("posts", 1000);
 const TOKEN = "bench-token";
+/** The API key the edge is started with (DEV_API_KEY) and every API request carries. */
+const API_KEY = "mlk_bench_0123456789abcdefghijklmnopqrstuv";
+/**
+ * The per-key rate limit runs on every API request (one DB upsert). By default it is on with a
+ * budget the benchmark cannot exhaust, so its cost is measured; `--no-rate-limit` turns it off.
+ */
+const RATE_LIMIT = process.argv.includes("--no-rate-limit") ? "0" : "1000000";
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function request(port: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+function request(port: number, method: string, path: string, body?: string, headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` }): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host: "127.0.0.1", port, method, path, agent, headers: { ...(body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {}), ...headers } },
@@ -57,7 +64,7 @@ function cpuSeconds(pid: number): number {
 async function startEdge(dataDir: string): Promise<{ port: number; pid: number; stop(): void }> {
   const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawn(process.execPath, [...prof, "--import", "tsx", "edge/node.ts"], {
-    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, POOL_TOKEN: TOKEN, WORKERS: "0" },
+    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, POOL_TOKEN: TOKEN, WORKERS: "0", DEV_API_KEY: API_KEY, RATE_LIMIT_RPS: RATE_LIMIT, RATE_LIMIT_BURST: RATE_LIMIT === "0" ? "1" : RATE_LIMIT },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -122,6 +129,7 @@ async function main() {
       "GET /v1/runs/:id req/s": Math.round(n / secs),
       "GET errors": errors,
       "GET concurrency": CONCURRENCY,
+      "rate limit": RATE_LIMIT === "0" ? "off" : "on (budget not reached)",
       "POST /v1/runs p50 ms": +pct(lat, 50).toFixed(2),
       "POST /v1/runs p99 ms": +pct(lat, 99).toFixed(2),
       "POST /v1/runs max ms": +lat[lat.length - 1]!.toFixed(2),

@@ -3,9 +3,9 @@
  * idempotency lookup). Building a drizzle query costs more than running it on SQLite, so these
  * are built once per store. `.prepare()` works on better-sqlite3 and D1 alike; always `await`.
  */
-import { and, asc, eq, gte, sql } from "drizzle-orm";
+import { and, asc, eq, gte, isNull, sql } from "drizzle-orm";
 import type { Store } from "./driver.js";
-import { jobs, runs, steps, workers } from "./schema.js";
+import { apiKeys, jobs, runs, steps, workers } from "./schema.js";
 
 function build(store: Store) {
   const { db } = store;
@@ -32,6 +32,12 @@ function build(store: Store) {
       .from(steps)
       .where(and(eq(steps.tenantId, sql.placeholder("tenantId")), eq(steps.cacheKey, sql.placeholder("key")), eq(steps.status, "succeeded")))
       .limit(1)
+      .prepare(),
+    /** A live (not revoked) API key by the sha256 of its text: runs on every API request. */
+    apiKeyByHash: db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.hash, sql.placeholder("hash")), isNull(apiKeys.revokedAt)))
       .prepare(),
     runByIdempotencyKey: db
       .select()

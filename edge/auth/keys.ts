@@ -8,6 +8,7 @@
  * (await findApiKey(store, key))?.tenantId; // "acme"
  */
 import { and, desc, eq, isNull } from "drizzle-orm";
+import { queries } from "../../db/queries.js";
 import type { Store } from "../../db/store.js";
 import { apiKeys, type ApiKeyRow } from "../../db/schema.js";
 
@@ -62,13 +63,22 @@ export async function createApiKey(
 /** The live (not revoked) key row for a presented key, or undefined. */
 export async function findApiKey(store: Store, key: string): Promise<ApiKeyRow | undefined> {
   if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
-  const hash = await sha256Text(key);
-  const [row] = await store.db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)));
+  let hash = keyHashes.get(key);
+  if (hash === undefined) {
+    hash = await sha256Text(key);
+    if (keyHashes.size >= 1024) keyHashes.delete(keyHashes.keys().next().value!);
+    keyHashes.set(key, hash);
+  }
+  // prepared once per store (db/queries.ts): building the query cost more than running it
+  const [row] = await queries(store).apiKeyByHash.all({ hash });
   return row;
 }
+
+/**
+ * key text → its sha256 (a pure function, so caching it keeps no state the DB does not have:
+ * revocation is still read from the DB on every request).
+ */
+const keyHashes = new Map<string, string>();
 
 export async function listApiKeys(store: Store, tenantId?: string): Promise<ApiKeyRow[]> {
   return store.db
