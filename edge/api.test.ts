@@ -85,6 +85,9 @@ describe("GET /v1/runs", () => {
     expect((await call(h.app, "/v1/runs?workflow=vqa-then-explain")).body.runs).toHaveLength(3);
     const t = 1_700_000_000_000;
     expect((await call(h.app, `/v1/runs?createdAfter=${t + 2000}&createdBefore=${t + 4000}`)).body.runs.map((r: any) => r.id)).toEqual([ids[2], ids[1]]);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect((await call(h.app, `/v1/runs?createdAfter=${iso(t + 2000)}&createdBefore=${iso(t + 4000)}`)).body.runs).toHaveLength(2);
+    expect((await call(h.app, "/v1/runs?createdAfter=yesterday")).status).toBe(400);
     const running = await call(h.app, "/v1/runs?status=running");
     expect(running.body.runs.map((r: any) => r.id)).toEqual([ids[0]]);
     // counts ignore the status filter (tabs), respect the others

@@ -85,13 +85,23 @@ export const RunSchema = RunSummarySchema.extend({
   steps: z.array(StepViewSchema),
 }).openapi("Run");
 
+/** A time in a query string: ms since the epoch (`1700000000000`) or ISO 8601 (`2026-11-26T14:00:00Z`). */
+const TimeParamSchema = z.string().transform((v, ctx) => {
+  const ms = /^\d{1,15}$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: "custom", message: "expected ms since the epoch or an ISO 8601 date/time" });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 export const ListRunsQuerySchema = z
   .object({
     status: RunStatusSchema.optional(),
     workflow: WorkflowIdSchema.optional(),
     tag: TagSchema.optional(),
-    createdAfter: z.coerce.number().int().min(0).optional().openapi({ description: "ms since epoch, inclusive" }),
-    createdBefore: z.coerce.number().int().min(0).optional().openapi({ description: "ms since epoch, exclusive" }),
+    createdAfter: TimeParamSchema.optional().openapi({ description: "inclusive; ms since the epoch or an ISO 8601 date/time" }),
+    createdBefore: TimeParamSchema.optional().openapi({ description: "exclusive; ms since the epoch or an ISO 8601 date/time" }),
     cursor: z.string().max(200).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
