@@ -89,6 +89,10 @@ export function graphContext(spec: WorkflowSpec, inputs?: Readonly<Record<string
  */
 export function toErrorMap(issues: Iterable<KeyedIssue>): ValidationErrorMap {
   const map: ValidationErrorMap = {};
-  for (const { key, ...issue } of issues) (map[key] ??= []).push(issue);
+  for (const { key, ...issue } of issues) {
+    // own keys only: a step id like "constructor" must not find Object.prototype's member
+    if (!Object.hasOwn(map, key)) Object.defineProperty(map, key, { value: [], enumerable: true, writable: true, configurable: true });
+    map[key]!.push(issue);
+  }
   return map;
 }
