@@ -8,7 +8,7 @@
 import { html, raw } from "hono/html";
 import { IMAGE_REF_RE, recordLookup, renderTemplate, type RefLookup, type Step, type WorkflowSpec } from "../../workflows/index.js";
 import type { RunView, StepView } from "./api.js";
-import { badge, duration, num, shortHash, time, type Html } from "./layout.js";
+import { badge, duration, num, time, type Html } from "./layout.js";
 
 type Output = NonNullable<StepView["output"]>;
 type OutputOf<O extends Output["op"]> = Extract<Output, { op: O }>;
@@ -180,32 +180,32 @@ function metaView(run: RunView, s: StepView): Html {
   const wall = s.startedAt && s.finishedAt ? s.finishedAt - s.startedAt : null;
   const cachedFrom = s.cachedFrom ? s.cachedFrom.split("/") : null;
   const r = s.receipt;
-  return html`<dl class="kv" data-meta>
-<dt>attempts</dt><dd>${s.attempts} / ${s.maxAttempts}</dd>
-<dt>timings</dt><dd>queue ${duration(s.queueMs)} · compute ${duration(s.computeMs)}${wall !== null ? ` · wall ${duration(wall)}` : ""}</dd>
-<dt>cache</dt><dd data-cache>${
+  const worker = s.workerId ?? r?.workerId;
+  // one line for what matters at a glance; the rest (receipt, cache key) one click away
+  return html`<p class="meta" data-meta>
+<span>attempt ${s.attempts}/${s.maxAttempts}</span> ·
+<span>queue ${duration(s.queueMs)} · compute ${duration(s.computeMs)}${wall !== null ? ` · wall ${duration(wall)}` : ""}</span> ·
+<span data-cache>${
     s.status === "cached" && cachedFrom
-      ? html`hit — reused from <a href="/ui/runs/${cachedFrom[0]}#cell-${cachedFrom[1]}"><code>${cachedFrom[0]}</code> / ${cachedFrom[1]}</a>`
+      ? html`reused from <a href="/ui/runs/${cachedFrom[0]}#cell-${cachedFrom[1]}"><code>${cachedFrom[0].slice(0, 14)}…</code>/${cachedFrom[1]}</a>`
       : s.cacheHit
-        ? "hit (worker encoder cache)"
+        ? "encoder cache hit"
         : s.output
-          ? "miss (computed)"
-          : "—"
-  }</dd>
-<dt>worker</dt><dd>${s.workerId ?? r?.workerId ?? "—"}</dd>
-<dt>finished</dt><dd>${time(s.finishedAt)}</dd>
-<dt>cache key</dt><dd>${shortHash(s.cacheKey, 16)}</dd>
-</dl>
+          ? "computed (cache miss)"
+          : "not run yet"
+  }</span>${worker ? html` · <span>worker ${worker}</span>` : ""}</p>
 ${
-  r
+  r || s.cacheKey
     ? html`<details class="receipt"><summary>Reproducibility receipt</summary><dl class="kv" data-receipt>
-<dt>model</dt><dd>${r.model} ${r.modelVersion}</dd>
+${r ? html`<dt>model</dt><dd>${r.model} ${r.modelVersion}</dd>
 <dt>model sha256</dt><dd>${r.modelSha256}</dd>
 <dt>tokenizer sha256</dt><dd>${r.tokenizerSha256}</dd>
 <dt>onnxruntime</dt><dd>${r.ortVersion} (${r.executionProvider})</dd>
 <dt>seed</dt><dd>${r.seed}</dd>
 <dt>worker</dt><dd>${r.workerId}</dd>
-<dt>params</dt><dd>${JSON.stringify(r.params)}</dd>
+<dt>params</dt><dd>${JSON.stringify(r.params)}</dd>` : ""}
+<dt>cache key</dt><dd>${s.cacheKey ?? "—"}</dd>
+<dt>finished</dt><dd>${time(s.finishedAt)}</dd>
 </dl></details>`
     : ""
 }`;

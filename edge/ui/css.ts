@@ -121,6 +121,8 @@ table.tensor th { text-align: left; color: var(--muted); font-weight: 500; paddi
 table.tensor td { font-variant-numeric: tabular-nums; }
 details { margin: .35rem 0; }
 details > summary { cursor: pointer; color: var(--accent); font-size: .88rem; }
+.meta { font-size: .85rem; color: var(--muted); margin: .5rem 0 .2rem; }
+.meta a { color: var(--accent); }
 .receipt dd { font-family: ui-monospace, Menlo, monospace; font-size: .82rem; }
 .edit-form { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .5rem .8rem; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .6rem; margin-top: .4rem; }
 .edit-form .wide { grid-column: 1 / -1; }

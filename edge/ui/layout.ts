@@ -75,10 +75,6 @@ export function num(x: number, digits = 3): string {
   return s.replace(/^-/, "−");
 }
 
-/** The first `n` characters of a hash, the full value in `title`. */
-export const shortHash = (h: string | null | undefined, n = 12) =>
-  h ? html`<code title="${h}">${h.slice(0, n)}…</code>` : html`<span class="muted">—</span>`;
-
 /** An output value as text (strings as they are, anything else as JSON). */
 export const valueText = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 

@@ -169,6 +169,25 @@ describe("notebook UI on the real stack (fixture model)", () => {
     await shot(page, "compare");
   });
 
+  it("every example runs from its sample inputs in one click (after the model fix)", async () => {
+    for (const name of ["caption", "vqa", "text-nli", "few-shot"]) {
+      await page.goto(`/ui/new?pick=example:${name}`);
+      await page.click(`button[data-use-model="${MODEL}"]`);
+      await page.waitForFunction(() => document.querySelector("#validity")?.textContent?.includes("✓ Valid") && !document.querySelector("#validity")?.textContent?.includes("to fill"));
+      await Promise.all([page.waitForURL(/\/ui\/runs\/run_/), page.click("#run-btn")]);
+      await waitFinished(page);
+      const run = await api(`/v1/runs/${runIdOf(page.url())}`);
+      expect(run.status, name).toBe("succeeded");
+      for (const [k, v] of Object.entries(run.outputs as Record<string, string>)) expect(await page.textContent(`[data-output-name="${k}"]`)).toBe(v);
+      const images = await page.$$eval("img[src*='/inputs/']", (els) => els.map((e) => (e as HTMLImageElement).naturalWidth));
+      expect(images.every((w) => w > 0)).toBe(true);
+      if (name === "few-shot") {
+        expect(images.length).toBeGreaterThanOrEqual(8); // 4 inputs + 4 encode cells (+ the decode's span chips)
+        await shot(page, "run-few-shot");
+      }
+    }
+  });
+
   it("without the key cookie the UI asks for the API key, then lands where it was going", async () => {
     if (!stack.key) return;
     const fresh = await browser.newContext({ baseURL: stack.url });
