@@ -23,7 +23,7 @@ import { localNotifier, type Notifier } from "../engine/notifier.js";
 import { webhooksFromEnv } from "../limits/env.js";
 import { webhookPass } from "./background.js";
 
-/** Longest single wait the object holds (ms); callers ask for far less (the engine polls D1 each ≤ 1 s). */
+/** Longest single wait the object holds (ms); callers ask for `recheckMs` (2 s) at most. */
 const MAX_HOLD_MS = 30_000;
 const HUB_ORIGIN = "https://pool-hub.internal";
 
