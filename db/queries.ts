@@ -5,11 +5,28 @@
  */
 import { and, asc, eq, gte, isNull, sql } from "drizzle-orm";
 import type { Store } from "./driver.js";
-import { apiKeys, jobs, runs, steps, workers } from "./schema.js";
+import { apiKeys, jobs, rateBuckets, runs, steps, workers } from "./schema.js";
 
 function build(store: Store) {
   const { db } = store;
+  const P = sql.placeholder;
+  // the token bucket refilled for the time passed (edge/limits/rate.ts)
+  const refilled = sql`min(${P("burst")}, ${rateBuckets.tokens} + max(0, ${P("now")} - ${rateBuckets.updatedAt}) * ${P("rate")})`;
   return {
+    /**
+     * Per-key rate limit: take one token if there is one (a row back) — runs on every API request.
+     * Params: key, now (ms), burst, rate (tokens per ms), initial (= burst - 1).
+     */
+    rateTake: db
+      .insert(rateBuckets)
+      .values({ key: P("key"), tokens: P("initial"), updatedAt: P("now") })
+      .onConflictDoUpdate({
+        target: rateBuckets.key,
+        set: { tokens: sql`${refilled} - 1`, updatedAt: sql`max(${rateBuckets.updatedAt}, ${P("now")})` },
+        setWhere: sql`${refilled} >= 1`,
+      })
+      .returning({ tokens: rateBuckets.tokens })
+      .prepare(),
     runById: db.select().from(runs).where(eq(runs.id, sql.placeholder("id"))).prepare(),
     /** Just enough of a run to validate a cached view: its rev changes with every engine commit. */
     runRevById: db

@@ -8,7 +8,8 @@
  * const r = await takeToken(store, "key_abc", { perSecond: 20, burst: 100 }, Date.now());
  * if (!r.ok) throw apiError(429, "rate_limited", "…", null, { "Retry-After": String(r.retryAfterS) });
  */
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
+import { queries } from "../../db/queries.js";
 import type { Store } from "../../db/store.js";
 import { rateBuckets } from "../../db/schema.js";
 
@@ -23,16 +24,8 @@ export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 50, burst: 200 };
 
 export async function takeToken(store: Store, key: string, limit: RateLimit, now: number): Promise<{ ok: true } | { ok: false; retryAfterS: number }> {
   const rate = limit.perSecond / 1000; // tokens per ms
-  const refilled = sql`min(${limit.burst}, ${rateBuckets.tokens} + max(0, ${now} - ${rateBuckets.updatedAt}) * ${rate})`;
-  const rows = await store.db
-    .insert(rateBuckets)
-    .values({ key, tokens: limit.burst - 1, updatedAt: now })
-    .onConflictDoUpdate({
-      target: rateBuckets.key,
-      set: { tokens: sql`${refilled} - 1`, updatedAt: sql`max(${rateBuckets.updatedAt}, ${now})` },
-      setWhere: sql`${refilled} >= 1`,
-    })
-    .returning({ tokens: rateBuckets.tokens });
+  // prepared once per store (db/queries.ts): building this upsert cost more than running it
+  const rows = await queries(store).rateTake.all({ key, now, burst: limit.burst, rate, initial: limit.burst - 1 });
   if (rows.length) return { ok: true };
   const [b] = await store.db.select().from(rateBuckets).where(eq(rateBuckets.key, key));
   const have = b ? Math.min(limit.burst, b.tokens + Math.max(0, now - b.updatedAt) * rate) : 0;
