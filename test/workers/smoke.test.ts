@@ -225,4 +225,13 @@ describe(`the edge on wrangler dev --local (workerd + D1), a Node gpu-worker ser
     const metrics = await api("/metrics", undefined, { authorization: `Bearer ${ADMIN_KEY}` });
     expect(metrics.text).toContain("metalm_runs");
   });
+
+  it("the notebook UI renders the run from the Worker", async () => {
+    for (const path of ["/ui/runs", `/ui/runs/${runId}`, "/ui/new"]) {
+      const page = await api(path);
+      expect(page.status, `${path}: ${page.text.slice(0, 300)}`).toBe(200);
+      expect(page.text).toContain("<html");
+    }
+    expect((await api(`/ui/runs/${runId}`)).text).toContain(runId);
+  });
 });
