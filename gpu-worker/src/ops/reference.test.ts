@@ -1,15 +1,26 @@
 /** The runtime against PyTorch: the fixture's reference.json (make_fixture.py), real ONNX sessions. */
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { logitsAt, decoderForward } from "../decode/forward.js";
 import { KvCache } from "../decode/kv-cache.js";
 import { summarize } from "../job/summary.js";
-import { fixtureRuntime, greedy, reference, toSegments } from "../testing/fixture.js";
+import { loadPackage } from "../package/load.js";
+import { FIXTURE_DIR, greedy, referenceKit } from "../testing/fixture.js";
+import { packageDirs } from "../worker/models.js";
+import { ModelRuntime } from "./runtime.js";
 
 const close = (a: number, b: number, tol: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b)));
+/** The fixture, plus every package under gpu-worker/models that ships a reference.json (trained models). */
+const dirs = [FIXTURE_DIR, ...packageDirs(fileURLToPath(new URL("../../models", import.meta.url))).filter((d) => existsSync(join(d, "reference.json")))];
 
-describe("fixture reference (PyTorch) ", () => {
+describe.each(dirs.map((d) => [basename(d), d]))("%s: the runtime reproduces PyTorch's reference.json", (_, dir) => {
+  const { reference, getBlob, toSegments } = referenceKit(dir);
+  const runtime = async () => new ModelRuntime(await loadPackage(dir), { getBlob });
+
   it("encodes and connects like PyTorch (images via PNG, text via the tokenizer)", async () => {
-    const rt = await fixtureRuntime();
+    const rt = await runtime();
     for (const [key, ref] of Object.entries(reference.encodings)) {
       const [encoder] = key.split(":") as [string];
       const [seg] = toSegments(rt.pkg, [{ span: key }]);
@@ -32,7 +43,7 @@ describe("fixture reference (PyTorch) ", () => {
   });
 
   it("gives PyTorch's first logits and greedy tokens for every case", async () => {
-    const rt = await fixtureRuntime();
+    const rt = await runtime();
     const V = rt.pkg.manifest.decoder.vocabSize;
     for (const c of reference.cases) {
       const { prompt } = await rt.buildPrompt(toSegments(rt.pkg, c.segments));

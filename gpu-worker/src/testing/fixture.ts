@@ -29,26 +29,46 @@ interface Summary {
   first: number[];
 }
 
-export const reference: Reference = JSON.parse(readFileSync(`${FIXTURE_DIR}/reference.json`, "utf8"));
+/** A package's reference.json with its images as PNG bytes and a `getBlob` serving them. */
+export function referenceKit(dir: string) {
+  const reference: Reference = JSON.parse(readFileSync(`${dir}/reference.json`, "utf8"));
+  // lossless PNGs, so the encoder sees exactly the reference pixels
+  const pngs: Record<string, Buffer> = Object.fromEntries(
+    Object.entries(reference.images).map(([name, img]) => {
+      const png = new PNG({ width: img.width, height: img.height });
+      for (let p = 0; p < img.width * img.height; p++) {
+        for (let c = 0; c < 3; c++) png.data[p * 4 + c] = img.pixels[p * 3 + c]!;
+        png.data[p * 4 + 3] = 255;
+      }
+      return [name, PNG.sync.write(png)];
+    }),
+  );
+  const blobs = new Map<string, Uint8Array>(Object.values(pngs).map((b) => [sha256Hex(b), b]));
+  const getBlob = async (sha: string): Promise<Uint8Array> => {
+    const b = blobs.get(sha);
+    if (!b) throw new Error(`no blob ${sha}`);
+    return b;
+  };
+  /** Reference segment names ("vision:a", "text:premise") → wire segments. */
+  const toSegments = (p: ModelPackage, segs: Reference["cases"][number]["segments"]): Segment[] =>
+    segs.map((s) => {
+      if ("text" in s) return { kind: "text", text: s.text };
+      const [encoder, name] = s.span.split(":") as [string, string];
+      const source =
+        encoder === "vision"
+          ? { model: p.manifest.name, encoder, image: { sha256: sha256Hex(pngs[name]!) } }
+          : { model: p.manifest.name, encoder, text: reference.encodings[s.span]!.text! };
+      return { kind: "span", recipe: { connector: encoder, source } };
+    });
+  return { reference, pngs, blobs, getBlob, toSegments };
+}
 
-/** The reference images as PNG bytes (lossless, so the encoder sees exactly the reference pixels). */
-export const referencePngs: Record<string, Buffer> = Object.fromEntries(
-  Object.entries(reference.images).map(([name, img]) => {
-    const png = new PNG({ width: img.width, height: img.height });
-    for (let p = 0; p < img.width * img.height; p++) {
-      for (let c = 0; c < 3; c++) png.data[p * 4 + c] = img.pixels[p * 3 + c]!;
-      png.data[p * 4 + 3] = 255;
-    }
-    return [name, PNG.sync.write(png)];
-  }),
-);
-
-export const blobs = new Map<string, Uint8Array>(Object.values(referencePngs).map((b) => [sha256Hex(b), b]));
-export const getBlob = async (sha: string): Promise<Uint8Array> => {
-  const b = blobs.get(sha);
-  if (!b) throw new Error(`no blob ${sha}`);
-  return b;
-};
+const kit = referenceKit(FIXTURE_DIR);
+export const reference = kit.reference;
+export const referencePngs = kit.pngs;
+export const blobs = kit.blobs;
+export const getBlob = kit.getBlob;
+export const toSegments = kit.toSegments;
 
 let pkg: Promise<ModelPackage> | undefined;
 /** The fixture package, loaded once per test file. */
@@ -56,19 +76,6 @@ export const fixturePackage = (): Promise<ModelPackage> => (pkg ??= loadPackage(
 
 export async function fixtureRuntime(opts: RuntimeOptions = {}): Promise<ModelRuntime> {
   return new ModelRuntime(await fixturePackage(), { getBlob, ...opts });
-}
-
-/** Reference segment names ("vision:a", "text:premise") → wire segments. */
-export function toSegments(p: ModelPackage, segs: Reference["cases"][number]["segments"]): Segment[] {
-  return segs.map((s) => {
-    if ("text" in s) return { kind: "text", text: s.text };
-    const [encoder, name] = s.span.split(":") as [string, string];
-    const source =
-      encoder === "vision"
-        ? { model: p.manifest.name, encoder, image: { sha256: sha256Hex(referencePngs[name]!) } }
-        : { model: p.manifest.name, encoder, text: reference.encodings[s.span]!.text! };
-    return { kind: "span", recipe: { connector: encoder, source } };
-  });
 }
 
 export const greedy = (maxTokens: number, extra: Partial<{ stop: string[]; seed: number; temperature: number; topK: number; topP: number }> = {}) => ({

@@ -16,15 +16,36 @@ export function packageDirs(modelsDir: string): string[] {
     .sort();
 }
 
-export async function loadRuntimes(modelsDir: string, session: SessionConfig, opts: RuntimeOptions, warn: (m: string) => void): Promise<Map<string, ModelRuntime>> {
+/**
+ * Load every package under `modelsDir`. A package that fails its checks (sha256 mismatch, bad
+ * manifest, graph that does not load) is refused — reported through `refuse` with the reason —
+ * and the others are served; only when no package loads does this throw.
+ */
+export async function loadRuntimes(
+  modelsDir: string,
+  session: SessionConfig,
+  opts: RuntimeOptions,
+  warn: (m: string) => void,
+  refuse: (m: string) => void = warn,
+): Promise<Map<string, ModelRuntime>> {
   const dirs = packageDirs(modelsDir);
   if (dirs.length === 0) throw new Error(`no model packages (folders with a manifest.json) under ${modelsDir}`);
   const out = new Map<string, ModelRuntime>();
+  const refused: string[] = [];
   for (const dir of dirs) {
-    const pkg = await loadPackage(dir, session, { warn });
+    let pkg: Awaited<ReturnType<typeof loadPackage>>;
+    try {
+      pkg = await loadPackage(dir, session, { warn });
+    } catch (e) {
+      const msg = `refusing model package ${dir}: ${(e as Error).message}`;
+      refused.push(msg);
+      refuse(msg);
+      continue;
+    }
     if (out.has(pkg.manifest.name)) throw new Error(`two packages named "${pkg.manifest.name}" under ${modelsDir}`);
     out.set(pkg.manifest.name, new ModelRuntime(pkg, opts));
   }
+  if (out.size === 0) throw new Error(`no usable model package under ${modelsDir}:\n${refused.join("\n")}`);
   return out;
 }
 

@@ -63,6 +63,7 @@ export class Worker {
       { executionProviders: this.cfg.executionProviders, intraOpNumThreads: this.cfg.intraOpNumThreads, interOpNumThreads: this.cfg.interOpNumThreads },
       { cacheBytes: this.cfg.encoderCacheBytes, maxImagePixels: this.cfg.maxImagePixels, getBlob: (sha) => this.getBlob(sha) },
       (m) => this.log.warn(m),
+      (m) => this.log.error(m),
     );
     this.executionProvider = [...new Set([...this.runtimes.values()].map((r) => r.pkg.executionProvider))].join("+");
     this.metrics = new WorkerMetrics(() => this.runtimes.values());
