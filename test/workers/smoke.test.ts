@@ -103,7 +103,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "workers-smoke-"));
   const bundle = join(dir, "bundle");
   const state = join(dir, "state");
-  wrangler(["deploy", "--dry-run", "--outdir", bundle]);
+  wrangler(["deploy", "--dry-run", "--outdir", bundle, "--metafile", join(bundle, "meta.json")]);
+  // the Workers bundle must never pull in the Node driver, the Node server or the model runtime
+  const inputs = Object.keys((JSON.parse(readFileSync(join(bundle, "meta.json"), "utf8")) as { inputs: object }).inputs);
+  expect(inputs).toContain("edge/worker.ts");
+  expect(inputs).toContain("db/d1.ts");
+  const forbidden = inputs.filter((f) => /better-sqlite3|onnxruntime|@hono\/node-server|^db\/store\.ts$|^edge\/node\.ts$|gpu-worker\//.test(f));
+  expect(forbidden).toEqual([]);
   const applied = wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
   expect(applied).toMatch(/0000_init\.sql/);
   writeFileSync(join(dir, "smoke.env"), `POOL_TOKEN=${TOKEN}\nADMIN_KEY=${ADMIN_KEY}\n`);
