@@ -4,6 +4,10 @@
  * `db` (a drizzle database; always `await` its queries, which works on both the synchronous
  * better-sqlite3 driver and async D1) and `batch` (atomic, ordered multi-statement write).
  *
+ * SQLITE_BUSY / SQLITE_LOCKED (another process holds the write lock past `busy_timeout`) are
+ * retried, not surfaced: `batch` reruns its rolled-back transaction (async backoff), a single
+ * statement reruns itself (see `retryBusy`), for up to `busyRetryMs` (15 s).
+ *
  * D1-safe rules the rest of the code follows: atomic multi-row writes only through `batch`, at
  * most 100 bound parameters per statement, no transaction held across an `await`.
  */
@@ -28,14 +32,15 @@ export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "mig
  * const store = openSqliteStore("./data/metalm.sqlite");
  * await store.db.select().from(runs).limit(1);
  */
-export function openSqliteStore(file: string, opts: { busyTimeoutMs?: number } = {}): Store {
+export function openSqliteStore(file: string, opts: { busyTimeoutMs?: number; busyRetryMs?: number } = {}): Store {
+  const retryMs = opts.busyRetryMs ?? 15_000;
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
   const sqlite = new Database(file);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
-  cacheStatements(sqlite);
+  cacheStatements(sqlite, retryMs);
   const db = drizzleBetter(sqlite, { schema });
   migrateBetter(db, { migrationsFolder: MIGRATIONS_DIR });
   const ping = sqlite.prepare("SELECT 1 AS ok");
@@ -44,9 +49,21 @@ export function openSqliteStore(file: string, opts: { busyTimeoutMs?: number } =
     driver: "better-sqlite3",
     async batch(stmts) {
       if (stmts.length === 0) return;
-      sqlite.transaction(() => {
+      const tx = sqlite.transaction(() => {
         for (const s of stmts) (s as unknown as { run(): unknown }).run();
-      })();
+      });
+      // SQLITE_BUSY/LOCKED past busy_timeout (or raised without waiting, e.g. BUSY_SNAPSHOT): the
+      // transaction rolled back as a whole, so run it again, with backoff, without blocking
+      const t0 = Date.now();
+      for (let i = 0; ; i++) {
+        try {
+          tx();
+          return;
+        } catch (e) {
+          if (!isBusy(e) || Date.now() - t0 > retryMs) throw e;
+          await new Promise((r) => setTimeout(r, Math.min(250, 5 * 2 ** i) * (0.5 + Math.random() / 2)));
+        }
+      }
     },
     async ping() {
       try {
@@ -66,7 +83,38 @@ export function openSqliteStore(file: string, opts: { busyTimeoutMs?: number } =
  * compiling SQL was the largest single cost of a request. Statements are keyed by SQL text (a
  * bounded LRU); a reused reader is reset to object rows, since drizzle toggles `raw()` per call.
  */
-function cacheStatements(sqlite: Database.Database, max = 512): void {
+/** SQLITE_BUSY* / SQLITE_LOCKED*: another connection holds the lock; trying again later is safe. */
+export function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * A single statement outside a transaction that meets a busy database did nothing: retry it (with
+ * backoff, up to `retryMs`), as SQLite's own busy handler would — synchronously, like
+ * better-sqlite3 itself. Inside a transaction the error propagates and `batch` retries the whole
+ * transaction.
+ */
+function retryBusy(sqlite: Database.Database, st: Database.Statement, retryMs: number): void {
+  for (const m of ["run", "get", "all"] as const) {
+    const orig = (st[m] as (...a: unknown[]) => unknown).bind(st);
+    (st as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => {
+      const t0 = Date.now();
+      for (let i = 0; ; i++) {
+        try {
+          return orig(...args);
+        } catch (e) {
+          if (!isBusy(e) || sqlite.inTransaction || Date.now() - t0 > retryMs) throw e;
+          sleepSync(Math.min(100, 2 * 2 ** i));
+        }
+      }
+    };
+  }
+}
+
+function cacheStatements(sqlite: Database.Database, retryMs: number, max = 512): void {
   const cache = new Map<string, Database.Statement>();
   const prepare = sqlite.prepare.bind(sqlite);
   sqlite.prepare = ((source: string) => {
@@ -78,6 +126,7 @@ function cacheStatements(sqlite: Database.Database, max = 512): void {
       return st;
     }
     st = prepare(source);
+    retryBusy(sqlite, st, retryMs);
     cache.set(source, st);
     if (cache.size > max) cache.delete(cache.keys().next().value!);
     return st;
