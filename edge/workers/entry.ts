@@ -48,6 +48,9 @@ export function webhookSettings(env: WorkerEnv) {
 export const D1_IMAGE_BYTES = 1_900_000;
 
 const apps = new WeakMap<WorkerEnv, EdgeApp>();
+let built = 0;
+/** How many apps this isolate has built (one per bindings object; tests check it stays 1). */
+export const appsBuilt = () => built;
 
 /** The app for these bindings (built once per isolate: bindings do not change within one). */
 export function appFor(env: WorkerEnv): EdgeApp {
@@ -68,6 +71,7 @@ export function appFor(env: WorkerEnv): EdgeApp {
       webhooks: webhookSettings(env),
     });
     apps.set(env, app);
+    built++;
   }
   return app;
 }

@@ -7,7 +7,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openD1Store } from "../../db/d1.js";
 import { wipe } from "../../db/suite/store-suite.js";
 import { createApiKey } from "../../edge/auth/keys.js";
-import { D1_IMAGE_BYTES } from "../../edge/workers/entry.js";
+import { appsBuilt, D1_IMAGE_BYTES } from "../../edge/workers/entry.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 
 const POOL = { authorization: `Bearer ${env.POOL_TOKEN}`, "content-type": "application/json" };
@@ -30,9 +30,13 @@ describe("edge/worker.ts fetch handler", () => {
     expect(Object.keys(mod).sort()).toEqual(["PoolHub", "default"]);
   });
 
-  it("serves the app on the D1 binding", async () => {
+  it("serves the app on the D1 binding, built once per isolate", async () => {
     const health = await SELF.fetch("https://edge.test/healthz");
     expect(health.status).toBe(200);
+    const before = appsBuilt();
+    for (let i = 0; i < 3; i++) expect((await SELF.fetch("https://edge.test/healthz")).status).toBe(200);
+    expect(appsBuilt()).toBe(before);
+    expect(before).toBe(1);
     const ready = await SELF.fetch("https://edge.test/readyz");
     expect(((await ready.json()) as { db: boolean }).db).toBe(true);
   });
