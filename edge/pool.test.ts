@@ -14,7 +14,8 @@ let srv: { url: string; close(): Promise<void> };
 let a: PoolClient;
 let b: PoolClient;
 
-const LEASE_MS = 400;
+// long enough that a loaded CI machine's event-loop stalls do not expire a heartbeated lease
+const LEASE_MS = 800;
 
 beforeEach(async () => {
   h = makeHarness({ leaseMs: LEASE_MS });
@@ -79,8 +80,8 @@ describe("pool protocol over HTTP", () => {
   it("heartbeats keep a lease alive past leaseMs", async () => {
     await createRun();
     const [job] = await a.lease(1, 0);
-    for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, LEASE_MS / 3));
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, LEASE_MS / 4));
       expect(await a.heartbeat([job!.jobId])).toEqual({ cancel: [], lost: [] });
     }
     const other = await b.lease(64, 0);
