@@ -4,7 +4,7 @@
  *  2. Dynamic batching vs one at a time: 64 concurrent VQA decode jobs (throughput, p50/p99 latency).
  *  3. Encoder cache hit vs miss (connect of an image, and a whole VQA decode job).
  * Uses gpu-worker/models/metalm-tiny when present, else the tiny random-weight fixture.
- * Env: BENCH_QUICK=1 for fewer repetitions; BENCH_MODEL=<package dir> to benchmark another package.
+ * Env: BENCH_QUICK=1 for fewer repetitions; BENCH_ONLY=1,2,3 to pick sections; BENCH_MODEL=<package dir> to benchmark another package.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -18,22 +18,29 @@ import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
 import { loadPackage, sha256Hex, type ModelPackage } from "../gpu-worker/src/package/load.js";
 
 const quick = process.env.BENCH_QUICK === "1";
+/** BENCH_ONLY=2,3 runs only those sections. */
+const only = new Set((process.env.BENCH_ONLY ?? "1,2,3").split(",").map((x) => x.trim()));
 const real = fileURLToPath(new URL("../gpu-worker/models/metalm-tiny", import.meta.url));
 const fixture = fileURLToPath(new URL("../gpu-worker/fixtures/tiny", import.meta.url));
 const dir = process.env.BENCH_MODEL ?? (existsSync(`${real}/manifest.json`) ? real : fixture);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const f = (x: number, d = 2) => x.toFixed(d);
-/** Best (minimum) of `reps` timings after a warm-up: the least disturbed by other load on a shared machine. */
-async function time(fn: () => Promise<unknown>, reps: number): Promise<number> {
-  await fn(); // warm-up
-  const ts: number[] = [];
+/**
+ * Times several functions side by side: `reps` rounds, each running every function once (so load
+ * changes on a shared machine hit all of them alike); returns each one's best (minimum) time.
+ */
+async function timeEach<const F extends readonly (() => Promise<unknown>)[]>(fns: F, reps: number): Promise<{ [K in keyof F]: number }> {
+  for (const fn of fns) await fn(); // warm-up
+  const best = fns.map(() => Infinity);
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
+    for (let k = 0; k < fns.length; k++) {
+      const t0 = performance.now();
+      await fns[k]!();
+      best[k] = Math.min(best[k]!, performance.now() - t0);
+    }
   }
-  return Math.min(...ts);
+  return best as { [K in keyof F]: number };
 }
 
 /** A scene image: a colored disc on a dark background. */
@@ -76,12 +83,11 @@ const span = (i: number): Segment => ({ kind: "span", recipe: { connector: visio
 const questions = ["what color is the circle?", "what shape is on the left?", "how many objects are there?", "what is in the middle?"];
 
 // ---------------------------------------------------------------- 1. KV cache vs recompute
-{
+if (only.has("1")) {
   const rt = new ModelRuntime(noEos, { getBlob });
   const { prompt } = await rt.buildPrompt([span(0), { kind: "text", text: "question: what color is the circle? answer:" }]);
   const reps = quick ? 5 : 25;
-  const cached = await time(() => generate(noEos, [{ prompt, params: greedy(32) }]), reps);
-  const full = await time(() => generate(noEos, [{ prompt, params: greedy(32) }], { useCache: false }), reps);
+  const [cached, full] = await timeEach([() => generate(noEos, [{ prompt, params: greedy(32) }]), () => generate(noEos, [{ prompt, params: greedy(32) }], { useCache: false })], reps);
   console.log(`1. KV cache vs full recompute, 32 new tokens after a ${prompt.length}-position VQA prompt (best of ${reps}):`);
   console.log(`   KV cache ${f(cached)} ms, recompute ${f(full)} ms  →  ${f(full / cached, 1)}× faster with the cache`);
   {
@@ -90,8 +96,7 @@ const questions = ["what color is the circle?", "what shape is on the left?", "h
     for (let i = 0; i < 4; i++) segs.push(span(i), { kind: "text", text: i < 3 ? "question: what color is the circle? answer: red" : "question: what color is the circle? answer:" });
     const long = (await rt.buildPrompt(segs)).prompt;
     if (long.length + 32 <= m.decoder.maxPositions) {
-      const c2 = await time(() => generate(noEos, [{ prompt: long, params: greedy(32) }]), reps);
-      const u2 = await time(() => generate(noEos, [{ prompt: long, params: greedy(32) }], { useCache: false }), reps);
+      const [c2, u2] = await timeEach([() => generate(noEos, [{ prompt: long, params: greedy(32) }]), () => generate(noEos, [{ prompt: long, params: greedy(32) }], { useCache: false })], reps);
       console.log(`   after a ${long.length}-position in-context prompt: KV cache ${f(c2)} ms, recompute ${f(u2)} ms  →  ${f(u2 / c2, 1)}×`);
     }
   }
@@ -109,9 +114,10 @@ const questions = ["what color is the circle?", "what shape is on the left?", "h
     void H;
     const r = quick ? 5 : 15;
     // (time for 1 + NEW tokens − time for 1 token) / NEW: the prefill cancels out
-    const pre = await time(() => generate(noEos, [{ prompt: p, params: greedy(1) }]), r);
-    const c = await time(() => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }]), r);
-    const u = await time(() => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }], { useCache: false }), r);
+    const [pre, c, u] = await timeEach(
+      [() => generate(noEos, [{ prompt: p, params: greedy(1) }]), () => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }]), () => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }], { useCache: false })],
+      r,
+    );
     rowC.push(f((c - pre) / NEW, 3).padStart(8));
     rowR.push(f((u - pre) / NEW, 3).padStart(8));
   }
@@ -120,7 +126,7 @@ const questions = ["what color is the circle?", "what shape is on the left?", "h
 }
 
 // ---------------------------------------------------------------- 2. dynamic batching
-{
+if (only.has("2")) {
   const N = 64;
   const mkJobs = (): Job[] =>
     Array.from({ length: N }, (_, i) => ({
@@ -142,21 +148,24 @@ const questions = ["what color is the circle?", "what shape is on the left?", "h
     return { wall, lat, results, meanBatch: sizes.reduce((a, c) => a + c, 0) / sizes.length };
   };
   const reps = quick ? 1 : 5;
-  const best = async (mb: number) => {
-    let r = await runAll(mb);
-    for (let i = 1; i < reps; i++) {
+  const modes = [1, 8, 16, 32, 64];
+  const best = new Map<number, Awaited<ReturnType<typeof runAll>>>();
+  for (let i = 0; i < reps; i++) {
+    for (const mb of modes) {
+      // rounds interleave the modes, so load changes on a shared machine hit all of them alike
       const x = await runAll(mb);
-      if (x.wall < r.wall) r = x;
+      if (!best.has(mb) || x.wall < best.get(mb)!.wall) best.set(mb, x);
     }
-    return r;
-  };
-  const one = await best(1);
-  console.log(`\n2. ${N} concurrent VQA decode jobs (8 tokens each; encoder outputs cached), best of ${reps}:`);
+  }
+  const one = best.get(1)!;
+  console.log(`\n2. ${N} concurrent VQA decode jobs (≤ 8 tokens each; encoder outputs cached), best of ${reps} interleaved rounds:`);
+  const toks = (r: JobResult) => (r.ok && r.output.op === "decode" ? r.output.tokens : []);
+  const meanTokens = one.results.reduce((a, r) => a + toks(r).length, 0) / N;
+  console.log(`   (mean ${f(meanTokens, 1)} generated tokens per job)`);
   console.log(`   one at a time:        ${f(one.wall, 0)} ms total, ${f((N / one.wall) * 1000, 1)} jobs/s, latency p50 ${f(pct(one.lat, 50), 0)} ms, p99 ${f(pct(one.lat, 99), 0)} ms`);
-  for (const mb of [8, 16, 32, 64]) {
-    const x = await best(mb);
-    const toks = (r: JobResult) => (r.ok && r.output.op === "decode" ? `${r.output.tokens.join(",")}|${r.output.finishReason}` : "error");
-    const same = x.results.every((r, i) => toks(r) === toks(one.results[i]!));
+  for (const mb of modes.slice(1)) {
+    const x = best.get(mb)!;
+    const same = x.results.every((r, i) => toks(r).join() === toks(one.results[i]!).join());
     console.log(
       `   batched (max ${String(mb).padStart(2)}):     ${f(x.wall, 0)} ms total, ${f((N / x.wall) * 1000, 1)} jobs/s, latency p50 ${f(pct(x.lat, 50), 0)} ms, p99 ${f(pct(x.lat, 99), 0)} ms, mean batch ${f(x.meanBatch, 1)}  →  ${f(one.wall / x.wall, 1)}× throughput${same ? "" : "  (TOKENS DIFFER from one-at-a-time!)"}`,
     );
@@ -164,22 +173,32 @@ const questions = ["what color is the circle?", "what shape is on the left?", "h
 }
 
 // ---------------------------------------------------------------- 3. encoder cache
-{
+if (only.has("3")) {
   const reps = quick ? 5 : 20;
   const rt = new ModelRuntime(pkg, { getBlob });
   const recipe = { connector: visionConn, source: { model: m.name, encoder: visionEnc, image: { sha256: images[0]! } } };
-  const miss = await time(async () => {
-    rt.cache.clear();
-    await rt.connect(recipe);
-  }, reps);
-  const hit = await time(() => rt.connect(recipe), reps);
+  const [miss, hit] = await timeEach(
+    [
+      async () => {
+        rt.cache.clear();
+        await rt.connect(recipe);
+      },
+      () => rt.connect(recipe), // a hit: the miss just before it in the round filled the cache
+    ],
+    reps,
+  );
   const job = (): Job => ({ jobId: "c", leaseId: "c", runId: "r", stepId: "s", attempt: 1, deadlineAt: Date.now() + 60_000, model: m.name, op: "decode", segments: [span(0), { kind: "text", text: "question: what color is the circle? answer:" }], params: greedy(8) });
   const ex = new JobExecutor(new Map([[m.name, rt]]), "bench");
-  const jobMiss = await time(async () => {
-    rt.cache.clear();
-    await ex.executeJob(job());
-  }, reps);
-  const jobHit = await time(() => ex.executeJob(job()), reps);
+  const [jobMiss, jobHit] = await timeEach(
+    [
+      async () => {
+        rt.cache.clear();
+        await ex.executeJob(job());
+      },
+      () => ex.executeJob(job()),
+    ],
+    reps,
+  );
   const size = (m.encoders.find((e) => e.modality === "image") as { image: { size: number } }).image.size;
   console.log(`\n3. Encoder cache (64×64 PNG → decode, resize to ${size}px, encode, connect; best of ${reps}):`);
   console.log(`   image → encode → connect:  miss ${f(miss, 3)} ms, hit ${f(hit, 4)} ms  →  ${f(miss / hit, 0)}×`);
