@@ -72,6 +72,18 @@ let worker: ChildProcess | undefined;
 let devLog = "";
 let workerLog = "";
 
+/** A VQA workflow (encode → connect → decode) on `model`. */
+const vqaSpecFor = (model: string) => ({
+  name: "vqa",
+  inputs: { image: { type: "image" }, question: { type: "text", default: "what color is the circle?" } },
+  steps: [
+    { id: "see", op: "encode", model, encoder: "vision", image: "{{inputs.image}}" },
+    { id: "dock", op: "connect", from: "see" },
+    { id: "answer", op: "decode", model, segments: [{ span: "dock" }, { text: "question: {{inputs.question}} answer:" }], params: { maxTokens: 8 } },
+  ],
+  outputs: { answer: "{{steps.answer.text}}" },
+});
+
 /** A pixel-exact PNG the fixture reference was computed on (reference.json images.a). */
 async function referenceImage(): Promise<string> {
   const { referencePngs } = await import("../../gpu-worker/src/testing/fixture.js");
@@ -189,16 +201,7 @@ describe(`the edge on wrangler dev --local (workerd + D1), a Node gpu-worker ser
   });
 
   it("one VQA run end to end", async () => {
-    const spec = {
-      name: "vqa",
-      inputs: { image: { type: "image" }, question: { type: "text", default: "what color is the circle?" } },
-      steps: [
-        { id: "see", op: "encode", model: MODEL, encoder: "vision", image: "{{inputs.image}}" },
-        { id: "dock", op: "connect", from: "see" },
-        { id: "answer", op: "decode", model: MODEL, segments: [{ span: "dock" }, { text: "question: {{inputs.question}} answer:" }], params: { maxTokens: 8 } },
-      ],
-      outputs: { answer: "{{steps.answer.text}}" },
-    };
+    const spec = vqaSpecFor(MODEL);
     const created = await api("/v1/runs", { spec, inputs: { image: await referenceImage() }, tags: ["workers-smoke"] }, { prefer: "wait=30" });
     expect(created.status, created.text).toBeLessThan(300);
     runId = created.body.id;
@@ -230,6 +233,33 @@ describe(`the edge on wrangler dev --local (workerd + D1), a Node gpu-worker ser
     for (const e of ["run.created", "step.started", "step.completed", "run.completed"]) expect(text).toContain(`event: ${e}`);
     const metrics = await api("/metrics", undefined, { authorization: `Bearer ${ADMIN_KEY}` });
     expect(metrics.text).toContain("metalm_runs");
+  });
+
+  it("SSE streams a run live from the Worker (token events from the worker's progress calls)", async () => {
+    // the gpu-worker is paused until the stream is open, so the run cannot finish before it
+    process.kill(worker!.pid!, "SIGSTOP");
+    let text: string;
+    const t0 = Date.now();
+    try {
+      const created = await api("/v1/runs", { spec: vqaSpecFor(MODEL), inputs: { image: await referenceImage(), question: "what shape is on the left?" } });
+      expect(created.status, created.text).toBeLessThan(300);
+      const res = await fetch(`${url}/v1/runs/${created.body.id}/events`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+      expect(res.status).toBe(200);
+      process.kill(worker!.pid!, "SIGCONT");
+      text = await res.text(); // returns when the stream ends, after run.completed
+    } finally {
+      process.kill(worker!.pid!, "SIGCONT");
+    }
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const types = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(types[0]).toBe("run.created");
+    expect(types.at(-1)).toBe("run.completed");
+    expect(types).toContain("token");
+    expect(types.filter((t) => t === "step.completed")).toHaveLength(3);
+    // live, not a replay: the run completed after the stream was opened (same host clock)
+    const datas = [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]!) as { type: string; at: number });
+    expect(datas.at(-1)!.type).toBe("run.completed");
+    expect(datas.at(-1)!.at).toBeGreaterThanOrEqual(t0);
   });
 
   it("the notebook UI renders the run from the Worker", async () => {
