@@ -178,7 +178,7 @@ ${step.op === "explain" ? html`<p class="hint">labels: ${step.labels.map((l) => 
 
 function metaView(run: RunView, s: StepView): Html {
   const wall = s.startedAt && s.finishedAt ? s.finishedAt - s.startedAt : null;
-  const cachedFrom = s.cachedFrom ? s.cachedFrom.split("/") : null;
+  const [fromRun = "", fromStep = ""] = s.cachedFrom ? s.cachedFrom.split("/") : [];
   const r = s.receipt;
   const worker = s.workerId ?? r?.workerId;
   // one line for what matters at a glance; the rest (receipt, cache key) one click away
@@ -186,8 +186,8 @@ function metaView(run: RunView, s: StepView): Html {
 <span>attempt ${s.attempts}/${s.maxAttempts}</span> ·
 <span>queue ${duration(s.queueMs)} · compute ${duration(s.computeMs)}${wall !== null ? ` · wall ${duration(wall)}` : ""}</span> ·
 <span data-cache>${
-    s.status === "cached" && cachedFrom
-      ? html`reused from <a href="/ui/runs/${cachedFrom[0]}#cell-${cachedFrom[1]}"><code>${cachedFrom[0].slice(0, 14)}…</code>/${cachedFrom[1]}</a>`
+    s.status === "cached" && fromRun
+      ? html`reused from <a href="/ui/runs/${fromRun}#cell-${fromStep}"><code>${fromRun.slice(0, 14)}…</code>/${fromStep}</a>`
       : s.cacheHit
         ? "encoder cache hit"
         : s.output

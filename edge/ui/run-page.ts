@@ -43,6 +43,12 @@ export function runHead(run: RunView): Html {
   ${live ? html`<form method="post" action="/ui/runs/${run.id}/cancel"><button type="submit" class="secondary">Cancel run</button></form>` : ""}
   <a class="btn secondary" href="/ui/new?from=${run.id}">Run again…</a>
   <a class="btn secondary" href="/v1/runs/${run.id}">JSON</a>
+  <form method="get" action="/ui/compare" class="row" style="gap:.4rem;align-items:center" aria-label="Compare this run with another">
+    <input type="hidden" name="a" value="${run.id}">
+    <label for="cmp-with" class="sr-only">Compare with run id</label>
+    <input id="cmp-with" name="b" placeholder="compare with run_…" size="18" class="mono" required>
+    <button type="submit" class="secondary">Compare</button>
+  </form>
 </div>
 </div>`;
 }

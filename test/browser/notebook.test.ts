@@ -7,7 +7,7 @@
  * history shows both → compare them. Screenshots go to artifacts/screenshots/.
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { renderPng, type Scene } from "../../gpu-worker/eval/shapes.js";
 import { FIXTURE_MODELS, launchBrowser, lowContrast, shot, signedInContext, startStack, unlabeledControls, type Stack } from "./stack.js";
 
@@ -25,6 +25,12 @@ beforeAll(async () => {
   ctx = await signedInContext(browser, stack);
   page = await ctx.newPage();
   page.on("pageerror", (e) => console.error("[browser] page error", e));
+});
+// on a failure: what the browser showed, and what the stack logged
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state !== "fail" || !page) return;
+  console.error(`[browser] failed at ${page.url()}\n--- stack log (tail) ---\n${stack.log().slice(-3000)}`);
+  await shot(page, `failure-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, "-")}`).catch(() => {});
 });
 afterAll(async () => {
   await browser?.close();
