@@ -291,6 +291,40 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
       expect(fresh.body.accepted).toHaveLength(again.length);
     });
 
+    test("cancel withdraws the jobs; the holder hears it at its heartbeat and its result is ignored", async (store) => {
+      const a = await app(store);
+      await register(a, "w1");
+      const created = await call(a, "/v1/runs", { spec: vqaSpec(), inputs: { image: b64(PNG_1PX) } });
+      const jobs = await lease(a, "w1");
+      expect(jobs.length).toBe(3);
+      const canceled = await call(a, `/v1/runs/${created.body.id}/cancel`, {});
+      expect(canceled.status, canceled.text).toBe(200);
+      expect(canceled.body.status).toBe("canceled");
+      const hb = await call(a, "/v1/pool/heartbeat", { workerId: "w1", jobIds: jobs.map((j) => j.jobId) }, AUTH);
+      expect(hb.body.cancel.sort()).toEqual(jobs.map((j) => j.jobId).sort());
+      const late = await call(a, "/v1/pool/results", { workerId: "w1", results: jobs.map((j) => ok(j, "w1")) }, AUTH);
+      expect(late.body.ignored).toHaveLength(jobs.length);
+      expect((await call(a, `/v1/runs/${created.body.id}`)).body.status).toBe("canceled");
+    });
+
+    test("an identical second run is served from the memo: every step cached, no job", async (store) => {
+      const a = await app(store);
+      await register(a, "w1");
+      const body = { spec: vqaSpec(), inputs: { image: b64(PNG_1PX) } };
+      const first = await call(a, "/v1/runs", body);
+      for (let round = 0; round < 4; round++) {
+        const jobs = await lease(a, "w1");
+        if (!jobs.length) break;
+        await call(a, "/v1/pool/results", { workerId: "w1", results: jobs.map((j) => ok(j, "w1")) }, AUTH);
+      }
+      expect((await call(a, `/v1/runs/${first.body.id}`)).body.status).toBe("succeeded");
+      const second = await call(a, "/v1/runs", body);
+      expect(second.status, second.text).toBe(200);
+      expect(second.body.status).toBe("succeeded");
+      expect(second.body.steps.map((s: { status: string }) => s.status)).toEqual(["cached", "cached", "cached", "cached"]);
+      expect(await lease(a, "w1")).toEqual([]);
+    });
+
     test("concurrent lease calls never hand one job to two workers", async (store) => {
       const a = await app(store);
       for (const w of ["w1", "w2", "w3"]) await register(a, w);
