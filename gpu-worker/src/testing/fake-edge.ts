@@ -61,6 +61,11 @@ export class FakeEdge {
   /** Results posted for a job, by any worker (accepted or not). */
   readonly posted: { jobId: string; workerId: string }[] = [];
 
+  /** Forgets every registration (as an edge that lost its state would): calls answer 409 until workers register again. */
+  forget(): void {
+    this.workers.clear();
+  }
+
   cancel(jobId: string): void {
     this.jobs.get(jobId)!.cancel = true;
   }
@@ -103,6 +108,7 @@ export class FakeEdge {
       res.end(b);
       return;
     }
+    if (path !== "/v1/pool/register" && !this.workers.has(body.workerId)) return this.send(res, 409, { error: { code: "worker_not_registered" } });
     switch (path) {
       case "/v1/pool/register":
         this.workers.set(body.workerId, body);

@@ -135,6 +135,15 @@ describe("worker processes through the pool protocol", () => {
     edge.blobDelay = () => 0;
   }, 30_000);
 
+  it("registers again when the edge has forgotten it (409) and goes on serving", async () => {
+    edge.forget();
+    const j = job({ op: "decode", segments: [{ kind: "text", text: "caption:" }], params });
+    edge.enqueue(j);
+    await edge.allDone();
+    expect(edge.jobs.get(j.jobId)!.done!.ok).toBe(true);
+    await until(() => edge.workers.size === 2);
+  }, 30_000);
+
   it("stops gracefully on SIGTERM: stops leasing, finishes its held job, exits 0", async () => {
     await until(() => edge.workers.size === 2 && pool.child(0)?.connected === true);
     edge.blobDelay = () => 700;

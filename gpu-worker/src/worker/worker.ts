@@ -201,6 +201,10 @@ export class Worker {
           backoff = 100;
           void accepted;
         } catch (e) {
+          if (e instanceof EdgeError && (e.status === 404 || e.status === 409) && !this.stopping) {
+            await this.register(); // the edge forgot this worker: register again, then retry
+            continue;
+          }
           if (e instanceof EdgeError && e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 429) {
             this.log.error("results rejected; dropping them", { error: e.message, jobIds: ready.map((h) => h.job.jobId) });
             for (const h of ready) this.release(h.job.jobId);
@@ -232,6 +236,7 @@ export class Worker {
       if (cancel.length || lost.length) this.log.info("heartbeat", { cancel, lost });
     } catch (e) {
       this.log.warn("heartbeat failed", { error: (e as Error).message });
+      if (e instanceof EdgeError && (e.status === 404 || e.status === 409) && !this.stopping) await this.register();
     }
   }
 
