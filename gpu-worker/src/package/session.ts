@@ -28,6 +28,9 @@ export function availableProviders(): Set<string> {
   return new Set(list.map((b) => b.name));
 }
 
+/** Providers that failed to initialise in this process (a missing CUDA library fails every graph). */
+const brokenProviders = new Set<string>();
+
 /**
  * Creates a session with the first configured execution provider that works, falling back to CPU
  * with a logged warning. Returns the provider actually used (for receipts).
@@ -46,8 +49,10 @@ export async function createSession(
     graphOptimizationLevel: "all",
   };
   for (const ep of wanted) {
+    if (ep !== "cpu" && brokenProviders.has(ep)) continue; // already warned about in this process
     if (ep !== "cpu" && !available.has(ep)) {
       log.warn(`execution provider "${ep}" is not supported by this onnxruntime-node build; trying the next one (CPU fallback)`);
+      brokenProviders.add(ep);
       continue;
     }
     try {
@@ -55,7 +60,9 @@ export async function createSession(
       return { session, executionProvider: ep };
     } catch (e) {
       if (ep === "cpu") throw e;
-      log.warn(`execution provider "${ep}" failed for ${path} (${(e as Error).message.split("\n")[0]}); falling back to the next provider`);
+      // a provider whose library cannot load fails for every graph: try it once per process
+      brokenProviders.add(ep);
+      log.warn(`execution provider "${ep}" failed for ${path} (${(e as Error).message.split("\n")[0]}); falling back to the next provider for this process`);
     }
   }
   throw new Error("unreachable: cpu provider always tried");
