@@ -30,7 +30,7 @@ import { readRunForm, sampleReuse } from "./run-form.js";
 import { historyPage, readFilters } from "./history.js";
 import { errorBox, page } from "./layout.js";
 import { newRunPage, planView, type LiveModel, type NewPageState, type PlanView, type SavedWorkflow } from "./new-run.js";
-import { rerunBody } from "./rerun.js";
+import { rerunBody, rerunInputsBody } from "./rerun.js";
 import { runHead, runPage } from "./run-page.js";
 
 const ASSETS: Record<string, { type: string; body: string }> = {
@@ -148,6 +148,16 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     if (run instanceof Response) return run;
     const form = await c.req.parseBody();
     const body = rerunBody(run, form);
+    if ("problem" in body) return c.html(runPage(run, await lastEventId(c, run.id), body.problem), 400);
+    const r = await api(c).call<RunView>(`/v1/runs/${run.id}/rerun`, { json: body });
+    if (r.ok) return c.redirect(`/ui/runs/${r.body.id}`, 303);
+    return c.html(runPage(run, await lastEventId(c, run.id), `Rerun rejected: ${r.body.error.message}`), r.status as 400);
+  });
+
+  ui.post("/ui/runs/:id/rerun-inputs", formLimit, async (c) => {
+    const run = await loadRun(c, c.req.param("id"));
+    if (run instanceof Response) return run;
+    const body = rerunInputsBody(run, await c.req.parseBody());
     if ("problem" in body) return c.html(runPage(run, await lastEventId(c, run.id), body.problem), 400);
     const r = await api(c).call<RunView>(`/v1/runs/${run.id}/rerun`, { json: body });
     if (r.ok) return c.redirect(`/ui/runs/${r.body.id}`, 303);

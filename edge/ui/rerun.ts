@@ -3,6 +3,7 @@
  * changed becomes an override (params field by field; text segments and labels only when edited),
  * so an unchanged form simply reruns from the step.
  */
+import { templateRefs } from "../../workflows/index.js";
 import type { RunView } from "./api.js";
 
 type Form = Record<string, string | File>;
@@ -59,4 +60,43 @@ export function rerunBody(run: RunView, form: Form): RerunRequest | { problem: s
     }
   }
   return { fromStep, overrides: Object.keys(patch).length ? { steps: { [fromStep]: patch } } : {} };
+}
+
+/** Every template string of a step (encode text/image, segment texts). */
+function stepTemplates(step: RunView["spec"]["steps"][number]): string[] {
+  switch (step.op) {
+    case "encode":
+      return [step.text, step.image].filter((t): t is string => t !== undefined);
+    case "connect":
+      return [];
+    case "decode":
+    case "explain":
+      return step.segments.flatMap((s) => ("text" in s ? [s.text] : []));
+  }
+}
+
+/**
+ * The "edit inputs and rerun" form → a rerun body: the changed text/number inputs as overrides,
+ * from the first step that reads one of them (so upstream steps, e.g. the image encoding, are
+ * reused).
+ *
+ * @example
+ * rerunInputsBody(run, { "inputs.question": "what is on the right?" })
+ * // { fromStep: "answer", overrides: { inputs: { question: "what is on the right?" } } }
+ */
+export function rerunInputsBody(run: RunView, form: Form): { fromStep: string; overrides: { inputs: Record<string, string | number> } } | { problem: string } {
+  const changed: Record<string, string | number> = {};
+  for (const [name, decl] of Object.entries(run.spec.inputs)) {
+    const raw = form[`inputs.${name}`];
+    if (typeof raw !== "string" || decl.type === "image") continue;
+    const value: string | number = decl.type === "number" ? Number(raw) : raw;
+    if (decl.type === "number" && (raw.trim() === "" || !Number.isFinite(value))) return { problem: `${name} must be a number.` };
+    if (value !== run.inputs[name]) changed[name] = value;
+  }
+  const names = Object.keys(changed);
+  if (!names.length) return { problem: "No input was changed." };
+  const reads = (t: string) => templateRefs(t).some((r) => r.kind === "input" && names.includes(r.name));
+  const first = run.spec.steps.find((s) => stepTemplates(s).some(reads));
+  if (!first) return { problem: `No step reads ${names.join(", ")}.` };
+  return { fromStep: first.id, overrides: { inputs: changed } };
 }

@@ -5,7 +5,7 @@
  * swaps in server-rendered fragments (`/ui/runs/:id/fragment/...`) as steps complete, so every
  * cell is rendered by one function whether it arrives with the page or later.
  */
-import { html } from "hono/html";
+import { html, raw } from "hono/html";
 import { isImageValue } from "../../workflows/index.js";
 import type { RunView } from "./api.js";
 import { cellView, inputImageUrl } from "./cells.js";
@@ -53,6 +53,20 @@ export function runHead(run: RunView): Html {
 </div>`;
 }
 
+/** Text/number inputs, editable: a rerun from the first step that reads a changed one. */
+function inputsForm(run: RunView): Html {
+  const editable = Object.entries(run.spec.inputs).filter(([, d]) => d.type !== "image");
+  if (!editable.length) return html``;
+  return html`<details class="rerun"><summary>Edit inputs and rerun</summary>
+<form method="post" action="/ui/runs/${run.id}/rerun-inputs" class="edit-form" aria-label="Edit inputs and rerun">
+${editable.map(
+  ([name, d]) => html`<div class="field wide"><label for="ri-${name}">${name}</label><input id="ri-${name}" name="inputs.${name}" ${d.type === "number" ? raw('type="number" step="any"') : ""} value="${String(run.inputs[name] ?? "")}"></div>`,
+)}
+<p class="hint wide">Steps that do not read a changed input (e.g. the image encoding) are reused from this run.</p>
+<div class="wide"><button type="submit">Rerun with these inputs</button></div>
+</form></details>`;
+}
+
 function inputsPanel(run: RunView): Html {
   const entries = Object.entries(run.inputs);
   if (!entries.length) return html``;
@@ -60,7 +74,7 @@ function inputsPanel(run: RunView): Html {
     isImageValue(v)
       ? html`<figure class="thumb"><img src="${inputImageUrl(run.id, name)}" alt="Input image “${name}”" width="128" height="128"><figcaption>${name} · <code title="${v.sha256}">${v.sha256.slice(0, 10)}…</code></figcaption></figure>`
       : html`<dl class="kv"><dt>${name}</dt><dd data-input="${name}">${valueText(v)}</dd></dl>`,
-  )}</div></section>`;
+  )}</div>${inputsForm(run)}</section>`;
 }
 
 export function runPage(run: RunView, lastEventId: number, problem?: string): Html {

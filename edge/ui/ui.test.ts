@@ -203,6 +203,19 @@ describe("run page", () => {
     expect(page.text).toContain(`/ui/compare?a=${id}&b=${newId}`);
   });
 
+  it("'edit inputs and rerun' reruns from the first step reading a changed input", async () => {
+    const id = await finishedRun(["demo"], "red", "what is on the left?");
+    const res = await h.app.request(`/ui/runs/${id}/rerun-inputs`, { method: "POST", body: form({ "inputs.question": "what is on the right?", "inputs.n": "1" }) });
+    expect(res.status).toBe(303);
+    const child = (await call(h.app, `/v1/runs/${res.headers.get("location")!.split("/").pop()}`)).body;
+    expect(child).toMatchObject({ parentRunId: id, rerunFrom: "answer" });
+    expect(child.inputs.question).toBe("what is on the right?");
+    expect(child.steps.find((s: { id: string }) => s.id === "dock").status).toBe("cached");
+    const same = await h.app.request(`/ui/runs/${id}/rerun-inputs`, { method: "POST", body: form({ "inputs.question": "what is on the left?" }) });
+    expect(same.status).toBe(400);
+    expect(await same.text()).toContain("No input was changed");
+  });
+
   it("a rejected rerun shows the API's message on the run page", async () => {
     const id = await finishedRun();
     const res = await h.app.request(`/ui/runs/${id}/rerun`, { method: "POST", body: form({ fromStep: "answer", "params.maxTokens": "999" }) });
