@@ -47,6 +47,11 @@ const toGenerateParams = (p: JobOf<"decode">["params"]): GenerateParams => ({
   stop: p.stop,
 });
 
+/**
+ * @example
+ * const executor = new JobExecutor(new Map([[rt.name, rt]]), "worker-1");
+ * const results = await executor.executeBatch(leased.map((job) => ({ job })));
+ */
 export class JobExecutor {
   constructor(
     readonly runtimes: ReadonlyMap<string, ModelRuntime>,

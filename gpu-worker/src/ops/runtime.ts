@@ -43,6 +43,15 @@ export interface RuntimeOptions {
 
 const countRun = (m: Map<string, number>, name: string) => m.set(name, (m.get(name) ?? 0) + 1);
 
+/**
+ * @example
+ * const rt = new ModelRuntime(await loadPackage("gpu-worker/models/metalm-tiny"), { getBlob });
+ * const { prompt } = await rt.buildPrompt([
+ *   { kind: "span", recipe: { connector: "vision", source: { model: "metalm-tiny", encoder: "vision", image: { sha256 } } } },
+ *   { kind: "text", text: "question: what color is the circle? answer:" },
+ * ]);
+ * const [answer] = await rt.decode([{ prompt, params: { maxTokens: 8, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] } }]);
+ */
 export class ModelRuntime {
   readonly cache: ByteLru<Tensor>;
   /** Graph runs of each encoder / connector (by name): what the caches saved is what is not counted here (for /metrics). */

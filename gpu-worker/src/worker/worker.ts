@@ -31,6 +31,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
   });
 
+/**
+ * @example
+ * const worker = new Worker(configFromEnv(), jsonLog({ workerId: "w1" }));
+ * await worker.start(); // … later, on SIGTERM:
+ * await worker.stop();
+ */
 export class Worker {
   readonly client: EdgeClient;
   runtimes = new Map<string, ModelRuntime>();
