@@ -14,6 +14,7 @@ import { adminRoutes } from "./auth/admin.js";
 import { loginRoutes } from "./auth/login.js";
 import { authenticate } from "./auth/middleware.js";
 import { DEFAULT_RATE_LIMIT } from "./limits/rate.js";
+import { registerWebhooksOpenApi } from "./webhooks/openapi.js";
 import { runWebhooksRoutes, webhooksRoutes } from "./webhooks/routes.js";
 import type { AppDeps, Env, Limits } from "./context.js";
 import { localNotifier } from "./engine/notifier.js";
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): EdgeApp {
   mountUi(app); // notebook UI (edge/ui/: /, /ui/*) — owned by the UI work
 
   registerOpenApi(app);
+  registerWebhooksOpenApi(app);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: { title: "MetaLM workflow service", version: "0.1.0", description: "Control plane (edge) API and pool protocol" },

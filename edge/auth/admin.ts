@@ -14,7 +14,7 @@ import { createApiKey, listApiKeys, newId, presentKey, revokeApiKey, TENANT_ID_R
 
 export const adminRoutes = new Hono<Env>();
 
-const CreateKeyBody = z.strictObject({
+export const CreateKeyBody = z.strictObject({
   tenantId: z.string().regex(TENANT_ID_RE, "tenantId: 1–64 of [A-Za-z0-9_.-], starting with a letter or digit").optional(),
   name: z.string().max(200).optional(),
 });

@@ -39,14 +39,14 @@ export const runWebhooksRoutes = new Hono<Env>();
 
 const MAX_ENDPOINTS = 20;
 const Events = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length);
-const CreateBody = z.strictObject({
+export const CreateEndpointBody = z.strictObject({
   url: z.string().min(1).max(2048),
   events: Events.optional(),
   description: z.string().max(500).optional(),
   enabled: z.boolean().optional(),
 });
-const PatchBody = CreateBody.partial();
-const RotateBody = z.strictObject({ graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() });
+export const PatchEndpointBody = CreateEndpointBody.partial();
+export const RotateSecretBody = z.strictObject({ graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() });
 
 const present = (e: WebhookEndpointRow) => ({
   id: e.id,
@@ -75,7 +75,7 @@ async function loadEndpoint(c: Ctx, id: string): Promise<WebhookEndpointRow> {
 }
 
 webhooksRoutes.post("/endpoints", async (c) => {
-  const body = parseOr400(CreateBody, await readJson(c));
+  const body = parseOr400(CreateEndpointBody, await readJson(c));
   checkUrl(c, body.url);
   const { store, now } = c.var.engine;
   const existing = await store.db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, c.var.tenantId));
@@ -119,7 +119,7 @@ webhooksRoutes.get("/endpoints/:id/secret", async (c) => {
 
 webhooksRoutes.patch("/endpoints/:id", async (c) => {
   const e = await loadEndpoint(c, c.req.param("id"));
-  const body = parseOr400(PatchBody, await readJson(c));
+  const body = parseOr400(PatchEndpointBody, await readJson(c));
   if (body.url !== undefined) checkUrl(c, body.url);
   const { store, now } = c.var.engine;
   const patch: Partial<WebhookEndpointRow> = { updatedAt: now() };
@@ -144,7 +144,7 @@ webhooksRoutes.delete("/endpoints/:id", async (c) => {
 webhooksRoutes.post("/endpoints/:id/rotate-secret", async (c) => {
   const e = await loadEndpoint(c, c.req.param("id"));
   const text = await c.req.text();
-  const body = text.trim() ? parseOr400(RotateBody, (() => { try { return JSON.parse(text); } catch { throw apiError(400, "invalid_json", "malformed JSON"); } })()) : {};
+  const body = text.trim() ? parseOr400(RotateSecretBody, (() => { try { return JSON.parse(text); } catch { throw apiError(400, "invalid_json", "malformed JSON"); } })()) : {};
   const { store, now } = c.var.engine;
   const t = now();
   const grace = body.graceSeconds !== undefined ? body.graceSeconds * 1000 : webhookOptions(c.var.webhooks).rotationGraceMs;

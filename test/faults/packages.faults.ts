@@ -22,7 +22,7 @@ beforeAll(async () => {
   manifest.name = "metalm-tiny-tampered";
   writeFileSync(join(tampered, "manifest.json"), JSON.stringify(manifest, null, 2));
   const graph = readFileSync(join(tampered, "vision_encoder.onnx"));
-  graph[graph.length - 1] ^= 0xff; // one flipped bit pattern in the last byte
+  graph[graph.length - 1] = graph[graph.length - 1]! ^ 0xff; // one flipped bit pattern in the last byte
   writeFileSync(join(tampered, "vision_encoder.onnx"), graph);
   const corrupt = join(models.dir, "corrupt");
   cpSync(FIXTURE, corrupt, { recursive: true });
