@@ -175,6 +175,12 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
       expect(got.every((e, i) => i === 0 || e.id > got[i - 1]!.id)).toBe(true);
     });
 
+    test("a statement with 101 bound parameters is refused (the engine stays at ≤ 100)", async (store) => {
+      const args = Array.from({ length: 101 }, (_, i) => sql`${i}`);
+      const err = await store.db.all(sql`SELECT json_array(${sql.join(args, sql`, `)}) AS a`).then(() => undefined, (e: unknown) => e);
+      expect(errorMentions(err, "too many SQL variables"), String(err)).toBe(true);
+    });
+
     test("the rev guard rolls back a commit computed from a stale snapshot", async (store) => {
       await store.batch([store.db.insert(runs).values(runRow("r1"))]);
       const ev = (type: string) => store.db.insert(runEvents).values({ runId: "r1", type, data: {}, createdAt: 1 });
