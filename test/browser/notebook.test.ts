@@ -194,6 +194,18 @@ describe("notebook UI on the real stack (fixture model)", () => {
     }
   });
 
+  it("edit an input on the run page and rerun: only the steps reading it run again", async () => {
+    await page.goto(`/ui/runs/${runIds[0]}`);
+    await page.click("text=Edit inputs and rerun");
+    await page.fill("#ri-question", "what is on the right?");
+    await Promise.all([page.waitForURL((u) => runIdOf(u.toString()) !== runIds[0]), page.click("text=Rerun with these inputs")]);
+    await waitFinished(page);
+    const run = await api(`/v1/runs/${runIdOf(page.url())}`);
+    expect(run).toMatchObject({ status: "succeeded", parentRunId: runIds[0], rerunFrom: "answer" });
+    expect(await page.getAttribute("#cell-see", "data-status")).toBe("cached");
+    expect(await page.textContent("#cell-answer .seg-text")).toContain("question: what is on the right? answer:");
+  });
+
   it("without the key cookie the UI asks for the API key, then lands where it was going", async () => {
     if (!stack.key) return;
     const fresh = await browser.newContext({ baseURL: stack.url });
