@@ -119,7 +119,7 @@ describe("pool protocol over HTTP", () => {
 
   it("retryable errors retry with backoff; exhausted attempts fail the step with the reason and skip downstream", async () => {
     const spec: any = vqa();
-    spec.steps[2].retry = { maxAttempts: 2, backoffMs: 50 };
+    spec.steps[2].retry = { maxAttempts: 2, backoffMs: 500 };
     const runId = await createRun(spec);
     const fail = (j: Job) => ({ jobId: j.jobId, leaseId: j.leaseId, ok: false as const, error: { code: "oom", message: "out of memory", retryable: true } });
     let jobs = await a.lease(8, 0);
@@ -188,5 +188,33 @@ describe("crash windows", () => {
     while (!again && Date.now() - t0 < 3000) again = (await b.lease(8, 500)).find((j) => j.jobId === dock!.jobId);
     expect(again?.attempt).toBe(2);
     expect(await step(runId, dock!.stepId)).toMatchObject({ status: "running", attempts: 2, error: { code: "lease_expired" } });
+  });
+});
+
+describe("protocol edges", () => {
+  it("unknown job ids: heartbeat says lost, results are ignored, progress says cancel", async () => {
+    expect(await a.heartbeat(["run_x.see"])).toEqual({ cancel: [], lost: ["run_x.see"] });
+    const fake = { jobId: "run_x.see", leaseId: "nope", op: "encode", model: "metalm-tiny" } as unknown as Job;
+    expect(await a.results([okResult(fake, "worker-a")])).toEqual({ accepted: [], ignored: ["run_x.see"] });
+    expect(await a.progress("run_x.see", [])).toEqual({ cancel: true });
+  });
+
+  it("another worker cannot complete, extend or stream a job it does not hold", async () => {
+    const runId = await createRun();
+    const [job] = await a.lease(1, 0);
+    expect(await b.heartbeat([job!.jobId])).toEqual({ cancel: [], lost: [job!.jobId] });
+    expect((await b.results([okResult(job!, "worker-b")])).ignored).toEqual([job!.jobId]);
+    expect(await b.progress(job!.jobId, [{ index: 0, id: 1, text: "x", logprob: 0 }])).toEqual({ cancel: true });
+    expect(await step(runId, job!.stepId)).toMatchObject({ status: "running", workerId: "worker-a" });
+  });
+
+  it("re-registering replaces the adverts; a worker leases only jobs for models it advertises", async () => {
+    await a.register([{ ...tinyAdvert, name: "other-model" }]);
+    await b.register([tinyAdvert]);
+    await createRun();
+    expect(await a.lease(8, 0)).toEqual([]);
+    expect((await b.lease(8, 0)).length).toBe(3);
+    const models = (await call(h.app, "/v1/models")).body.models.map((m: { name: string; workers: string[] }) => [m.name, m.workers]);
+    expect(models.sort()).toEqual([["metalm-tiny", ["worker-b"]], ["other-model", ["worker-a"]]]);
   });
 });
