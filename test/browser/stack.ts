@@ -14,8 +14,8 @@ export const ROOT = resolve(import.meta.dirname, "../..");
 export const SHOTS = join(ROOT, "artifacts/screenshots");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const FIXTURE_MODELS = join(ROOT, "gpu-worker/fixtures/tiny");
-export const TRAINED_MODELS = join(ROOT, "gpu-worker/models");
-export const hasTrainedModel = () => existsSync(join(TRAINED_MODELS, "metalm-tiny/manifest.json"));
+export const TRAINED_MODELS = join(ROOT, "gpu-worker/models/metalm-tiny");
+export const hasTrainedModel = () => existsSync(join(TRAINED_MODELS, "manifest.json"));
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {

@@ -7,7 +7,9 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { questions, renderPng, type Scene } from "../../gpu-worker/eval/shapes.js";
-import { hasTrainedModel, launchBrowser, shot, signedInContext, startStack, TRAINED_MODELS, type Stack } from "./stack.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { hasTrainedModel, launchBrowser, ROOT, shot, signedInContext, startStack, TRAINED_MODELS, type Stack } from "./stack.js";
 
 const trained = hasTrainedModel();
 if (!trained) console.warn("[browser] gpu-worker/models/metalm-tiny is not there: the trained-model UI test is skipped");
@@ -23,6 +25,21 @@ describe.skipIf(!trained)("notebook UI with the trained metalm-tiny", () => {
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
+  });
+
+  it("the vqa-then-explain example with its sample inputs, one click: the expected answer, label and an explanation", async () => {
+    const sample = JSON.parse(readFileSync(join(ROOT, "workflows/examples/samples/vqa-then-explain.json"), "utf8")) as { expected: Record<string, string> };
+    await page.goto("/ui/new?pick=example:vqa-then-explain");
+    await page.waitForFunction(() => document.querySelector("#validity")?.textContent?.includes("✓ Valid"));
+    expect(await page.isChecked("#in-image-reuse")).toBe(true);
+    await Promise.all([page.waitForURL(/\/ui\/runs\/run_/), page.click("#run-btn")]);
+    await page.waitForSelector("#run[data-done]", { timeout: 90_000 });
+    expect((await page.textContent("#cell-answer [data-answer]"))!.trim()).toBe(sample.expected.answer);
+    expect((await page.textContent("#cell-why [data-label-out]"))!.trim()).toBe(sample.expected.label);
+    const explanation = (await page.textContent("#cell-why [data-explanation]"))!.replace("Explanation:", "").trim();
+    console.log(`[browser] trained explanation: “${explanation}” (sample expects “${sample.expected.explanation}”)`);
+    expect(explanation.length).toBeGreaterThan(0);
+    await shot(page, "run-trained-sample");
   });
 
   it("answers 'what is on the left?' correctly and explains an entailment", async () => {
