@@ -11,7 +11,7 @@
  * const app = createApp({ store, poolToken });   // edge/app.ts calls mountUi(app)
  * await app.request("/ui/runs");                 // 200 text/html: the run history
  */
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { html } from "hono/html";
@@ -274,7 +274,7 @@ async function lastEventId(c: Ctx, runId: string): Promise<number> {
   const [row] = await c.var.engine.store.db
     .select({ m: sql<number | null>`max(${runEvents.id})` })
     .from(runEvents)
-    .where(eq(runEvents.runId, runId));
+    .where(and(eq(runEvents.runId, runId), eq(runEvents.tenantId, c.var.tenantId)));
   return Number(row?.m ?? 0);
 }
 

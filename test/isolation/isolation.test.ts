@@ -182,6 +182,7 @@ describe("tenant B cannot see tenant A's things", () => {
       [`/ui/runs/${a.run}/inputs/image`, "GET"],
       [`/ui/runs/${a.live}/cancel`, "POST"],
       [`/ui/runs/${a.run}/rerun`, "POST"],
+      [`/ui/runs/${a.run}/rerun-inputs`, "POST"],
     ] as const) {
       const fd = new FormData();
       fd.set("fromStep", "answer");
@@ -209,5 +210,6 @@ describe("tenant B cannot see tenant A's things", () => {
     const missing = [...withParam].filter((r) => !COVERED.has(r));
     expect(withParam.size).toBeGreaterThanOrEqual(20);
     expect(missing).toEqual([]);
+    console.log(`[isolation] ${COVERED.size} routes covered (${withParam.size} with an id: all)`);
   });
 });
