@@ -67,8 +67,13 @@ describe("live run page (SSE)", () => {
     expect(await page.textContent("#cell-answer [data-waiting]")).toBe("Generating…");
     await shot(page, "run-live");
 
+    // someone editing the cell's rerun form while it completes keeps what they typed, and the caret
+    await page.click("#cell-answer details.rerun summary");
+    await page.fill("#rr-answer-maxTokens", "5");
     await worker.results([okResult(answer, "w-live", "a red circle")]);
     await page.waitForSelector("#cell-answer[data-status=succeeded] [data-answer]");
+    expect(await page.inputValue("#rr-answer-maxTokens")).toBe("5");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("rr-answer-maxTokens");
     expect((await page.textContent("#cell-answer [data-answer]"))!.trim()).toBe("a red circle");
     expect(await page.getAttribute("#run", "data-live")).toBe("1"); // `why` still to come
 

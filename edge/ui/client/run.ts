@@ -46,6 +46,7 @@ export const RUN_JS = String.raw`(function () {
         var c = cell(id);
         var fresh = fromHtml(text);
         if (!c || !fresh) return;
+        var active = document.activeElement; // before anything moves (moving a node drops focus)
         // tokens that streamed in while the fragment was on its way stay (the fragment may predate them)
         var oldToks = c.querySelector("[data-live-tokens]");
         var newToks = fresh.querySelector("[data-live-tokens]");
@@ -62,6 +63,8 @@ export const RUN_JS = String.raw`(function () {
           if (d && old && nf) nf.replaceWith(old);
         }
         c.replaceWith(fresh);
+        // a form being edited moved along with its footer: keep the caret where it was
+        if (active && active !== document.body && fresh.contains(active) && active.focus) active.focus();
       })
       .catch(function () {});
   }
