@@ -123,6 +123,14 @@ describe("Idempotency-Key", () => {
     other.engine.store.close();
   });
 
+  it("a key replayed with a different request is a 409, changing nothing", async () => {
+    const a = await create({}, { "idempotency-key": "k-409" });
+    const b = await create({ inputs: { image: pngDataUrl(), question: "something else?" } }, { "idempotency-key": "k-409" });
+    expect(b.status).toBe(409);
+    expect(b.body.error).toMatchObject({ code: "idempotency_key_reused", details: { runId: a.body.id } });
+    expect((await call(h.app, "/v1/runs")).body.runs).toHaveLength(1);
+  });
+
   it("a different key makes a different run", async () => {
     const a = await create({}, { "idempotency-key": "a" });
     const b = await create({}, { "idempotency-key": "b" });

@@ -69,8 +69,22 @@ runsRoutes.post("/", async (c) => {
     workflowVersion: r.workflowVersion,
     blobs: r.blobs,
   });
+  if (!created && !sameRequest(run, r.spec, r.inputs, raw.body.tags))
+    throw apiError(409, "idempotency_key_reused", "this Idempotency-Key was used for a different request (spec, inputs or tags)", {
+      field: "Idempotency-Key",
+      runId: run.id,
+    });
   return answerRun(c, run, { created, waitS, steps });
 });
+
+/** Whether a replayed Idempotency-Key carries the request the stored run was created from. */
+function sameRequest(run: RunRow, spec: unknown, inputs: unknown, tags: string[]): boolean {
+  return (
+    JSON.stringify(run.spec) === JSON.stringify(spec) &&
+    JSON.stringify(run.inputs) === JSON.stringify(inputs) &&
+    JSON.stringify(run.tags) === JSON.stringify(tags)
+  );
+}
 
 runsRoutes.get("/", async (c) => {
   const q = parseOr400(ListRunsQuerySchema, c.req.query(), "query");
