@@ -110,8 +110,7 @@ function filtersForm(f: HistoryFilters, saved: string[]): Html {
       <select id="f-limit" name="limit">
         ${["25", "50", "100"].map((n) => html`<option ${(f.limit || String(DEFAULT_LIMIT)) === n ? "selected" : ""}>${n}</option>`)}
       </select></div>
-    <div class="field"><button type="submit">Filter</button></div>
-    <div class="field"><a class="btn secondary" href="/ui/runs">Clear</a></div>
+    <div class="row" style="gap:.5rem"><button type="submit">Filter</button><a class="btn secondary" href="/ui/runs">Clear</a></div>
   </div>
   <p class="hint"><span id="f-workflow-hint">“Saved workflow” matches runs started from a saved workflow (<code>POST /v1/workflows</code>), not inline specs.</span>
   <span id="f-dates-hint">Dates are UTC: <code>2026-11-26</code> or <code>2026-11-26T14:30</code>; “to” includes that whole day.</span></p>
