@@ -175,6 +175,7 @@ describe("plan, models, health, metrics, openapi", () => {
     const res = await h.app.request("/metrics");
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
+    expect(text).toMatch(/metalm_http_request_duration_seconds_count\{method="POST",route="\/v1\/runs",status="2xx"\} 1/);
     for (const name of ["metalm_queue_wait_seconds_bucket", "metalm_compute_seconds_bucket", "metalm_lease_batch_size_bucket", "metalm_tokens_per_second_bucket", "metalm_cache_hits_total", 'metalm_runs{status="succeeded"} 1'])
       expect(text).toContain(name);
   });

@@ -61,7 +61,10 @@ export function createApp(deps: AppDeps): EdgeApp {
     c.set("limits", limits);
     c.set("metrics", metrics);
     c.set("webhooks", deps.webhooks ?? {});
+    const t0 = performance.now();
     await next();
+    // after onError has run, so errors count with their status; route = the matched pattern
+    metrics.observeRequest(c.req.method, c.req.routePath, c.res.status, (performance.now() - t0) / 1000);
   });
   app.use("*", authenticate({ adminKey: deps.adminKey, rateLimit: deps.rateLimit ?? DEFAULT_RATE_LIMIT }));
   app.on(

@@ -52,10 +52,11 @@ export class Metrics implements PoolObserver {
     labelNames: ["op", "outcome"],
     registers: [this.registry],
   });
-  readonly httpRequests = new Counter({
-    name: "metalm_http_requests_total",
-    help: "HTTP requests by route and status class",
-    labelNames: ["method", "status"],
+  readonly httpRequests = new Histogram({
+    name: "metalm_http_request_duration_seconds",
+    help: "Edge request handling time by method, route pattern and status class (SSE and long-polls included)",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1, 10, 30],
     registers: [this.registry],
   });
 
@@ -86,6 +87,10 @@ export class Metrics implements PoolObserver {
         for (const r of rows) this.set({ status: r.status }, Number(r.n));
       },
     });
+  }
+
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpRequests.observe({ method, route, status: `${Math.floor(status / 100)}xx` }, seconds);
   }
 
   attach(store: Store): this {
