@@ -192,7 +192,9 @@ function metaView(run: RunView, s: StepView): Html {
         ? "encoder cache hit"
         : s.output
           ? "computed (cache miss)"
-          : "not run yet"
+          : s.status === "pending" || s.status === "queued" || s.status === "running"
+            ? "not finished yet"
+            : "no output"
   }</span>${worker ? html` · <span>worker ${worker}</span>` : ""}</p>
 ${
   r || s.cacheKey
