@@ -78,11 +78,6 @@ export function openSqliteStore(file: string, opts: { busyTimeoutMs?: number; bu
   };
 }
 
-/**
- * Reuse compiled statements: drizzle asks better-sqlite3 to `prepare` every query it runs, and
- * compiling SQL was the largest single cost of a request. Statements are keyed by SQL text (a
- * bounded LRU); a reused reader is reset to object rows, since drizzle toggles `raw()` per call.
- */
 /** SQLITE_BUSY* / SQLITE_LOCKED*: another connection holds the lock; trying again later is safe. */
 export function isBusy(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
@@ -114,6 +109,11 @@ function retryBusy(sqlite: Database.Database, st: Database.Statement, retryMs: n
   }
 }
 
+/**
+ * Reuse compiled statements: drizzle asks better-sqlite3 to `prepare` every query it runs, and
+ * compiling SQL was the largest single cost of a request. Statements are keyed by SQL text (a
+ * bounded LRU); a reused reader is reset to object rows, since drizzle toggles `raw()` per call.
+ */
 function cacheStatements(sqlite: Database.Database, retryMs: number, max = 512): void {
   const cache = new Map<string, Database.Statement>();
   const prepare = sqlite.prepare.bind(sqlite);
