@@ -64,6 +64,7 @@ export function registerOpenApi(app: OpenAPIHono<Env>): void {
       202: json(RunSchema, "Accepted; poll Location"),
       400: err("Invalid request or workflow (details: per-step error map)"),
       404: err("Saved workflow not found"),
+      409: err("Idempotency-Key reused with a different request"),
       413: err("Body or image too large"),
     },
   });
@@ -78,8 +79,8 @@ export function registerOpenApi(app: OpenAPIHono<Env>): void {
     method: "get",
     path: "/v1/runs/{id}",
     summary: "Get a run with its steps",
-    request: { params: runId },
-    responses: { 200: json(RunSchema, "The run"), 404: err("Unknown run") },
+    request: { params: runId, headers: z.object({ "if-none-match": z.string().optional() }) },
+    responses: { 200: json(RunSchema, "The run (ETag: changes with every engine commit)"), 304: { description: "Unchanged since If-None-Match" }, 404: err("Unknown run") },
   });
   r.registerPath({
     method: "post",
