@@ -75,6 +75,9 @@ export async function leaseJobs(
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return [];
     await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, ctx.notifier.recheckMs ?? 500), signal);
+    // an abort (the worker hung up) wakes the wait: claim nothing more, or the jobs sit leased
+    // by a caller that will never see them until the lease expires
+    if (signal?.aborted) return [];
   }
 }
 
