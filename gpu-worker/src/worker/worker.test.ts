@@ -22,13 +22,15 @@ const job = (extra: Partial<Job> & Pick<Job, "op">): Omit<Job, "leaseId"> =>
   ({ jobId: `job-${++n}`, runId: "run-1", stepId: `s${n}`, attempt: 1, deadlineAt: Date.now() + 60_000, model: MODEL, ...extra }) as Omit<Job, "leaseId">;
 const vqa = { kind: "span" as const, recipe: { connector: "vision", source: { model: MODEL, encoder: "vision", image: { sha256: imageA } } } };
 const params = { maxTokens: 8, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] };
-const until = async (cond: () => boolean, ms = 15_000) => {
+const until = async (cond: () => boolean, ms = 15_000, what = "") => {
   const t0 = Date.now();
   while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error("timed out waiting");
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting${what ? ` for ${what}` : ""} (${ms} ms)`);
     await new Promise((r) => setTimeout(r, 20));
   }
 };
+/** The bound of a wait that a loaded machine can stretch (the SIGKILL test). */
+const SLOW_MS = 60_000;
 let shade = 40;
 /** A span over a new image, in no worker's encoder cache: its job must fetch the blob (which a test may delay). */
 const freshSpan = () => {
@@ -93,19 +95,25 @@ describe("worker processes through the pool protocol", () => {
     };
     const j = job({ op: "decode", segments: [freshSpan(), { kind: "text", text: "caption:" }], params });
     edge.enqueue(j);
-    await until(() => victim !== undefined);
+    // Bounded but generous waits: on a heavily loaded machine a child's exit, the lease expiry and
+    // the other worker's decode can each take many seconds (a 15 s wait for the restart once
+    // failed in CI-like conditions). Every wait still ends in a failure if it never happens.
+    await until(() => victim !== undefined, SLOW_MS, "the first blob fetch");
     const slot = victim === "wt-0" ? 0 : 1;
     const restartsBefore = pool.restarts;
-    pool.child(slot)!.kill("SIGKILL");
+    const child = pool.child(slot)!;
+    const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
+    child.kill("SIGKILL");
     victim = "done"; // later fetches (another worker, or the restarted one) are served
-    await edge.allDone(30_000);
+    await edge.allDone(SLOW_MS);
     const e = edge.jobs.get(j.jobId)!;
     expect(e.done!.ok).toBe(true);
     expect(e.leases).toBe(2);
-    await until(() => pool.restarts > restartsBefore);
+    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`worker ${slot} did not exit within ${SLOW_MS} ms of SIGKILL`)), SLOW_MS).unref())]);
+    await until(() => pool.restarts > restartsBefore, SLOW_MS, "the pool to restart the killed worker");
     edge.blobDelay = () => 0;
     watch(slot, pool.child(slot));
-  }, 45_000);
+  }, 4 * SLOW_MS);
 
   it("honours cancel from the edge: decoding stops with finishReason canceled", async () => {
     edge.blobDelay = () => 1500;
