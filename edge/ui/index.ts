@@ -201,7 +201,9 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
         else values[k] = v;
       }
     }
-    return c.html(newRunPage({ ...base, selected, specText, values, reuse, tags: "", errors: await checkSpec(c, specText) }));
+    const savedV = c.req.query("saved");
+    const notice = savedV && selected.startsWith("saved:") ? `Saved as ${selected.slice(6)} v${savedV}.` : undefined;
+    return c.html(newRunPage({ ...base, selected, specText, values, reuse, tags: "", errors: await checkSpec(c, specText), notice }));
   });
 
   ui.post("/ui/new", formLimit, async (c) => {
@@ -209,11 +211,30 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const again = async (status: number, problem: string, errors: ValidationErrorMap | null) =>
       c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText: f.specText, values: f.values, reuse: f.reuse, tags: f.tagsText, errors, problem }), status as 400);
     if (!f.spec.ok) return again(400, `The workflow is not valid JSON: ${f.spec.error}`, null);
+    if (f.savedId) {
+      // loaded from a saved workflow and not edited: run it as that workflow (filed under its id)
+      const w = await api(c).call<SavedWorkflow>(`/v1/workflows/${encodeURIComponent(f.savedId)}`);
+      if (w.ok && sameJson(w.body.spec, f.spec.value)) f.useSaved(f.savedId);
+    }
     const r = await api(c).call<RunView>("/v1/runs", { form: f.body });
     if (r.ok) return c.redirect(`/ui/runs/${r.body.id}`, 303);
     const e = r.body.error;
     const map = e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : await checkSpec(c, f.specText);
     return again(r.status, `The run was not started: ${e.message}${f.chosen.size ? " (choose the image file again)" : ""}`, map);
+  });
+
+  /** "Save workflow": a new version under the spec's name (`POST /v1/workflows`), then the page loads it. */
+  ui.post("/ui/workflows", formLimit, async (c) => {
+    const f = await readRunForm(await c.req.parseBody({ all: true }));
+    const again = async (status: number, problem: string, errors: ValidationErrorMap | null) =>
+      c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText: f.specText, values: f.values, reuse: f.reuse, tags: f.tagsText, errors, problem }), status as 400);
+    if (!f.spec.ok) return again(400, `The workflow is not valid JSON: ${f.spec.error}`, null);
+    const r = await api(c).call<SavedWorkflow>("/v1/workflows", { json: { spec: f.spec.value } });
+    if (!r.ok) {
+      const e = r.body.error;
+      return again(r.status, `Not saved: ${e.message}`, e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : null);
+    }
+    return c.redirect(`/ui/new?pick=saved:${encodeURIComponent(r.body.id)}&saved=${r.body.version}`, 303);
   });
 
   /** Dry run of the form (`POST /v1/plan`): which steps would run, which are cached, where. An HTML fragment. */
@@ -268,6 +289,13 @@ ${compareForm(a, b)}`;
     ]);
     return { examples, saved: saved.ok ? saved.body.workflows : [], models: models.ok ? models.body.models : [] };
   }
+}
+
+/** Same JSON value (key order ignored). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(norm) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
 async function lastEventId(c: Ctx, runId: string): Promise<number> {

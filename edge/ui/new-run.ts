@@ -51,6 +51,8 @@ export interface NewPageState {
   errors: ValidationErrorMap | null;
   /** A request-level problem (the API's message), shown above the form. */
   problem?: string;
+  /** A confirmation shown above the form (e.g. "saved as … v2"). */
+  notice?: string;
 }
 
 type Decl = { type?: unknown; default?: unknown; min?: unknown; max?: unknown; maxLength?: unknown; integer?: unknown; description?: unknown };
@@ -165,6 +167,7 @@ export function newRunPage(s: NewPageState): Html {
   const sel = (v: string) => (s.selected === v ? "selected" : "");
   const body = html`<h1>New run</h1>
 ${s.problem ? html`<p class="notice error" role="alert" id="submit-problem">${s.problem}</p>` : ""}
+${s.notice ? html`<p class="notice" role="status" id="submit-notice">${s.notice}</p>` : ""}
 <form method="get" action="/ui/new" class="filters row" aria-label="Choose a workflow">
   <div class="field grow"><label for="example">Start from</label>
     <select id="example" name="pick">
@@ -206,8 +209,11 @@ ${jsonScript(
     }</div>
     <div class="field"><label for="tags">Tags <span class="muted">(optional, comma-separated)</span></label>
       <input id="tags" name="tags" value="${s.tags}" placeholder="e.g. demo, experiment-3"></div>
+    ${s.selected.startsWith("saved:") ? html`<input type="hidden" name="savedId" value="${s.selected.slice(6)}">` : ""}
     <p class="row"><button type="submit" id="run-btn">Run workflow</button>
-      <button type="button" class="secondary" id="plan-btn" hidden>Preview plan</button></p>
+      <button type="button" class="secondary" id="plan-btn" hidden>Preview plan</button>
+      <button type="submit" class="secondary" id="save-btn" formaction="/ui/workflows" formnovalidate>Save workflow</button></p>
+    <p class="hint">“Save workflow” stores a new version under the spec's <code>name</code>; runs of a saved, unedited workflow are filed under it in the history.</p>
     <div id="plan" aria-live="polite"></div>
   </section>
 </div>

@@ -20,6 +20,10 @@ export interface RunForm {
   spec: { ok: true; value: unknown } | { ok: false; error: string };
   /** The API request body (complete only when `spec.ok`). */
   body: FormData;
+  /** The saved workflow the form was loaded from (`savedId`), if any. */
+  savedId: string | undefined;
+  /** Set the request part: `workflowId` instead of the inline spec (the spec is that workflow's, unedited). */
+  useSaved(id: string): void;
 }
 
 export const sampleReuse = (file: string): ReuseSource => ({ value: `sample:${file}`, text: `use the sample image ${file}`, src: `/ui/examples/files/${encodeURIComponent(file)}` });
@@ -61,12 +65,14 @@ export async function readRunForm(form: Record<string, string | File | (string |
     }
   }
   let spec: RunForm["spec"];
+  const tags = tagsText.split(/[\s,]+/).filter(Boolean);
   try {
     spec = { ok: true, value: JSON.parse(specText) };
-    const tags = tagsText.split(/[\s,]+/).filter(Boolean);
     body.set("request", JSON.stringify({ spec: spec.value, tags, inputs: stored }));
   } catch (e) {
     spec = { ok: false, error: (e as Error).message };
   }
-  return { specText, tagsText, values, reuse, chosen, spec, body };
+  const savedId = one("savedId") || undefined;
+  const useSaved = (id: string) => body.set("request", JSON.stringify({ workflowId: id, tags, inputs: stored }));
+  return { specText, tagsText, values, reuse, chosen, spec, body, savedId, useSaved };
 }

@@ -295,6 +295,30 @@ describe("new run", () => {
     expect(again.inputs.question).toBe("what is on the right?");
   });
 
+  it("'Save workflow' stores a version; running it unedited files the run under that workflow", async () => {
+    const save = await h.app.request("/ui/workflows", { method: "POST", body: form({ spec: JSON.stringify(vqa()) }) });
+    expect(save.status).toBe(303);
+    expect(save.headers.get("location")).toBe("/ui/new?pick=saved:vqa-then-explain&saved=1");
+    const page = await get(save.headers.get("location")!);
+    expect(page.text).toContain("Saved as vqa-then-explain v1.");
+    expect(page.text).toContain('name="savedId" value="vqa-then-explain"');
+    const savedSpec = (await call(h.app, "/v1/workflows/vqa-then-explain")).body.spec;
+    const run = async (spec: unknown) => {
+      const res = await h.app.request("/ui/new", {
+        method: "POST",
+        body: form({ spec: JSON.stringify(spec, null, 2), savedId: "vqa-then-explain", "inputs.image": new Blob([PNG_1PX], { type: "image/png" }), "inputs.question": "saved?" }),
+      });
+      expect(res.status).toBe(303);
+      return (await call(h.app, `/v1/runs/${res.headers.get("location")!.split("/").pop()}`)).body;
+    };
+    expect(await run(savedSpec)).toMatchObject({ workflowId: "vqa-then-explain", workflowVersion: 1 });
+    const edited = { ...savedSpec, description: "edited" };
+    expect(await run(edited)).toMatchObject({ workflowId: null });
+    const bad = await h.app.request("/ui/workflows", { method: "POST", body: form({ spec: JSON.stringify({ steps: [] }) }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("Not saved");
+  });
+
   it("POST /ui/plan previews the run: what would be computed, what reused from an earlier run", async () => {
     const id = await finishedRun(["demo"], "red", "what is on the left?");
     const sha = (await call(h.app, `/v1/runs/${id}`)).body.inputs.image.sha256;

@@ -253,6 +253,10 @@ export const NEW_JS = String.raw`(function () {
     picker.addEventListener("change", function () {
       var ex = examples[picker.value];
       if (!ex || typeof ex.text !== "string") return;
+      // a saved workflow, run unedited, is run as that workflow (the server checks it is unedited)
+      var sid = form && form.querySelector("input[name=savedId]");
+      if (form && !sid) { sid = el("input", { type: "hidden", name: "savedId" }); form.appendChild(sid); }
+      if (sid) sid.value = picker.value.indexOf("saved:") === 0 ? picker.value.slice(6) : "";
       var text = ex.text;
       spec.value = text;
       var desc = document.getElementById("example-desc");
