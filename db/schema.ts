@@ -78,13 +78,16 @@ export const runs = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     outputs: text("outputs", { mode: "json" }).$type<Record<string, unknown>>(),
     error: text("error", { mode: "json" }).$type<RunError>(),
+    /** Run-level deadline (`createdAt` + the spec's or the edge's run timeout); NULL = none (older rows). */
+    deadlineAt: integer("deadline_at"),
   },
   (t) => [
     uniqueIndex("runs_tenant_idem").on(t.tenantId, t.idempotencyKey),
     index("runs_tenant_created").on(t.tenantId, t.createdAt, t.id),
     index("runs_tenant_status_created").on(t.tenantId, t.status, t.createdAt),
     index("runs_tenant_workflow_created").on(t.tenantId, t.workflowId, t.createdAt),
-    index("runs_status_updated").on(t.status, t.updatedAt),
+    // the run-deadline sweep: live runs (queued/running) whose deadline passed
+    index("runs_status_deadline").on(t.status, t.deadlineAt),
   ],
 );
 
@@ -174,6 +177,7 @@ export const jobs = sqliteTable(
     leasedBy: text("leased_by"),
     leasedAt: integer("leased_at"),
     leaseExpiresAt: integer("lease_expires_at"),
+    /** Leased: `leasedAt + timeoutMs`. Queued: `availableAt + timeoutMs` (no worker took it in time). */
     deadlineAt: integer("deadline_at"),
     attempts: integer("attempts").notNull().default(0),
     maxAttempts: integer("max_attempts").notNull(),
@@ -186,6 +190,8 @@ export const jobs = sqliteTable(
   (t) => [
     index("jobs_ready").on(t.status, t.availableAt),
     index("jobs_expiry").on(t.status, t.leaseExpiresAt),
+    // deadline sweep: leased jobs past their step deadline, queued jobs never leased within it
+    index("jobs_deadline").on(t.status, t.deadlineAt),
     index("jobs_run").on(t.runId),
   ],
 );

@@ -18,6 +18,7 @@ import { registerWebhooksOpenApi } from "./webhooks/openapi.js";
 import { runWebhooksRoutes, webhooksRoutes } from "./webhooks/routes.js";
 import type { AppDeps, Env, Limits } from "./context.js";
 import { localNotifier } from "./engine/notifier.js";
+import { DEFAULT_RUN_TIMEOUT_MS } from "./engine/runs.js";
 import { workflowsPlanner } from "./engine/planner.js";
 import type { PoolCtx } from "./engine/pool.js";
 import { apiError, onError } from "./lib/errors.js";
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): EdgeApp {
     notifier: deps.notifier ?? localNotifier(),
     now: deps.now ?? Date.now,
     leaseMs: deps.leaseMs ?? 30_000,
+    runTimeoutMs: deps.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
     observer: metrics,
   };
   const app = new OpenAPIHono<Env>() as EdgeApp;

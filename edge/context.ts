@@ -33,6 +33,8 @@ export interface AppDeps {
   planner?: PlannerPort;
   /** Lease length handed to workers (ms). Default 30 000. */
   leaseMs?: number;
+  /** Run-level deadline (ms after creation) for specs without `timeoutMs` (`RUN_TIMEOUT_MS`). Default 600 000. */
+  runTimeoutMs?: number;
   now?: () => number;
   notifier?: Notifier;
   limits?: Partial<Limits>;

@@ -5,7 +5,8 @@
  *
  * Env: PORT (8787), HOST (127.0.0.1 — 0.0.0.0 to expose), DATA_DIR (./data), POOL_TOKEN
  * (generated when unset), WORKERS (local workers; default: gpu-worker's default pool size,
- * 0 = none), LEASE_MS (30000); ADMIN_KEY and DEV_API_KEY (edge/auth/local.ts: generated and kept
+ * 0 = none), LEASE_MS (30000), RUN_TIMEOUT_MS (600000: a run's deadline unless its spec sets
+ * `timeoutMs`); ADMIN_KEY and DEV_API_KEY (edge/auth/local.ts: generated and kept
  * under DATA_DIR when unset); limits, rate limit and webhook settings (edge/limits/env.ts).
  * A webhook dispatcher runs in this process (edge/webhooks/dispatcher.ts).
  */
@@ -33,6 +34,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalK
     store,
     poolToken,
     leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined,
+    runTimeoutMs: env.RUN_TIMEOUT_MS ? Number(env.RUN_TIMEOUT_MS) : undefined,
     adminKey: keys.adminKey,
     limits: limitsFromEnv(env),
     rateLimit: rateLimitFromEnv(env),

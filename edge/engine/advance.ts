@@ -103,6 +103,8 @@ export async function advance(ctx: EngineCtx, draft: RunDraft): Promise<void> {
           backoffMs: s.backoffMs,
           timeoutMs: s.timeoutMs,
           availableAt: draft.now,
+          // queued: no worker took it within the step's timeout → the sweep times the step out
+          deadlineAt: draft.now + s.timeoutMs,
           createdAt: draft.now,
           updatedAt: draft.now,
         });

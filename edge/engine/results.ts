@@ -3,13 +3,14 @@
  * lease-expiry / deadline sweep. Each outcome is committed with its run's consequences in one
  * batch guarded by the run rev and the job's lease, so it applies at most once.
  */
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, inArray, lt } from "drizzle-orm";
 import { queries } from "../../db/queries.js";
-import { jobs, type JobRow } from "../../db/schema.js";
+import { jobs, runs, type JobRow } from "../../db/schema.js";
 import type { StepError } from "../../db/types.js";
 import type { JobResult } from "../../workflows/index.js";
 import { advance } from "./advance.js";
-import { isJobConflict, jobGuard, withRun } from "./commit.js";
+import { isJobConflict, jobGuard, queuedJobGuard, withRun } from "./commit.js";
+import { timeOutRun } from "./runs.js";
 import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
 import type { PoolCtx } from "./pool.js";
@@ -83,7 +84,7 @@ function failAttempt(d: RunDraft, job: JobRow, error: StepError, t: number, fina
     const availableAt = t + Math.min(MAX_BACKOFF_MS, job.backoffMs * 2 ** Math.max(0, job.attempts - 1));
     d.patchStep(s.stepId, { status: "queued", error: err, queuedAt: t });
     d.event("step.retrying", s.stepId, { status: "queued", attempt: job.attempts, error: err, availableAt });
-    return { job: { status: "queued", leaseId: null, leasedBy: null, leaseExpiresAt: null, deadlineAt: null, availableAt } };
+    return { job: { status: "queued", leaseId: null, leasedBy: null, leaseExpiresAt: null, deadlineAt: availableAt + job.timeoutMs, availableAt } };
   }
   const message = job.attempts >= job.maxAttempts && error.retryable !== false ? `${error.message} (after ${job.attempts} attempts)` : error.message;
   const fin = { ...err, message };
@@ -106,7 +107,9 @@ async function settleJob(
       const d = new RunDraft(snap.run, snap.steps, t);
       const { job: jobPatch } = decide(d, t);
       await advance(ctx, d);
-      const stmts = [jobGuard(ctx.store, job.id, job.leaseId!, { ...jobPatch, updatedAt: t }), ...d.toUpdateStatements(ctx.store)];
+      const patch = { ...jobPatch, updatedAt: t };
+      const guard = job.status === "queued" ? queuedJobGuard(ctx.store, job, patch) : jobGuard(ctx.store, job.id, job.leaseId!, patch);
+      const stmts = [guard, ...d.toUpdateStatements(ctx.store)];
       return { stmts, value: jobPatch.status };
     });
     if (!r.committed) return false;
@@ -119,7 +122,11 @@ async function settleJob(
   }
 }
 
-/** Expired leases and passed deadlines → retry or fail. Bounded; safe to call from anywhere. */
+/**
+ * Expired leases and passed deadlines → retry or fail; queued jobs no worker leased within their
+ * step's timeout → the step `timed_out`; runs past their run deadline → `timed_out`. Driven by DB
+ * state only (lease calls, the Node timer, the Workers cron). Bounded; safe to call from anywhere.
+ */
 export async function sweepExpired(ctx: PoolCtx): Promise<number> {
   const now = ctx.now();
   const expired = await ctx.store.db
@@ -130,13 +137,25 @@ export async function sweepExpired(ctx: PoolCtx): Promise<number> {
   const late = await ctx.store.db
     .select()
     .from(jobs)
-    .where(and(eq(jobs.status, "leased"), lt(jobs.deadlineAt, now)))
+    .where(and(inArray(jobs.status, ["leased", "queued"]), lt(jobs.deadlineAt, now)))
     .limit(SWEEP_BATCH);
   const seen = new Set<string>();
   let n = 0;
   for (const job of [...late, ...expired]) {
     if (seen.has(job.id)) continue;
     seen.add(job.id);
+    if (job.status === "queued") {
+      const ok = await settleJob(ctx, job, (d, t) => {
+        const s = d.step(job.stepId);
+        if (!s || s.status !== "queued") return { job: { status: "canceled" } };
+        const error: StepError = { code: "queue_timeout", message: `no worker leased the step within its timeout of ${job.timeoutMs} ms`, retryable: false };
+        d.patchStep(s.stepId, { status: "timed_out", error, finishedAt: t });
+        d.event("step.timed_out", s.stepId, { status: "timed_out", error });
+        return { job: { status: "failed" } };
+      });
+      if (ok) n++;
+      continue;
+    }
     const timedOut = job.deadlineAt != null && job.deadlineAt < now;
     const error: StepError = timedOut
       ? { code: "timeout", message: `step exceeded its timeout of ${job.timeoutMs} ms`, retryable: true }
@@ -146,6 +165,15 @@ export async function sweepExpired(ctx: PoolCtx): Promise<number> {
       return failAttempt(d, job, error, t, timedOut ? "timed_out" : "failed");
     });
     if (ok) n++;
+  }
+  // run deadlines: live runs whose deadline passed (runs_status_deadline index)
+  const overdue = await ctx.store.db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(and(inArray(runs.status, ["queued", "running"]), lt(runs.deadlineAt, now)))
+    .limit(SWEEP_BATCH);
+  for (const { id } of overdue) {
+    if ((await timeOutRun(ctx, id)).committed) n++;
   }
   return n;
 }

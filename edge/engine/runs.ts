@@ -5,7 +5,7 @@ import { queries } from "../../db/queries.js";
 import { blobs, tenantBlobs, type RunRow, type StepRow } from "../../db/schema.js";
 import { errorMentions, type Stmt } from "../../db/driver.js";
 import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
-import type { ModelCatalog, WorkflowSpec } from "../../workflows/index.js";
+import { endRun, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
 import { jobIdOf, newRunId } from "../lib/ids.js";
 import { advance, type EngineCtx } from "./advance.js";
 import { withRun } from "./commit.js";
@@ -15,7 +15,12 @@ import { JOBS_TOPIC, runTopic, type Notifier } from "./notifier.js";
 export interface RunsCtx extends EngineCtx {
   notifier: Notifier;
   now: () => number;
+  /** Run-level deadline for specs without `timeoutMs` (ms after creation). Default 10 minutes. */
+  runTimeoutMs?: number;
 }
+
+/** The run deadline when neither the spec nor the edge (`RUN_TIMEOUT_MS`) sets one. */
+export const DEFAULT_RUN_TIMEOUT_MS = 600_000;
 
 export interface NewBlob {
   sha256: string;
@@ -76,6 +81,7 @@ export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ 
     updatedAt: now,
     outputs: null,
     error: null,
+    deadlineAt: now + (input.spec.timeoutMs ?? ctx.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS),
   };
   const stepRows: StepRow[] = ctx.planner.steps(input.spec, input.inputs, input.catalog as ModelCatalog).map((info, idx) => ({
     runId: id,
@@ -154,26 +160,52 @@ async function findByIdempotencyKey(ctx: RunsCtx, tenantId: string, key: string)
  * ignored). Canceling a finished run changes nothing.
  */
 export async function cancelRun(ctx: RunsCtx, runId: string, reason = "canceled by request"): Promise<RunRow | undefined> {
+  return (await endRunEarly(ctx, runId, "canceled", { code: "canceled", message: reason })).run;
+}
+
+/**
+ * A run past its deadline (`runs.deadline_at`) ends `timed_out` like a cancel: pending/queued
+ * steps are skipped, running ones `timed_out` with their jobs withdrawn (the holder hears
+ * `cancel` at its next heartbeat). `run.completed` → the `run.failed` webhook. No-op when the run
+ * already finished or its deadline moved (re-read under the rev guard).
+ */
+export async function timeOutRun(ctx: RunsCtx, runId: string): Promise<{ run?: RunRow; committed: boolean }> {
+  return endRunEarly(ctx, runId, "timed_out", (run) => ({
+    code: "run_timeout",
+    message: `run exceeded its timeout of ${run.deadlineAt! - run.createdAt} ms`,
+  }));
+}
+
+/** Cancel or run deadline: workflows' `endRun` (stop running steps, skip pending/queued ones). */
+async function endRunEarly(
+  ctx: RunsCtx,
+  runId: string,
+  reason: "canceled" | "timed_out",
+  error: { code: string; message: string } | ((run: RunRow) => { code: string; message: string }),
+): Promise<{ run?: RunRow; committed: boolean }> {
   const r = await withRun(ctx.store, runId, ctx.now, async (snap, t) => {
     if (isRunTerminal(snap.run.status)) return null;
+    if (reason === "timed_out" && (snap.run.deadlineAt == null || snap.run.deadlineAt > t)) return null;
+    const err = typeof error === "function" ? error(snap.run) : error;
     const d = new RunDraft(snap.run, snap.steps, t);
-    for (const s of d.steps) {
-      if (s.status === "pending" || s.status === "queued") {
-        if (s.status === "queued") d.cancelJobs.push(jobIdOf(runId, s.stepId));
-        d.patchStep(s.stepId, { status: "skipped", error: { code: "canceled", message: reason }, finishedAt: t });
-        d.event("step.skipped", s.stepId, { status: "skipped", error: { code: "canceled", message: reason } });
-      } else if (s.status === "running") {
-        d.cancelJobs.push(jobIdOf(runId, s.stepId));
-        d.patchStep(s.stepId, { status: "canceled", error: { code: "canceled", message: reason }, finishedAt: t });
-        d.event("step.canceled", s.stepId, { status: "canceled" });
-      }
+    const plan = endRun(d.steps.map((s) => ({ id: s.stepId, status: s.status })), reason);
+    for (const id of plan.skip) {
+      const s = d.step(id)!;
+      if (s.status === "queued") d.cancelJobs.push(jobIdOf(runId, id));
+      d.patchStep(id, { status: "skipped", error: err, finishedAt: t });
+      d.event("step.skipped", id, { status: "skipped", error: err });
     }
-    d.patchRun({ status: "canceled", finishedAt: t, error: { code: "canceled", message: reason } });
-    d.event("run.completed", null, { status: "canceled", outputs: null, error: d.run.error });
+    for (const id of plan.stop) {
+      d.cancelJobs.push(jobIdOf(runId, id));
+      d.patchStep(id, { status: reason, error: err, finishedAt: t });
+      d.event(reason === "canceled" ? "step.canceled" : "step.timed_out", id, reason === "canceled" ? { status: reason } : { status: reason, error: err });
+    }
+    d.patchRun({ status: plan.runStatus, finishedAt: t, error: err });
+    d.event("run.completed", null, { status: plan.runStatus, outputs: null, error: d.run.error });
     return { stmts: d.toUpdateStatements(ctx.store), value: d.run };
   });
   if (r.committed) ctx.notifier.publish(runTopic(runId));
-  return r.value ?? r.snap?.run;
+  return { run: r.value ?? r.snap?.run, committed: r.committed };
 }
 
 /** Wait (DB polling + notifier) until the run is terminal or `ms` passes; the latest row either way. */

@@ -110,6 +110,7 @@ planRoutes.post("/", async (c) => {
       updatedAt: now,
       outputs: null,
       error: null,
+      deadlineAt: null,
     },
     stepRows,
     now,

@@ -19,6 +19,7 @@ export interface WorkerEnv {
   POOL_TOKEN?: string;
   ADMIN_KEY?: string;
   LEASE_MS?: string;
+  RUN_TIMEOUT_MS?: string;
   [v: string]: unknown;
 }
 
@@ -65,6 +66,7 @@ export function appFor(env: WorkerEnv): EdgeApp {
       poolToken: env.POOL_TOKEN,
       notifier: durableNotifier(env.POOL_HUB, background),
       leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined,
+      runTimeoutMs: env.RUN_TIMEOUT_MS ? Number(env.RUN_TIMEOUT_MS) : undefined,
       adminKey: env.ADMIN_KEY || undefined,
       limits: { ...limits, imageBytes: Math.min(limits.imageBytes ?? D1_IMAGE_BYTES, D1_IMAGE_BYTES) },
       rateLimit: rateLimitFromEnv(v),

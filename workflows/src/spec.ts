@@ -219,6 +219,11 @@ export const WorkflowSpecSchema = z
     outputs: z
       .record(z.string().regex(INPUT_NAME_RE, "output name must match [a-zA-Z_][a-zA-Z0-9_]{0,63}"), TemplateSchema)
       .default(() => ({})),
+    /**
+     * Run-level deadline (ms from creation): a run not finished by then ends `timed_out`. Unset:
+     * the edge's default (`RUN_TIMEOUT_MS`, 10 minutes). Not part of any cache key.
+     */
+    timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
   })
   .strict()
   .openapi("WorkflowSpec");
