@@ -62,6 +62,11 @@ RECIPES = {
     "full2": dict(config=FULL, vision=dict(minutes=8.0, batch=64, lr=1e-3, off_palette=0.5),
                   main=dict(minutes=34.0, tokens=2000, max_batch=72, lr=1.5e-3, mix=MAIN_MIX, early=0.15),
                   nli=dict(minutes=4.0, tokens=2400, max_batch=96, lr=1.5e-3), export="metalm-tiny"),
+    # continuation of a finished `full` run (--init runs/full/main.pt): more main steps at a lower
+    # peak lr, then the frozen-decoder NLI stage again (the decoder it docks to has changed)
+    "cont": dict(config=FULL, vision="init",
+                 main=dict(minutes=25.0, tokens=2600, max_batch=96, lr=6e-4, mix=MAIN_MIX, early=0.0),
+                 nli=dict(minutes=6.0, tokens=2400, max_batch=96, lr=1.5e-3), export="metalm-tiny"),
     "smoke": dict(config=SMOKE, vision=dict(steps=15, batch=32, lr=2e-3),
                   main=dict(steps=25, tokens=600, max_batch=16, lr=2e-3, mix=MAIN_MIX, early=0.2),
                   nli=dict(steps=8, tokens=600, max_batch=16, lr=2e-3), export="metalm-smoke"),
