@@ -161,15 +161,73 @@ def quick_eval(model: MetaLM, tasks: Sequence[str], device, n_per: int = 60, see
     return res
 
 
+@torch.no_grad()
+def testset_eval(model: MetaLM, tdir: str, device) -> Dict[str, object]:
+    """VQA / caption / VE exact match per split on the committed test sets (testsets/), images
+    loaded from PNG and resized with PIL bilinear (as the worker does). A PyTorch cross-check of
+    what the TypeScript evaluation measures."""
+    from PIL import Image
+    c = model.c
+    model.eval()
+    vis = {}
+    ims = [json.loads(x) for x in open(os.path.join(tdir, "images.jsonl"))]
+    for i in range(0, len(ims), 64):
+        batch = []
+        for im in ims[i:i + 64]:
+            p = Image.open(os.path.join(tdir, "images", im["file"])).convert("RGB").resize((c.image_size, c.image_size), Image.BILINEAR)
+            batch.append(torch.tensor(list(p.getdata()), dtype=torch.float32).view(c.image_size, c.image_size, 3).permute(2, 0, 1))
+        v = model.vision_connector(model.vision(D.normalize(torch.stack(batch)).to(device)))
+        for im, row in zip(ims[i:i + 64], v):
+            vis[im["file"]] = row
+
+    def run(recs, text_of, max_new):
+        emb = []
+        for r in recs:
+            parts = [model.decoder.embed(torch.tensor([V.BOS], device=device)), vis[r["image"]],
+                     model.decoder.embed(torch.tensor(V.encode(text_of(r)), device=device))]
+            emb.append(torch.cat(parts, 0))
+        out = []
+        for i in range(0, len(emb), 128):
+            out += [V.decode(t) for t in greedy_batch(model, emb[i:i + 128], max_new, device)]
+        return out
+
+    res: Dict[str, object] = {}
+    vqa = [json.loads(x) for x in open(os.path.join(tdir, "vqa.jsonl"))]
+    outs = run(vqa, lambda r: f"question: {r['question']} answer:", 6)
+    per = defaultdict(list)
+    for r, o in zip(vqa, outs):
+        per[(r["split"], "overall")].append(o == r["answer"])
+        per[(r["split"], r["form"])].append(o == r["answer"])
+    for (split, f), v in sorted(per.items()):
+        res.setdefault(f"vqa_{split}", {})[f] = round(sum(v) / len(v), 3)
+    cap = [json.loads(x) for x in open(os.path.join(tdir, "caption.jsonl"))]
+    outs = run(cap, lambda r: "caption:", 32)
+    per = defaultdict(list)
+    for r, o in zip(cap, outs):
+        per[r["split"]].append(o == r["caption"])
+    res["caption_exact"] = {k: round(sum(v) / len(v), 3) for k, v in per.items()}
+    ve = [json.loads(x) for x in open(os.path.join(tdir, "ve.jsonl"))]
+    outs = run(ve, lambda r: f"hypothesis: {r['hypothesis']} it is", 24)
+    per = defaultdict(list)
+    for r, o in zip(ve, outs):
+        per[r["split"]].append(o.split(" ")[0] == r["label"])
+    res["ve_label"] = {k: round(sum(v) / len(v), 3) for k, v in per.items()}
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--tasks", default="vqa,caption,ve,icl,nli_span")
     ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--testsets", action="store_true", help="evaluate on the committed test sets instead")
     a = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     import export
     model = export.load_checkpoint(a.ckpt)
+    if a.testsets:
+        print(json.dumps(testset_eval(model, os.path.join(HERE, "testsets"), torch.device("cpu")), indent=1))
+        return
     print(json.dumps(quick_eval(model, a.tasks.split(","), torch.device("cpu"), a.n), indent=1))
 
 
