@@ -147,7 +147,7 @@ if (only.has("2")) {
     const wall = performance.now() - t0;
     return { wall, lat, results, meanBatch: sizes.reduce((a, c) => a + c, 0) / sizes.length };
   };
-  const reps = quick ? 1 : 5;
+  const reps = quick ? 1 : 8;
   const modes = [1, 8, 16, 32, 64];
   const best = new Map<number, Awaited<ReturnType<typeof runAll>>>();
   for (let i = 0; i < reps; i++) {
