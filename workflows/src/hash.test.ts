@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, hashJson, sha256Hex } from "./hash.js";
+import { canonicalJson, hashJson, sha256Hex, sha256HexJs } from "./hash.js";
 
 describe("sha256Hex", () => {
   it("matches the FIPS test vectors", () => {
@@ -18,6 +18,18 @@ describe("sha256Hex", () => {
       expect(sha256Hex(b)).toBe(createHash("sha256").update(b).digest("hex"));
     }
     fc.assert(fc.property(fc.string({ unit: "grapheme" }), (s) => sha256Hex(s) === createHash("sha256").update(s, "utf8").digest("hex")));
+  });
+});
+
+describe("sha256HexJs (the pure fallback) and the native path agree", () => {
+  it("on vectors, every padding length, strings with lone surrogates, and random strings", () => {
+    expect(sha256HexJs("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    for (let n = 0; n < 130; n++) {
+      const b = Uint8Array.from({ length: n }, (_, i) => (i * 17 + n) & 255);
+      expect(sha256HexJs(b)).toBe(sha256Hex(b));
+    }
+    for (const s of ["\ud800", "a\udc00b", "é😀", ""]) expect(sha256HexJs(s)).toBe(sha256Hex(s));
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => sha256HexJs(s) === sha256Hex(s)));
   });
 });
 

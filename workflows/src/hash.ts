@@ -15,12 +15,40 @@ const K = new Uint32Array([
 ]);
 
 /**
+ * The runtime's native synchronous SHA-256 where there is one (Node ≥ 20.16, and workerd with
+ * nodejs_compat, expose `node:crypto` through `process.getBuiltinModule` without an import that
+ * would tie this module to Node); `undefined` elsewhere (browsers), which use `sha256HexJs`.
+ * Same digest either way (tested); native is several times faster, and cache keys are hashed on
+ * every run the edge accepts.
+ */
+const nativeCreateHash: ((alg: "sha256") => { update(d: string | Uint8Array): { digest(enc: "hex"): string } }) | undefined = (() => {
+  try {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const mod = proc?.getBuiltinModule?.("node:crypto") as { createHash?: (alg: "sha256") => never } | undefined;
+    if (typeof mod?.createHash !== "function") return undefined;
+    const f = mod.createHash;
+    // a stub that does not really hash (or hashes differently) is not used
+    return (f("sha256") as unknown as { update(d: string): { digest(enc: "hex"): string } }).update("abc").digest("hex") ===
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+      ? f
+      : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
  * SHA-256 of bytes or of a string (UTF-8), as lowercase hex.
  *
  * @example
  * sha256Hex("abc"); // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
  */
 export function sha256Hex(data: string | Uint8Array): string {
+  return nativeCreateHash ? nativeCreateHash("sha256").update(data).digest("hex") : sha256HexJs(data);
+}
+
+/** `sha256Hex` in pure TypeScript (any runtime). */
+export function sha256HexJs(data: string | Uint8Array): string {
   const msg = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const bitLen = msg.length * 8;
   const padded = new Uint8Array(((msg.length + 9 + 63) >> 6) << 6);
