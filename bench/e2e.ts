@@ -36,7 +36,7 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 /**
  * CPU time (ms) used so far by the stack's processes (Linux /proc, clock ticks of 10 ms): the
  * workers (gpu-worker/worker.ts) and the rest (the edge, plus the idle npm/tsx wrappers).
- * Unlike wall time, this hardly depends on what else the machine is running.
+ * It depends much less than wall time on what else the machine runs (not at all: shared caches and cores still slow it).
  */
 function stackCpu(pgid: number): { edge: number; workers: number } | null {
   try {
@@ -140,6 +140,21 @@ try {
   const diff: number[] = [];
   const parts = { toCreated: [] as number[], createdToLeased: [] as number[], leasedToDone: [] as number[], compute: [] as number[], doneToFinished: [] as number[], finishedToClient: [] as number[] };
   const shuffle = rng(7);
+  /** Requests the edge served so far, by method and route (its metalm_http_request_duration_seconds histogram). */
+  const edgeRequests = async () => {
+    const out = new Map<string, number>();
+    try {
+      for (const mm of (await api.metrics()).matchAll(/^metalm_http_request_duration_seconds_count\{([^}]*)\} (\d+)/gm)) {
+        const labels = Object.fromEntries([...mm[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+        const k = `${labels.method} ${labels.route}`;
+        out.set(k, (out.get(k) ?? 0) + Number(mm[2]));
+      }
+    } catch {
+      /* an edge without the metric */
+    }
+    return out;
+  };
+  const req0 = await edgeRequests();
   const cpu0 = stackCpu(stack.pgid);
   let clientCpu = 0;
   let inCpu = 0;
@@ -181,6 +196,7 @@ try {
     parts.finishedToClient.push(h.gotAt - (h.run.finishedAt ?? done));
   }
   const cpu1 = stackCpu(stack.pgid);
+  const req1 = await edgeRequests();
   const ratio = pct(httpMs, 50) / pct(inMs, 50);
   console.log(`\n1. one VQA run (encode → connect → decode, ≤ 8 tokens, fresh image each), ${N} interleaved pairs:`);
   console.log(`                         p50 ms    p99 ms`);
@@ -194,9 +210,16 @@ try {
   console.log(`       of which worker compute (sum of the steps' computeMs)                       ${f(pct(parts.compute, 50), 1)}`);
   console.log(`     last result → run finished                                                   ${f(pct(parts.doneToFinished, 50), 0)}`);
   console.log(`     run finished → client has the answer (wait wake-up, read run, respond)       ${f(pct(parts.finishedToClient, 50), 0)}`);
+  const hops = [...req1]
+    .map(([k, n]) => [k, (n - (req0.get(k) ?? 0)) / N] as const)
+    .filter(([k, n]) => n > 0 && !k.includes("/metrics"))
+    .sort((a, b) => b[1] - a[1]);
+  if (hops.length) {
+    console.log(`   requests the edge served per run: ${f(hops.reduce((acc, [, n]) => acc + n, 0), 1)} — ${hops.map(([k, n]) => `${k} ${f(n, 2)}`).join(", ")}`);
+  }
   if (cpu0 && cpu1) {
     const per = (x: number) => f(x / N, 1);
-    console.log(`   CPU time per run (ms, load-independent): edge ${per(cpu1.edge - cpu0.edge)} + worker ${per(cpu1.workers - cpu0.workers)} + client ${per(clientCpu)}  vs  in-process ${per(inCpu)}`);
+    console.log(`   CPU time per run (ms; depends less on the load than wall time): edge ${per(cpu1.edge - cpu0.edge)} + worker ${per(cpu1.workers - cpu0.workers)} + client ${per(clientCpu)}  vs  in-process ${per(inCpu)}`);
   }
 
   // ---------------------------------------------------------------- 2. VQA → explain: encoder once
