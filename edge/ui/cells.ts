@@ -29,12 +29,12 @@ export function softmax(scores: Record<string, number>): { label: string; score:
  * Token texts of an explain output. Its log-probs are those of the generated explanation tokens
  * (label and `because` are forced), so the explanation split the way the tokenizer pre-splits
  * (`\w+|[^\w\s]+`) gives one piece per log-prob — plus, when generation ended on `eos`, one
- * more (shown as ∅). Undefined when the counts do not line up (e.g. unknown words).
+ * more (`<eos>`). Undefined when the counts do not line up (e.g. unknown words).
  */
 export function explainTokenTexts(o: OutputOf<"explain">): string[] | undefined {
   const pieces = o.explanation.match(/\w+|[^\w\s]+/g) ?? [];
   if (pieces.length === o.logprobs.length) return pieces;
-  if (pieces.length + 1 === o.logprobs.length) return [...pieces, ""];
+  if (pieces.length + 1 === o.logprobs.length) return [...pieces, "<eos>"];
   return undefined;
 }
 
