@@ -103,8 +103,9 @@ export async function advance(ctx: EngineCtx, draft: RunDraft): Promise<void> {
           backoffMs: s.backoffMs,
           timeoutMs: s.timeoutMs,
           availableAt: draft.now,
-          // queued: no worker took it within the step's timeout → the sweep times the step out
-          deadlineAt: draft.now + s.timeoutMs,
+          // Queued jobs have no deadline: a backlog is not a failure (the step's timeoutMs bounds
+          // execution, from the lease on); the run deadline bounds how long a run may wait.
+          deadlineAt: null,
           createdAt: draft.now,
           updatedAt: draft.now,
         });

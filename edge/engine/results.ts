@@ -84,7 +84,7 @@ function failAttempt(d: RunDraft, job: JobRow, error: StepError, t: number, fina
     const availableAt = t + Math.min(MAX_BACKOFF_MS, job.backoffMs * 2 ** Math.max(0, job.attempts - 1));
     d.patchStep(s.stepId, { status: "queued", error: err, queuedAt: t });
     d.event("step.retrying", s.stepId, { status: "queued", attempt: job.attempts, error: err, availableAt });
-    return { job: { status: "queued", leaseId: null, leasedBy: null, leaseExpiresAt: null, deadlineAt: availableAt + job.timeoutMs, availableAt } };
+    return { job: { status: "queued", leaseId: null, leasedBy: null, leaseExpiresAt: null, deadlineAt: null, availableAt } };
   }
   const message = job.attempts >= job.maxAttempts && error.retryable !== false ? `${error.message} (after ${job.attempts} attempts)` : error.message;
   const fin = { ...err, message };
@@ -123,8 +123,9 @@ async function settleJob(
 }
 
 /**
- * Expired leases and passed deadlines → retry or fail; queued jobs no worker leased within their
- * step's timeout → the step `timed_out`; runs past their run deadline → `timed_out`. Driven by DB
+ * Expired leases and passed step deadlines (counted from the lease) → retry or fail; runs past
+ * their run deadline → `timed_out` (queued jobs have no deadline of their own: a backlog is not a
+ * failure, the run deadline bounds the wait). Driven by DB
  * state only (lease calls, the Node timer, the Workers cron). Bounded; safe to call from anywhere.
  */
 export async function sweepExpired(ctx: PoolCtx): Promise<number> {
@@ -137,25 +138,13 @@ export async function sweepExpired(ctx: PoolCtx): Promise<number> {
   const late = await ctx.store.db
     .select()
     .from(jobs)
-    .where(and(inArray(jobs.status, ["leased", "queued"]), lt(jobs.deadlineAt, now)))
+    .where(and(eq(jobs.status, "leased"), lt(jobs.deadlineAt, now)))
     .limit(SWEEP_BATCH);
   const seen = new Set<string>();
   let n = 0;
   for (const job of [...late, ...expired]) {
     if (seen.has(job.id)) continue;
     seen.add(job.id);
-    if (job.status === "queued") {
-      const ok = await settleJob(ctx, job, (d, t) => {
-        const s = d.step(job.stepId);
-        if (!s || s.status !== "queued") return { job: { status: "canceled" } };
-        const error: StepError = { code: "queue_timeout", message: `no worker leased the step within its timeout of ${job.timeoutMs} ms`, retryable: false };
-        d.patchStep(s.stepId, { status: "timed_out", error, finishedAt: t });
-        d.event("step.timed_out", s.stepId, { status: "timed_out", error });
-        return { job: { status: "failed" } };
-      });
-      if (ok) n++;
-      continue;
-    }
     const timedOut = job.deadlineAt != null && job.deadlineAt < now;
     const error: StepError = timedOut
       ? { code: "timeout", message: `step exceeded its timeout of ${job.timeoutMs} ms`, retryable: true }

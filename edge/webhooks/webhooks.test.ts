@@ -63,10 +63,11 @@ describe("webhooks", () => {
     await flush();
     expect(rx.received.every((m) => m.verified)).toBe(true);
     const types = rx.received.map((m) => m.type);
-    expect(types[0]).toBe("run.started");
+    // Deliveries are concurrent: arrival order is not part of the contract, the counts are.
+    expect(types.filter((t) => t === "run.started")).toHaveLength(1);
     expect(types.filter((t) => t === "step.completed")).toHaveLength(vqa().steps.length);
-    expect(types.at(-1)).toBe("run.completed");
-    const done = rx.received.at(-1)!.body;
+    expect(types.filter((t) => t === "run.completed")).toHaveLength(1);
+    const done = rx.received.find((m) => m.type === "run.completed")!.body;
     expect(done.data.id).toBe(runId);
     expect(done.data.status).toBe("succeeded");
     expect(done.data.outputs.answer).toBe("red");
