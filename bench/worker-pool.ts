@@ -61,6 +61,14 @@ async function runMode(maxBatch: number) {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const sweep = setInterval(() => void sweepExpired(app.engine).catch(() => {}), 500);
   const pool = startPool({ workers: 1, idPrefix: `b${maxBatch}`, env: { EDGE_URL: url, POOL_TOKEN: token, MODELS_DIR: dir, MAX_BATCH: String(maxBatch), LEASE_MAX: "64", MAX_QUEUE_DELAY_MS: "5", LOG_LEVEL: "error", PROGRESS: "0" } });
+  let metricsPort = 0;
+  pool.child(0)!.on("message", (m: { type?: string; port?: number }) => m.type === "listening" && (metricsPort = m.port!));
+  /** The worker's own account: total compute seconds and batches, from its /metrics. */
+  const computeSeconds = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const sum = (name: string) => text.split("\n").filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(" ").pop()), 0);
+    return { compute: sum("metalm_worker_compute_seconds_sum"), batches: sum("metalm_worker_batch_size_count"), jobs: sum("metalm_worker_batch_size_sum") };
+  };
   const post = (i: number) =>
     fetch(`${url}/v1/runs`, { method: "POST", headers: { "content-type": "application/json", prefer: "wait=120" }, body: JSON.stringify({ spec, inputs: { image: scene(i), question: questions[i % 4] } }) });
   for (;;) {
@@ -85,18 +93,19 @@ async function runMode(maxBatch: number) {
   );
   const wall = performance.now() - t0;
   const ok = runs.filter((r) => r.status === "succeeded").length;
+  const worker = await computeSeconds();
   await pool.stop();
   clearInterval(sweep);
   server.close();
   store.close();
   rmSync(tmp, { recursive: true, force: true });
-  return { wall, lat, ok, answers: runs.map((r) => r.outputs?.answer) };
+  return { wall, lat, ok, answers: runs.map((r) => r.outputs?.answer), worker };
 }
 
 const one = await runMode(1);
 const batched = await runMode(16);
 const line = (name: string, x: typeof one) =>
-  `   ${name}: ${x.ok}/${N} succeeded in ${x.wall.toFixed(0)} ms, ${((N / x.wall) * 1000).toFixed(1)} runs/s, latency p50 ${pct(x.lat, 50).toFixed(0)} ms, p99 ${pct(x.lat, 99).toFixed(0)} ms`;
+  `   ${name}: ${x.ok}/${N} succeeded in ${x.wall.toFixed(0)} ms, ${((N / x.wall) * 1000).toFixed(1)} runs/s, latency p50 ${pct(x.lat, 50).toFixed(0)} ms, p99 ${pct(x.lat, 99).toFixed(0)} ms\n      worker compute ${(x.worker.compute * 1000).toFixed(0)} ms in ${x.worker.batches} batches (${(x.worker.jobs / Math.max(1, x.worker.batches)).toFixed(1)} jobs/batch; warm-up run included): the rest is the edge and HTTP`;
 console.log(`${N} concurrent VQA runs (encode → connect → decode 8 tokens) through the edge, one worker process:`);
 console.log(line("MAX_BATCH=1 ", one));
 console.log(line("MAX_BATCH=16", batched));

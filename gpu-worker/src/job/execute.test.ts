@@ -55,6 +55,21 @@ describe("executeJob", () => {
     expect(fresh.cache.stats()).toMatchObject({ hits: 3, misses: 2 });
   });
 
+  it("prefetch computes a job's encoder outputs ahead of it without hiding the miss", async () => {
+    const fresh = await fixtureRuntime();
+    const e = new JobExecutor(new Map([[fresh.name, fresh]]), "w");
+    const model = fresh.name;
+    const source = { model, encoder: "vision", image: { sha256: sha256Hex(referencePngs.a!) } };
+    const job: Job = { ...base(model), op: "decode", segments: [{ kind: "span", recipe: { connector: "vision", source } }, { kind: "text", text: "caption:" }], params: greedy(2) };
+    const first = await e.prefetch(job);
+    expect(first).toBe(false);
+    expect(fresh.cache.has(fresh.encodeKey(source))).toBe(true);
+    expect(okOf(await e.executeJob(job, { prefetchHit: first })).cacheHit).toBe(false);
+    const second = await e.prefetch(job);
+    expect(okOf(await e.executeJob(job, { prefetchHit: second })).cacheHit).toBe(true);
+    expect(await e.prefetch({ ...job, segments: [{ kind: "span", recipe: { connector: "vision", source: { ...source, image: { sha256: "f".repeat(64) } } } }] })).toBe(true); // failures surface when the job runs
+  });
+
   it("reports clear, typed errors without sinking the batch", async () => {
     const model = rt.name;
     const bad: Job = { ...base(model), op: "decode", segments: [{ kind: "span", recipe: { connector: "vision", source: { model, encoder: "vision", image: { sha256: "0".repeat(64) } } } }], params: greedy(2) };

@@ -20,6 +20,11 @@ export interface JobContext {
   onToken?: (t: TokenEvent) => void;
   /** Time the job waited in the worker before running (reported in timings). */
   queueMs?: number;
+  /**
+   * False when the job's encoder/connector outputs were computed for it ahead of the batch (the
+   * worker prefetches them outside the compute slot), so its result still reports a cache miss.
+   */
+  prefetchHit?: boolean;
 }
 
 export interface JobItem {
@@ -57,6 +62,24 @@ export class JobExecutor {
     readonly runtimes: ReadonlyMap<string, ModelRuntime>,
     readonly workerId: string,
   ) {}
+
+  /**
+   * Computes (into the runtime's caches) the encoder and connector outputs a job needs, fetching
+   * its images: I/O and encoders run outside the compute slot of a batch. Resolves to whether
+   * everything was cached already; never rejects (a failure surfaces again when the job runs).
+   */
+  async prefetch(job: Job): Promise<boolean> {
+    const rt = this.runtimes.get(job.model);
+    if (!rt) return true;
+    const work: Promise<{ hit: boolean }>[] =
+      job.op === "encode"
+        ? [rt.encode(job.recipe)]
+        : job.op === "connect"
+          ? [rt.connect(job.recipe)]
+          : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connect(s.recipe)] : []));
+    const got = await Promise.allSettled(work);
+    return got.every((g) => g.status === "rejected" || g.value.hit);
+  }
 
   /**
    * Runs one job.
@@ -121,6 +144,7 @@ export class JobExecutor {
   private ok(job: Job, rt: ModelRuntime, output: StepOutput, cacheHit: boolean, t0: number, ctx: JobContext | undefined, seed: number, params: Record<string, unknown>): JobResult {
     const timings: { computeMs: number; queueMs?: number } = { computeMs: performance.now() - t0 };
     if (ctx?.queueMs !== undefined) timings.queueMs = ctx.queueMs;
+    if (ctx?.prefetchHit === false) cacheHit = false;
     return { jobId: job.jobId, leaseId: job.leaseId, ok: true, output, receipt: this.receipt(rt, seed, params), timings, cacheHit };
   }
 

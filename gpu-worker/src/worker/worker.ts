@@ -149,8 +149,10 @@ export class Worker {
     this.metrics.active.set(this.held.size);
     const decoding = job.op === "decode" || job.op === "explain";
     const onToken = decoding && this.cfg.progress ? (t: ProgressToken) => this.onToken(h, t) : undefined;
-    this.batcher
-      .submit({ job, ctx: { signal: h.ctl.signal, onToken } })
+    // images are fetched and encoded as soon as the job arrives, outside the batch's compute slot
+    this.executor
+      .prefetch(job)
+      .then((prefetchHit) => this.batcher.submit({ job, ctx: { signal: h.ctl.signal, onToken, prefetchHit } }))
       .then((r) => this.finish(h, r))
       .catch((e) => this.finish(h, { jobId: job.jobId, leaseId: job.leaseId, ok: false, error: { code: "worker_error", message: (e as Error).message, retryable: true } }));
   }
