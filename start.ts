@@ -7,7 +7,7 @@
  *
  * Env (besides edge/node.ts's PORT, HOST, DATA_DIR, POOL_TOKEN, WORKERS, LEASE_MS and the
  * worker's, see gpu-worker/src/worker/config.ts): MODELS_DIR (default: the shipped model, else the
- * fixture), EXAMPLES=0 to not save the examples (they are saved for the development key's
+ * fixture), EXIT_ON_STDIN_EOF=1 to stop when stdin closes (launchers), EXAMPLES=0 to not save the examples (they are saved for the development key's
  * tenant), READY_TIMEOUT_MS (60000). Keys: edge/auth/local.ts (DEV_API_KEY, ADMIN_KEY, else kept
  * under DATA_DIR).
  */
@@ -41,6 +41,12 @@ if (!env.MODELS_DIR) {
 } else env.MODELS_DIR = resolve(env.MODELS_DIR);
 
 const keys = await startEdge(env);
+if (env.EXIT_ON_STDIN_EOF === "1") {
+  // for launchers (tests, benchmarks): when the launcher dies, its end of our stdin closes; stop
+  // gracefully (the edge's SIGTERM handler stops the workers) instead of living on as an orphan
+  const bye = () => process.kill(process.pid, "SIGTERM");
+  process.stdin.once("end", bye).once("close", bye).once("error", bye).resume();
+}
 
 const client = new MetalmClient(url, { apiKey: keys.devKey });
 const deadline = Date.now() + Number(env.READY_TIMEOUT_MS ?? 60_000);

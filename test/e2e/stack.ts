@@ -53,8 +53,9 @@ export async function startStack(opts: { env?: Record<string, string>; timeoutMs
   // detached: its own process group, so stop() reaches npm, tsx, the edge and every worker
   const child = spawn("npm", ["start", "--silent"], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DEV_API_KEY: apiKey, LOG_LEVEL: "warn", ...opts.env },
-    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DEV_API_KEY: apiKey, LOG_LEVEL: "warn", EXIT_ON_STDIN_EOF: "1", ...opts.env },
+    // our end of its stdin closes when this process dies, however it dies: the stack then stops
+    stdio: ["pipe", "pipe", "pipe"],
     detached: true,
   });
   let out = "";
