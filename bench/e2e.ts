@@ -207,7 +207,7 @@ try {
   console.log(`     client send → run stored (upload, multipart, sha256, validate, plan, insert)  ${f(pct(parts.toCreated, 50), 0)}`);
   console.log(`     run stored → first step leased (lease long-poll wake-up, claim)               ${f(pct(parts.createdToLeased, 50), 0)}`);
   console.log(`     first leased → last step result applied (worker: blob fetch, batcher, compute, results)  ${f(pct(parts.leasedToDone, 50), 0)}`);
-  console.log(`       of which worker compute (sum of the steps' computeMs)                       ${f(pct(parts.compute, 50), 1)}`);
+  console.log(`       of which in the batch compute slot (sum of computeMs; the worker prefetches images and encoder outputs outside it)  ${f(pct(parts.compute, 50), 1)}`);
   console.log(`     last result → run finished                                                   ${f(pct(parts.doneToFinished, 50), 0)}`);
   console.log(`     run finished → client has the answer (wait wake-up, read run, respond)       ${f(pct(parts.finishedToClient, 50), 0)}`);
   const hops = [...req1]
