@@ -168,11 +168,16 @@ def manifest_for(c: Config, name: str, version: str) -> dict:
     }
 
 
+# Files in a package folder that are generated FROM the package (the TS evaluation's report) and
+# so cannot be pinned by its manifest: regenerating them must not invalidate the package.
+UNPINNED = {"manifest.json", "EVAL.md"}
+
+
 def write_manifest(out: str, manifest: dict) -> dict:
     files = {}
     for fn in sorted(os.listdir(out)):
         p = os.path.join(out, fn)
-        if fn == "manifest.json" or not os.path.isfile(p):
+        if fn in UNPINNED or not os.path.isfile(p):
             continue
         files[fn] = sha256_file(p)
     manifest = dict(manifest)
