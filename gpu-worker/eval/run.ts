@@ -9,9 +9,9 @@
  * Env: EVAL_LIMIT (max items per task and split; default all), EVAL_TS_SCENES (scenes per size of
  * the TS-renderer split; default 40), EVAL_BATCH (decode batch; default 64), EVAL_THREADS
  * (onnxruntime intra-op threads; default 1), EVAL_OUT (output path; default the package's EVAL.md),
- * EVAL_GPT_ICL (optional extra GPT package folder for an additional in-context column).
+ * EVAL_GPT_ICL (GPT package folder for the extra in-context column; default gpu-worker/models/gpt-baseline-lm when present).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, hostname } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -385,7 +385,7 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
     L.push(`| k | MetaLM (images) | GPT baseline (captions as text) |${extra ? " GPT before NLI fine-tuning (captions as text) |" : ""}`, `|---|---|---|${extra ? "---|" : ""}`);
     for (const x of r.icl) L.push(`| ${x.k} | ${pct(x.metalm)} | ${pct(x.gpt)} |${extra ? ` ${pct(x.gptIcl ?? 0)} |` : ""}`);
     L.push("");
-    if (extra) L.push(`Extra column: ${r.meta.gptIcl} (set by EVAL_GPT_ICL; not a committed package).`, "");
+    if (extra) L.push(`Extra column: ${r.meta.gptIcl} (the GPT baseline checkpoint from before its NLI fine-tuning; EVAL_GPT_ICL picks another package folder).`, "");
     const gk4 = r.icl.find((x) => x.k === 4)?.gpt ?? 0;
     if (gk4 < 0.1)
       L.push(
@@ -470,7 +470,7 @@ async function main() {
       gpt: join(models, "gpt-baseline"),
       veExpl: join(models, "metalm-ve-expl"),
       veNoexpl: join(models, "metalm-ve-noexpl"),
-      gptIcl: env.EVAL_GPT_ICL || undefined,
+      gptIcl: env.EVAL_GPT_ICL || (existsSync(join(models, "gpt-baseline-lm", "manifest.json")) ? join(models, "gpt-baseline-lm") : undefined),
     },
     limit,
     tsScenes,
