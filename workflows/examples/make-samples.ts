@@ -18,14 +18,15 @@ function answerOf(scene: Scene, question: string): string {
   return q.answer;
 }
 
+// vqa.png: a hand-picked scene; its rendering seed (13) is the first from 11 on that metalm-tiny 0.2.0 answers right.
 const vqaScene: Scene = [{ shape: "circle", color: "red" }, { shape: "square", color: "green" }, null];
 // These two are `randomScene(rng(seed))` drawn with the same seed: the first such scenes from
 // seed 100 on (with an object on the left and 2+ objects; with 3 objects) that the shipped
-// metalm-tiny 0.1.0 gets entirely right (answer, label and explanation; the exact caption), so
+// metalm-tiny 0.2.0 gets entirely right (answer, label and explanation; the exact caption), so
 // that the README's curl lines show correct answers. Over random scenes it is right less often
 // (see the training evaluation); the end-to-end test checks these samples.
-const explainSeed = 104;
-const explainScene: Scene = [{ shape: "circle", color: "yellow" }, { shape: "circle", color: "cyan" }, { shape: "square", color: "green" }];
+const explainSeed = 109;
+const explainScene: Scene = [{ shape: "circle", color: "blue" }, { shape: "square", color: "orange" }, { shape: "circle", color: "yellow" }];
 const captionSeed = 106;
 const captionScene: Scene = [{ shape: "triangle", color: "green" }, { shape: "square", color: "yellow" }, { shape: "square", color: "green" }];
 // few-shot task: the color of the middle object (never stated)
@@ -38,7 +39,7 @@ const query: Scene = [{ shape: "triangle", color: "red" }, { shape: "circle", co
 const middleColor = (s: Scene) => s[1]!.color;
 
 const images: Array<[string, Scene, number]> = [
-  ["vqa.png", vqaScene, 11],
+  ["vqa.png", vqaScene, 13],
   ["vqa-then-explain.png", explainScene, explainSeed],
   ["caption.png", captionScene, captionSeed],
   ["few-shot-demo1.png", demos[0]!, 14],
@@ -48,7 +49,7 @@ const images: Array<[string, Scene, number]> = [
 ];
 
 const explainQuestion = "what is on the left?";
-const explainAnswer = answerOf(explainScene, explainQuestion); // "a yellow circle"
+const explainAnswer = answerOf(explainScene, explainQuestion); // "a blue circle"
 const samples: Record<ExampleName, Sample> = {
   vqa: {
     inputs: { image: "@vqa.png", question: "what color is the circle?" },
@@ -59,7 +60,7 @@ const samples: Record<ExampleName, Sample> = {
     inputs: { image: "@vqa-then-explain.png", question: explainQuestion },
     scenes: { image: explainScene },
     // training's explanation for an entailed "there is {object}": "the {shape} {position} is {color}"
-    expected: { answer: explainAnswer, label: "entailment", explanation: "the circle on the left is yellow" },
+    expected: { answer: explainAnswer, label: "entailment", explanation: "the circle on the left is blue" },
   },
   caption: {
     inputs: { image: "@caption.png" },
