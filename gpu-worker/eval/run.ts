@@ -193,7 +193,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     res.icl = [];
     res.iclPerTask = {};
     const gptIcl = o.packages.gptIcl ? await Evaluator.open(o.packages.gptIcl, batch, threads) : undefined;
-    if (gptIcl) res.meta.gptIcl = `${gptIcl.rt.name} ${gptIcl.rt.pkg.manifest.version} from ${o.packages.gptIcl} (manifest sha256 ${gptIcl.rt.pkg.sha256.slice(0, 12)})`;
+    if (gptIcl) res.meta.gptIcl = `${gptIcl.rt.name} ${gptIcl.rt.pkg.manifest.version} from ${relative(process.cwd(), o.packages.gptIcl) || "."} (manifest sha256 ${gptIcl.rt.pkg.sha256.slice(0, 12)})`;
     for (const k of [0, 1, 4]) {
       const m = await metalm.generate(
         recs.map((r) => [...r.demos.slice(0, k).flatMap((d) => [metalm.image(img(d.image)), text(`answer: ${d.answer}`)]), metalm.image(img(r.query.image)), text("answer:")]),
