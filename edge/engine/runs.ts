@@ -83,34 +83,7 @@ export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ 
     error: null,
     deadlineAt: now + (input.spec.timeoutMs ?? ctx.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS),
   };
-  const stepRows: StepRow[] = ctx.planner.steps(input.spec, input.inputs, input.catalog as ModelCatalog).map((info, idx) => ({
-    runId: id,
-    stepId: info.stepId,
-    tenantId: input.tenantId,
-    idx,
-    op: info.op,
-    model: info.model,
-    status: "pending",
-    valueDeps: info.valueDeps,
-    tensorDeps: info.tensorDeps,
-    attempts: 0,
-    maxAttempts: info.maxAttempts,
-    backoffMs: info.backoffMs,
-    timeoutMs: info.timeoutMs,
-    cacheKey: null,
-    cacheHit: false,
-    cachedFrom: null,
-    noCache: input.noCache?.has(info.stepId) ?? false,
-    workerId: null,
-    queuedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    queueMs: null,
-    computeMs: null,
-    output: null,
-    receipt: null,
-    error: null,
-  }));
+  const stepRows = pendingStepRows(id, input.tenantId, ctx.planner.steps(input.spec, input.inputs, input.catalog as ModelCatalog), input.noCache);
   const draft = new RunDraft(run, stepRows, now);
   draft.event("run.created", null, { status: "queued", workflowId: run.workflowId, parentRunId: run.parentRunId });
   for (const [stepId, parent] of input.copyFrom ?? []) {
@@ -218,4 +191,42 @@ export async function waitForRun(ctx: RunsCtx, runId: string, ms: number, signal
     if (left <= 0 || signal?.aborted) return row;
     await ctx.notifier.wait(runTopic(runId), Math.min(left, ctx.notifier.recheckMs ?? 250), signal);
   }
+}
+
+/** What the planner says of one step (the fields a new, pending step row is made from). */
+type PlannedStepInfo = Pick<StepRow, "stepId" | "op" | "model" | "valueDeps" | "tensorDeps" | "maxAttempts" | "backoffMs" | "timeoutMs">;
+
+/**
+ * The rows of a new run's steps, all `pending` (shared by run creation and the dry-run planner,
+ * so a plan shows exactly what a run would store).
+ */
+export function pendingStepRows(runId: string, tenantId: string, infos: readonly PlannedStepInfo[], noCache?: ReadonlySet<string>): StepRow[] {
+  return infos.map((info, idx) => ({
+    runId,
+    stepId: info.stepId,
+    tenantId,
+    idx,
+    op: info.op,
+    model: info.model,
+    status: "pending",
+    valueDeps: info.valueDeps,
+    tensorDeps: info.tensorDeps,
+    attempts: 0,
+    maxAttempts: info.maxAttempts,
+    backoffMs: info.backoffMs,
+    timeoutMs: info.timeoutMs,
+    cacheKey: null,
+    cacheHit: false,
+    cachedFrom: null,
+    noCache: noCache?.has(info.stepId) ?? false,
+    workerId: null,
+    queuedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    queueMs: null,
+    computeMs: null,
+    output: null,
+    receipt: null,
+    error: null,
+  }));
 }

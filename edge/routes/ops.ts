@@ -2,12 +2,12 @@
  * Operations and introspection: /healthz, /readyz, /metrics, GET /v1/models, POST /v1/plan.
  */
 import { Hono } from "hono";
-import type { StepRow } from "../../db/schema.js";
 import type { ModelCatalog } from "../../workflows/index.js";
 import type { Env } from "../context.js";
 import { advance } from "../engine/advance.js";
 import { RunDraft } from "../engine/draft.js";
 import { liveWorkers } from "../engine/pool.js";
+import { pendingStepRows } from "../engine/runs.js";
 import { readCreateRequest, resolveRunRequest } from "../lib/run-request.js";
 
 export const opsRoutes = new Hono<Env>();
@@ -58,36 +58,8 @@ planRoutes.post("/", async (c) => {
   const ctx = c.var.engine;
   const now = ctx.now();
   const infos = ctx.planner.steps(r.spec, r.inputs, r.catalog as ModelCatalog);
-  const stepRows = infos.map(
-    (info, idx): StepRow => ({
-      runId: "plan",
-      stepId: info.stepId,
-      tenantId: c.var.tenantId,
-      idx,
-      op: info.op,
-      model: info.model,
-      status: "pending",
-      valueDeps: info.valueDeps,
-      tensorDeps: info.tensorDeps,
-      attempts: 0,
-      maxAttempts: info.maxAttempts,
-      backoffMs: info.backoffMs,
-      timeoutMs: info.timeoutMs,
-      cacheKey: null,
-      cacheHit: false,
-      cachedFrom: null,
-      noCache: false,
-      workerId: null,
-      queuedAt: null,
-      startedAt: null,
-      finishedAt: null,
-      queueMs: null,
-      computeMs: null,
-      output: null,
-      receipt: null,
-      error: null,
-    }),
-  );
+  const stepRows = pendingStepRows("plan", c.var.tenantId, infos);
+
   const draft = new RunDraft(
     {
       id: "plan",
