@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { freePort } from "../helpers/net.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const SHOTS = join(ROOT, "artifacts/screenshots");
@@ -16,17 +16,6 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const FIXTURE_MODELS = join(ROOT, "gpu-worker/fixtures/tiny");
 export const TRAINED_MODELS = join(ROOT, "gpu-worker/models/metalm-tiny");
 export const hasTrainedModel = () => existsSync(join(TRAINED_MODELS, "manifest.json"));
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 export interface Stack {
   url: string;

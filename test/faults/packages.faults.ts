@@ -7,7 +7,8 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { referencePngs } from "../../gpu-worker/src/testing/fixture.js";
-import { api, FIXTURE, freePort, MODEL, startEdge, startWorker, tempDir, until, vqaSpec, type Edge, type Proc } from "./procs.js";
+import { api, FIXTURE, MODEL, startEdge, startWorker, tempDir, until, vqaSpec, type Edge, type Proc } from "./procs.js";
+import { freePort } from "../helpers/net.js";
 
 const data = tempDir("faults-pkg-data-");
 const models = tempDir("faults-pkg-models-");

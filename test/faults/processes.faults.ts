@@ -14,7 +14,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { referencePngs } from "../../gpu-worker/src/testing/fixture.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
-import { api, freePort, peek, sleep, startEdge, startWorker, tempDir, until, vqaSpec, type Edge, type Proc } from "./procs.js";
+import { api, peek, sleep, startEdge, startWorker, tempDir, until, vqaSpec, type Edge, type Proc } from "./procs.js";
+import { freePort } from "../helpers/net.js";
 
 const image = `data:image/png;base64,${referencePngs.a!.toString("base64")}`;
 const TERMINAL = new Set(["succeeded", "failed", "canceled", "timed_out"]);

@@ -13,10 +13,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/net.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
@@ -33,16 +33,6 @@ const wranglerEnv = (): NodeJS.ProcessEnv => {
   for (const k of Object.keys(env)) if (k.startsWith("CLOUDFLARE_")) delete env[k];
   return env;
 };
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 function wrangler(args: string[], cwd = ROOT): string {
   const r = spawnSync(WRANGLER, args, { cwd, env: wranglerEnv(), encoding: "utf8", timeout: 120_000 });
