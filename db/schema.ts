@@ -190,7 +190,7 @@ export const jobs = sqliteTable(
   (t) => [
     index("jobs_ready").on(t.status, t.availableAt),
     index("jobs_expiry").on(t.status, t.leaseExpiresAt),
-    // deadline sweep: leased jobs past their step deadline, queued jobs never leased within it
+    // deadline sweep: leased jobs past their step deadline (queued jobs have none)
     index("jobs_deadline").on(t.status, t.deadlineAt),
     index("jobs_run").on(t.runId),
   ],

@@ -50,21 +50,6 @@ export function jobGuard(store: Store, jobId: string, leaseId: string, patch: Pa
     .where(eq(jobs.id, jobId));
 }
 
-/**
- * Like `jobGuard` for a job that was never leased (the queue-timeout sweep): applies only while
- * the job is still `queued` with the deadline the decision read; else the batch fails.
- */
-export function queuedJobGuard(store: Store, job: { id: string; deadlineAt: number | null }, patch: Partial<typeof jobs.$inferInsert>): Stmt {
-  const status = patch.status ?? "queued";
-  return store.db
-    .update(jobs)
-    .set({
-      ...patch,
-      status: sql`CASE WHEN ${jobs.status} = 'queued' AND ${jobs.deadlineAt} IS ${job.deadlineAt} THEN ${status} ELSE NULL END`,
-    } as never)
-    .where(eq(jobs.id, job.id));
-}
-
 export const isRevConflict = (e: unknown) => errorMentions(e, "runs.rev");
 export const isJobConflict = (e: unknown) => errorMentions(e, "jobs.status");
 

@@ -9,7 +9,7 @@ import { jobs, runs, type JobRow } from "../../db/schema.js";
 import type { StepError } from "../../db/types.js";
 import type { JobResult } from "../../workflows/index.js";
 import { advance } from "./advance.js";
-import { isJobConflict, jobGuard, queuedJobGuard, withRun } from "./commit.js";
+import { isJobConflict, jobGuard, withRun } from "./commit.js";
 import { timeOutRun } from "./runs.js";
 import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
@@ -108,8 +108,7 @@ async function settleJob(
       const { job: jobPatch } = decide(d, t);
       await advance(ctx, d);
       const patch = { ...jobPatch, updatedAt: t };
-      const guard = job.status === "queued" ? queuedJobGuard(ctx.store, job, patch) : jobGuard(ctx.store, job.id, job.leaseId!, patch);
-      const stmts = [guard, ...d.toUpdateStatements(ctx.store)];
+      const stmts = [jobGuard(ctx.store, job.id, job.leaseId!, patch), ...d.toUpdateStatements(ctx.store)];
       return { stmts, value: jobPatch.status };
     });
     if (!r.committed) return false;
