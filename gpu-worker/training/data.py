@@ -70,67 +70,93 @@ def caption(scene: Scene) -> str:
 
 # --------------------------------------------------------------------------------------- rendering
 
-def _scene_params(scenes: Sequence[Scene], rng: torch.Generator, base_override: Optional[torch.Tensor] = None):
-    b = len(scenes)
-    present = torch.tensor([[o is not None for o in s] for s in scenes], dtype=torch.float32)
-    shape = torch.tensor([[SHAPES.index(o[1]) if o else 0 for o in s] for s in scenes])
-    base = torch.tensor([[RGB[o[0]] if o else (0, 0, 0) for o in s] for s in scenes], dtype=torch.float32)
-    if base_override is not None:
-        base = torch.where(torch.isnan(base_override), base, base_override)
-    color = (base + (torch.rand(b, 3, 3, generator=rng) * 50 - 25)).clamp(0, 255)
-    r = 0.115 * (1 + (torch.rand(b, 3, generator=rng) * 0.5 - 0.25))
-    cx = (torch.arange(3).float() + 0.5) / 3 + (torch.rand(b, 3, generator=rng) * 2 - 1) * (1 / 6 - r - 0.005).clamp(min=0)
-    cy = 0.5 + (torch.rand(b, 3, generator=rng) * 2 - 1) * 0.14
-    return present, shape, color, r, cx, cy
+# Placement ranges of SHAPES_WORLD.md: centre from 25% to 75% of the height and within the middle
+# 60% of its third (slot centre +-10% of the width), bounding box 12-25% of the width. Training draws
+# from slightly wider ranges so that the edges of the world's ranges are not the edges of the data.
+PLACE = dict(cx=0.11, cy=(0.22, 0.78), box=(0.10, 0.27))
+# bounding box -> the renderer's radius parameter, per shape (circle 2r, square 1.7r, triangle 2r wide)
+BOX_TO_R = torch.tensor([0.5, 1 / 1.7, 0.5])
+RENDER_CHOICES = [(64, 1), (64, 2), (64, 2), (64, 3), (48, 2), (56, 3), (80, 2), (96, 1), (96, 2), (128, 1)]
 
 
-def render(scenes: Sequence[Scene], out_size: int = 64, rng: Optional[torch.Generator] = None,
-           render_size: Optional[int] = None, ss: Optional[int] = None, noise: Optional[float] = None,
-           base_override: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Batched renderer -> float RGB 0..255 [B,3,out,out]. Unset options are drawn at random (one
-    draw per batch for sizes, per image for everything else)."""
-    rng = rng or torch.Generator().manual_seed(0)
+def scene_params(scenes: Sequence[Scene], rng: torch.Generator, base_override: Optional[torch.Tensor] = None,
+                 render_size: Optional[int] = None, ss: Optional[int] = None, noise: Optional[float] = None) -> dict:
+    """Everything random about a batch's rendering, drawn on the CPU (cheap; data-loader workers do
+    it), so that `raster` can draw the pixels on any device."""
     b = len(scenes)
 
     def pick(options):
         return options[int(torch.randint(len(options), (1,), generator=rng))]
 
     if render_size is None:
-        # (render size, supersampling): at most 192 px drawn, then resized to out_size
-        render_size, ss0 = pick([(64, 1), (64, 2), (64, 2), (64, 3), (48, 2), (56, 3), (80, 2), (96, 1), (96, 2), (128, 1)])
+        # (render size, supersampling): at most 192 px drawn, then resized to the model input
+        render_size, ss0 = pick(RENDER_CHOICES)
         ss = ss or ss0
-    ss = ss or 2
+    present = torch.tensor([[o is not None for o in s] for s in scenes], dtype=torch.float32)
+    shape = torch.tensor([[SHAPES.index(o[1]) if o else 0 for o in s] for s in scenes])
+    base = torch.tensor([[RGB[o[0]] if o else (0, 0, 0) for o in s] for s in scenes], dtype=torch.float32)
+    if base_override is not None:
+        base = torch.where(torch.isnan(base_override), base, base_override)
+    color = (base + (torch.rand(b, 3, 3, generator=rng) * 50 - 25)).clamp(0, 255)
+    lo, hi = PLACE["box"]
+    box = lo + torch.rand(b, 3, generator=rng) * (hi - lo)
+    r = box * BOX_TO_R[shape]
+    cx = (torch.arange(3).float() + 0.5) / 3 + (torch.rand(b, 3, generator=rng) * 2 - 1) * PLACE["cx"]
+    ylo, yhi = PLACE["cy"]
+    cy = ylo + torch.rand(b, 3, generator=rng) * (yhi - ylo)
+    # background: gray 15..90, slight tint, linear gradient
+    bg = torch.cat([15 + torch.rand(b, 1, generator=rng) * 75, (torch.rand(b, 3, generator=rng) * 2 - 1) * 6,
+                    (torch.rand(b, 2, generator=rng) * 2 - 1) * 18], 1)  # [B, 6]: gray, tint rgb, gx, gy
+    if noise is None:
+        sigma = torch.rand(b, generator=rng) * 10 * (torch.rand(b, generator=rng) < 0.8)
+    else:
+        sigma = torch.full((b,), float(noise))
+    return dict(present=present, shape=shape, color=color, r=r, cx=cx, cy=cy, bg=bg, sigma=sigma,
+                render_size=int(render_size), ss=int(ss or 2))
+
+
+def raster(p: dict, out_size: int, device=None, gen: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Draw `scene_params` output -> float RGB 0..255 [B,3,out,out] on `device`. Objects are painted
+    left to right (a later object covers an earlier one where large neighbours touch)."""
+    device = device or torch.device("cpu")
+    t = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in p.items()}
+    b = t["present"].shape[0]
+    render_size, ss = t["render_size"], t["ss"]
     h = render_size * ss
-    present, shape, color, r, cx, cy = _scene_params(scenes, rng, base_override)
-    coords = (torch.arange(h, dtype=torch.float32) + 0.5) / h
-    dx = coords.view(1, 1, 1, h) - cx.view(b, 3, 1, 1)  # [B,3,1,W]
-    dy = coords.view(1, 1, h, 1) - cy.view(b, 3, 1, 1)  # [B,3,H,1]
-    rr = r.view(b, 3, 1, 1)
+    coords = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) / h
+    dx = coords.view(1, 1, 1, h) - t["cx"].view(b, 3, 1, 1)  # [B,3,1,W]
+    dy = coords.view(1, 1, h, 1) - t["cy"].view(b, 3, 1, 1)  # [B,3,H,1]
+    rr = t["r"].view(b, 3, 1, 1)
     circ = (dx * dx + dy * dy) <= rr * rr
     sq = (dx.abs() <= 0.85 * rr) & (dy.abs() <= 0.85 * rr)
     tri = (dy <= 0.75 * rr) & (dx.abs() <= (dy + rr) / 1.75)
-    sh = shape.view(b, 3, 1, 1)
-    m = torch.where(sh == 0, circ, torch.where(sh == 1, sq, tri)).float() * present.view(b, 3, 1, 1)  # [B,3,H,W]
-    # background: gray 15..90, slight tint, linear gradient
-    g = 15 + torch.rand(b, 1, 1, 1, generator=rng) * 75
-    tint = (torch.rand(b, 3, 1, 1, generator=rng) * 2 - 1) * 6
-    gx = (torch.rand(b, 1, 1, 1, generator=rng) * 2 - 1) * 18
-    gy = (torch.rand(b, 1, 1, 1, generator=rng) * 2 - 1) * 18
-    bg = g + tint + gx * (coords.view(1, 1, 1, h) - 0.5) + gy * (coords.view(1, 1, h, 1) - 0.5)
-    bg = bg.clamp(5, 100).expand(b, 3, h, h)
-    cover = m.sum(1, keepdim=True).clamp(max=1)
-    img = bg * (1 - cover) + torch.einsum("bshw,bsc->bchw", m, color)
+    sh = t["shape"].view(b, 3, 1, 1)
+    m = torch.where(sh == 0, circ, torch.where(sh == 1, sq, tri)).float() * t["present"].view(b, 3, 1, 1)  # [B,3,H,W]
+    bgp = t["bg"]
+    bg = (bgp[:, 0].view(b, 1, 1, 1) + bgp[:, 1:4].view(b, 3, 1, 1)
+          + bgp[:, 4].view(b, 1, 1, 1) * (coords.view(1, 1, 1, h) - 0.5)
+          + bgp[:, 5].view(b, 1, 1, 1) * (coords.view(1, 1, h, 1) - 0.5))
+    img = bg.clamp(5, 100).expand(b, 3, h, h)
+    for s in range(3):
+        ms = m[:, s:s + 1]
+        img = img * (1 - ms) + ms * t["color"][:, s].view(b, 3, 1, 1)
     if ss > 1:
         img = F.avg_pool2d(img, ss)
     if render_size != out_size:
         img = F.interpolate(img, size=(out_size, out_size), mode="bilinear", align_corners=False,
                             antialias=render_size > out_size)
-    if noise is None:
-        sigma = torch.rand(b, 1, 1, 1, generator=rng) * 10 * (torch.rand(b, 1, 1, 1, generator=rng) < 0.8)
-    else:
-        sigma = torch.full((b, 1, 1, 1), float(noise))
-    img = img + torch.randn(img.shape, generator=rng) * sigma
+    noise = torch.randn(img.shape, generator=gen, device=device) if gen is not None else torch.randn(img.shape, device=device)
+    img = img + noise * t["sigma"].view(b, 1, 1, 1)
     return img.clamp(0, 255)
+
+
+def render(scenes: Sequence[Scene], out_size: int = 64, rng: Optional[torch.Generator] = None,
+           render_size: Optional[int] = None, ss: Optional[int] = None, noise: Optional[float] = None,
+           base_override: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Batched renderer on the CPU -> float RGB 0..255 [B,3,out,out]. Unset options are drawn at
+    random (one draw per batch for sizes, per image for everything else)."""
+    rng = rng or torch.Generator().manual_seed(0)
+    return raster(scene_params(scenes, rng, base_override, render_size, ss, noise), out_size, gen=rng)
 
 
 def render_pil(scene: Scene, size: int, seed: int, noise: float = 4.0):
@@ -144,9 +170,10 @@ def render_pil(scene: Scene, size: int, seed: int, noise: float = 4.0):
         if not o:
             continue
         col = tuple(max(0, min(255, v + rng.randint(-20, 20))) for v in RGB[o[0]])
-        r = size * 0.11 * rng.uniform(0.8, 1.2)
-        cx = size * (i + 0.5) / 3 + rng.uniform(-1, 1) * max(0.0, size / 6 - r - 1)
-        cy = size * 0.5 + rng.uniform(-0.12, 0.12) * size
+        box = size * rng.uniform(0.12, 0.25)
+        r = box / 1.7 if o[1] == "square" else box / 2
+        cx = size * (i + 0.5) / 3 + rng.uniform(-0.1, 0.1) * size
+        cy = size * rng.uniform(0.25, 0.75)
         if o[1] == "circle":
             d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col)
         elif o[1] == "square":
@@ -215,6 +242,25 @@ def _allowed(c: str, s: str, split: str) -> bool:
     return split == "heldout" or (c, s) not in HELD_OUT
 
 
+def absent_object(scene: Scene, rng: random.Random, split: str = "train") -> Obj:
+    """An object not in the scene, mostly a hard negative: a present colour on another shape, a
+    present shape in another colour (the binding errors a model makes), else any absent object."""
+    objs = [o for _, o in objects(scene)]
+    have = set(objs)
+    for _ in range(100):
+        kind = rng.random()
+        ref = rng.choice(objs)
+        if kind < 0.4:
+            o = (ref[0], rng.choice(SHAPES))
+        elif kind < 0.8:
+            o = (rng.choice(COLORS), ref[1])
+        else:
+            o = (rng.choice(COLORS), rng.choice(SHAPES))
+        if o not in have and _allowed(*o, split):
+            return o
+    raise RuntimeError("no absent object found")
+
+
 def vqa_candidates(scene: Scene, form: str, rng: random.Random, split: str = "train") -> List[Tuple[str, str]]:
     objs = objects(scene)
     out: List[Tuple[str, str]] = []
@@ -241,11 +287,7 @@ def vqa_candidates(scene: Scene, form: str, rng: random.Random, split: str = "tr
     elif form == "exists":
         have = {o for _, o in objs}
         yes = [(f"is there {obj_phrase(o)}?", "yes") for o in sorted(have)]
-        no = []
-        while len(no) < max(1, len(yes)):
-            o = (rng.choice(COLORS), rng.choice(SHAPES))
-            if o not in have and _allowed(*o, split):
-                no.append((f"is there {obj_phrase(o)}?", "no"))
+        no = [(f"is there {obj_phrase(o)}?", "no") for o in (absent_object(scene, rng, split) for _ in range(max(1, len(yes))))]
         out = yes + no
     elif form == "where":
         for slot, o in objs:
@@ -288,7 +330,8 @@ def hypothesis(scene: Scene, label: str, rng: random.Random, split: str = "train
     objs = objects(scene)
     have = {o for _, o in objs}
     for _ in range(100):
-        kind = rng.choice(["at", "shape_color", "count_shape", "exists", "count_all"])
+        # "exists" twice: `there is <answer>` is the hypothesis of the vqa-then-explain chain
+        kind = rng.choice(["at", "shape_color", "count_shape", "exists", "exists", "count_all"])
         if label == "neutral":
             slot, o = rng.choice(objs)
             tmpl, fills, expl = rng.choice(NEUTRAL)
@@ -301,7 +344,9 @@ def hypothesis(scene: Scene, label: str, rng: random.Random, split: str = "train
                     continue
                 h = (o[0], o[1])
                 return f"there is {obj_phrase(h)} {POS_PHRASE[slot]}", f"the {o[1]} {POS_PHRASE[slot]} is {o[0]}"
-            h = (rng.choice(COLORS), rng.choice(SHAPES))
+            h = rng.choice(objs)[1] if rng.random() < 0.4 else (rng.choice(COLORS), rng.choice(SHAPES))
+            if o and rng.random() < 0.5:  # same colour or same shape as the object really there
+                h = (o[0], rng.choice(SHAPES)) if rng.random() < 0.5 else (rng.choice(COLORS), o[1])
             if h == o or not _allowed(*h, split):
                 continue
             ex = f"the object {POS_PHRASE[slot]} is {obj_phrase(o)}" if o else f"there is nothing {POS_PHRASE[slot]}"
@@ -342,9 +387,7 @@ def hypothesis(scene: Scene, label: str, rng: random.Random, split: str = "train
             if label == "entailment":
                 slot, o = rng.choice(objs)
                 return f"there is {obj_phrase(o)}", f"the {o[1]} {POS_PHRASE[slot]} is {o[0]}"
-            h = (rng.choice(COLORS), rng.choice(SHAPES))
-            if h in have or not _allowed(*h, split):
-                continue
+            h = absent_object(scene, rng, split)
             return f"there is {obj_phrase(h)}", f"there is no {h[0]} {h[1]}"
     raise RuntimeError("no hypothesis found")
 

@@ -305,6 +305,13 @@ def export_package(model: MetaLM, out: str, name: str, version: str, check: bool
 
 
 def load_checkpoint(path: str) -> MetaLM:
+    """A train.py checkpoint (.pt) or its numpy twin (.npz, written by any PyTorch version)."""
+    if path.endswith(".npz"):
+        arrays = np.load(path)
+        meta = json.loads(bytes(arrays["__config__"]).decode())
+        model = MetaLM(Config.from_dict(meta["config"]))
+        model.load_state_dict({k: torch.from_numpy(arrays[k].copy()) for k in arrays.files if k != "__config__"})
+        return model
     ck = torch.load(path, map_location="cpu")
     model = MetaLM(Config.from_dict(ck["config"]))
     model.load_state_dict(ck["model"])

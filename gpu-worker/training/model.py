@@ -38,7 +38,11 @@ class Config:
     vis_layers: int = 3
     vis_heads: int = 4
     image_size: int = 64
-    grid: int = 4  # vision positions P = grid * grid
+    grid: int = 4  # patch grid G x G
+    # > 0: the vision encoder reads the G x G patches with this many learned query tokens and outputs
+    # only those (its positions); the first three are the slot tokens (left, middle, right) that the
+    # auxiliary slot loss binds. 0: the encoder outputs its G * G patch states (metalm-tiny <= 0.2).
+    vis_queries: int = 0
     stem_channels: Tuple[int, ...] = (32, 64)
     txt_layers: int = 2
     txt_heads: int = 4
@@ -48,7 +52,7 @@ class Config:
 
     @property
     def vis_positions(self) -> int:
-        return self.grid * self.grid
+        return self.vis_queries or self.grid * self.grid
 
     @property
     def head_dim(self) -> int:
@@ -133,16 +137,34 @@ class VisionEncoder(nn.Module):
                    nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.GELU(),
                    nn.Conv2d(c2, c.enc_hidden, k, stride=k)]
         self.stem = nn.Sequential(*layers)
-        self.pos = nn.Parameter(torch.zeros(1, c.vis_positions, c.enc_hidden))
+        self.n_queries = c.vis_queries
+        self.pos = nn.Parameter(torch.zeros(1, c.grid * c.grid, c.enc_hidden))
+        if c.vis_queries:
+            self.queries = nn.Parameter(torch.randn(1, c.vis_queries, c.enc_hidden) * 0.02)
+            # Soft horizontal window for the three slot queries: query i's attention logit to a patch
+            # falls with the squared distance between the patch's column and slot i's centre (-8 at
+            # the neighbouring slot's centre). Per-slot pooling as a prior, not a mask: content still
+            # decides, so an object whose centre is off-centre in its third is still found. Without
+            # it the queries must first break their symmetry, which took hundreds of steps.
+            g, p, k = c.grid, c.grid * c.grid, c.vis_queries
+            col = (torch.arange(p) % g).float().add(0.5).div(g)  # patch column centre, 0..1
+            bias = torch.zeros(p + k, p + k)
+            for i in range(min(k, 3)):
+                bias[p + i, :p] = -72.0 * (col - (i + 0.5) / 3) ** 2
+            self.register_buffer("slot_bias", bias.view(1, 1, p + k, p + k), persistent=False)
         self.blocks = nn.ModuleList([Block(c.enc_hidden, c.vis_heads, c.mlp_ratio, c.dropout) for _ in range(c.vis_layers)])
         self.ln = nn.LayerNorm(c.enc_hidden)
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         x = self.stem(pixel_values)  # [B, He, G, G]
         x = x.flatten(2).transpose(1, 2) + self.pos  # row-major: position = row * G + col
+        if self.n_queries:
+            x = torch.cat([x, self.queries.expand(x.shape[0], -1, -1)], 1)
+        bias = self.slot_bias if self.n_queries else 0.0
         for blk in self.blocks:
-            x, _ = blk(x, 0.0)
-        return self.ln(x)
+            x, _ = blk(x, bias)
+        x = self.ln(x)
+        return x[:, -self.n_queries:] if self.n_queries else x
 
 
 class TextEncoder(nn.Module):

@@ -46,14 +46,25 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 FULL = Config(vocab_size=V.VOCAB_SIZE, hidden=128, dec_layers=4, dec_heads=4, max_positions=256,
               enc_hidden=128, vis_layers=3, vis_heads=4, image_size=64, grid=4, stem_channels=(16, 32, 64),
               txt_layers=2, txt_heads=4, txt_max_len=64, mlp_ratio=4)
+# metalm-tiny 1.x: an 8 x 8 patch grid read by three slot query tokens (left, middle, right) -> the
+# decoder sees 3 image positions whose meaning is fixed by the shared slot head (binding), not 16
+# grid cells that cut across the slots.
+SLOTS1 = Config(vocab_size=V.VOCAB_SIZE, hidden=128, dec_layers=4, dec_heads=4, max_positions=256,
+                enc_hidden=128, vis_layers=4, vis_heads=4, image_size=64, grid=8, vis_queries=3,
+                stem_channels=(16, 32, 64), txt_layers=2, txt_heads=4, txt_max_len=64, mlp_ratio=4)
 SMOKE = Config(vocab_size=V.VOCAB_SIZE, hidden=32, dec_layers=2, dec_heads=2, max_positions=256,
-               enc_hidden=32, vis_layers=2, vis_heads=2, image_size=32, grid=2, stem_channels=(8, 16),
+               enc_hidden=32, vis_layers=2, vis_heads=2, image_size=32, grid=4, vis_queries=3, stem_channels=(8, 16),
                txt_layers=1, txt_heads=2, txt_max_len=64, mlp_ratio=2)
 
 MAIN_MIX = {"vqa": 0.36, "caption": 0.16, "ve": 0.2, "icl": 0.16, "text_span": 0.12}
 EARLY_MIX = {"vqa": 0.6, "caption": 0.3, "text_span": 0.1}  # curriculum: short, grounded tasks first
 
 RECIPES = {
+    # metalm-tiny 1.x, sized for one GPU (an H200: minutes are GPU minutes; batches ~6x the CPU
+    # recipes'; --data-workers builds batches on the CPU cores). On a CPU use --minutes-scale.
+    "slots": dict(config=SLOTS1, vision=dict(minutes=1.0, batch=512, lr=2e-3, off_palette=0.5),
+                  main=dict(minutes=5.0, tokens=14000, max_batch=400, lr=2e-3, mix=MAIN_MIX, early=0.1),
+                  nli=dict(minutes=0.5, tokens=14000, max_batch=400, lr=2e-3), export="metalm-tiny"),
     # minutes per stage (None = use steps); tokens per batch; lr
     "full": dict(config=FULL, vision=dict(minutes=7.0, batch=64, lr=1e-3),
                  main=dict(minutes=36.0, tokens=2600, max_batch=96, lr=1.5e-3, mix=MAIN_MIX, early=0.15),
@@ -67,11 +78,16 @@ RECIPES = {
     "cont": dict(config=FULL, vision="init",
                  main=dict(minutes=25.0, tokens=2600, max_batch=96, lr=6e-4, mix=MAIN_MIX, early=0.0),
                  nli=dict(minutes=6.0, tokens=2400, max_batch=96, lr=1.5e-3), export="metalm-tiny"),
-    "smoke": dict(config=SMOKE, vision=dict(steps=15, batch=32, lr=2e-3),
+    "smoke": dict(config=SMOKE, vision=dict(steps=15, batch=32, lr=2e-3, off_palette=0.5),
                   main=dict(steps=25, tokens=600, max_batch=16, lr=2e-3, mix=MAIN_MIX, early=0.2),
                   nli=dict(steps=8, tokens=600, max_batch=16, lr=2e-3), export="metalm-smoke"),
     # decoder-only GPT baseline of the same decoder size: text LM + in-context with captions as
     # text, then full fine-tuning on text NLI (every weight trained)
+    # the GPT baseline on the same GPU budget as `slots` (same batch sizes and main-stage minutes)
+    "gpt_gpu": dict(config=FULL, vision=None,
+                    main=dict(minutes=5.0, tokens=14000, max_batch=400, lr=2e-3,
+                              mix={"text_lm": 0.5, "icl_text": 0.5}, early=0.0),
+                    nli_full=dict(minutes=0.5, tokens=14000, max_batch=400, lr=1e-3), export="gpt-baseline"),
     "gpt": dict(config=FULL, vision=None,
                 main=dict(minutes=8.0, tokens=2600, max_batch=64, lr=1.5e-3,
                           mix={"text_lm": 0.5, "icl_text": 0.5}, early=0.0),
@@ -86,7 +102,7 @@ RECIPES = {
 }
 APPROX_LEN = {"vqa": 34, "caption": 32, "ve": 40, "ve_noexpl": 30, "icl": 55, "text_span": 34,
               "nli_span": 6, "nli_text": 36, "icl_text": 90, "text_lm": 40}
-CKPT_EVERY_S = 180
+CKPT_EVERY_S = 180  # --ckpt-every
 WARMUP_STEPS = 60
 STAGE_SALT = {"vision": 1, "main": 2, "nli": 3, "nli_full": 4}
 
@@ -104,7 +120,14 @@ def log(f, msg: str):
 # ---------------------------------------------------------------------------------------- batches
 
 class Batch:
-    def __init__(self, samples: List[list], c: Config, gen: torch.Generator, device):
+    """One training batch, built on the CPU (in a data-loader process when --data-workers > 0).
+    Images are carried as rendering parameters and drawn on the training device by `to()`: a GPU
+    draws a batch of images in well under a millisecond, while a CPU process drawing them was what
+    bounded training on a GPU (about 14 steps/s, measured on an H200)."""
+
+    KEYS = ("ids", "span", "w", "mask", "slots", "tids", "tmask")
+
+    def __init__(self, samples: List[list], c: Config, gen: torch.Generator, device=None):
         scenes: List[D.Scene] = []
         texts: List[List[int]] = []
         seqs, spans, weights = [], [], []
@@ -150,8 +173,9 @@ class Batch:
             self.w[i, :n] = torch.tensor(w)
             self.span[i, :n] = torch.tensor([
                 -1 if x == -1 else (x[1] if x[0] == "v" else nv + x[1] * lt + x[2]) for x in sp])
-        self.scenes = scenes
-        self.pixels = D.normalize(D.render(scenes, c.image_size, gen)) if scenes else None
+        self.image_size = c.image_size
+        self.render = D.scene_params(scenes, gen) if scenes else None
+        self.pixels = None
         self.slots = D.slot_targets(scenes) if scenes else None
         self.tids = self.tmask = None
         if texts:
@@ -160,10 +184,54 @@ class Batch:
             for i, x in enumerate(texts):
                 self.tids[i, : len(x)] = torch.tensor(x)
                 self.tmask[i, : len(x)] = 1
-        for k in ("ids", "span", "w", "mask", "pixels", "slots", "tids", "tmask"):
+        if device is not None:
+            self.to(device)
+
+    def to(self, device) -> "Batch":
+        if self.render is not None and self.pixels is None:
+            self.pixels = D.normalize(D.raster(self.render, self.image_size, device))
+        for k in self.KEYS:
             v = getattr(self, k)
             if v is not None:
-                setattr(self, k, v.to(device))
+                setattr(self, k, v.to(device, non_blocking=True))
+        return self
+
+    # crossing a process boundary as numpy arrays: torch's own pickling would pass every tensor
+    # through a shared-memory file descriptor (thousands of them in flight)
+    def __getstate__(self):
+        return {k: _np(v) for k, v in self.__dict__.items()}
+
+    def __setstate__(self, st):
+        self.__dict__.update({k: _torch(v) for k, v in st.items()})
+
+
+class VisionBatch(Batch):
+    """Stage-1 batch: scenes as rendering parameters + slot targets."""
+
+    KEYS = ("slots",)
+
+    def __init__(self, scenes, c: Config, gen: torch.Generator, override=None, slots=None):
+        self.image_size = c.image_size
+        self.render = D.scene_params(scenes, gen, override)
+        self.pixels = None
+        self.slots = slots if slots is not None else D.slot_targets(scenes)
+
+
+def _np(v):
+    if torch.is_tensor(v):
+        return ("t", v.numpy())
+    if isinstance(v, dict):
+        return ("d", {k: _np(x) for k, x in v.items()})
+    return ("v", v)
+
+
+def _torch(v):
+    kind, x = v
+    if kind == "t":
+        return torch.from_numpy(x)
+    if kind == "d":
+        return {k: _torch(y) for k, y in x.items()}
+    return x
 
 
 def forward_batch(model: MetaLM, bt: Batch, slot_head: Optional[nn.Module] = None):
@@ -191,14 +259,20 @@ def forward_batch(model: MetaLM, bt: Batch, slot_head: Optional[nn.Module] = Non
 # ------------------------------------------------------------------------------------- slot heads
 
 class SlotHead(nn.Module):
-    """Per-slot present / shape / colour classifiers over the flattened encoder output."""
+    """Per-slot present / shape / colour classifiers. With query tokens: ONE linear head shared by
+    the three slot tokens (token i must describe slot i, in the same code for every slot: this is
+    what binds colour to place); without: over the flattened encoder output."""
 
     def __init__(self, c: Config):
         super().__init__()
+        self.per_token = c.vis_queries >= 3
         self.ln = nn.LayerNorm(c.enc_hidden)
-        self.proj = nn.Linear(c.vis_positions * c.enc_hidden, 3 * (2 + 3 + 8))
+        self.proj = nn.Linear(c.enc_hidden if self.per_token else c.vis_positions * c.enc_hidden,
+                              13 if self.per_token else 3 * (2 + 3 + 8))
 
     def forward(self, h):
+        if self.per_token:
+            return self.proj(self.ln(h[:, :3]))
         return self.proj(self.ln(h).flatten(1)).view(-1, 3, 13)
 
 
@@ -249,16 +323,79 @@ def sample_task(mix: Dict[str, float], rng: random.Random) -> str:
     return k
 
 
+# ------------------------------------------------------------------------------------ data loading
+
+class BatchMaker:
+    """The CPU batch of one step, from (seed, stage, step, rank) alone, so that any process can
+    build it (picklable: data-loader processes call it) and a resumed run sees the same data."""
+
+    def __init__(self, kind: str, cfg: dict, c: Config, seed: int, stage: str, rank: int = 0, world: int = 1):
+        self.kind, self.cfg, self.c, self.seed, self.stage, self.rank, self.world = kind, cfg, c, seed, stage, rank, world
+
+    def __call__(self, step: int, p: float):
+        cfg, c = self.cfg, self.c
+        rng = random.Random(self.seed * 1_000_003 + step * 7919 + STAGE_SALT.get(self.stage, 0) + 104_729 * self.rank)
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step + 15_485_863 * self.rank)
+        if self.kind == "vision":
+            scenes = [D.random_scene(rng) for _ in range(max(2, cfg["batch"] // self.world))]
+            tgt = D.slot_targets(scenes)
+            ov = None
+            if cfg.get("off_palette"):
+                ov, mask = D.off_palette_colors(scenes, rng, cfg["off_palette"])
+                tgt[..., 2][mask] = -100
+            return VisionBatch(scenes, c, gen, ov, tgt)
+        if self.kind == "main":
+            task = sample_task(EARLY_MIX if p < cfg.get("early", 0) else cfg["mix"], rng)
+        else:
+            task = self.kind
+        n = max(2, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]) // self.world)
+        return Batch([D.TASKS[task](rng) for _ in range(n)], c, gen)
+
+
+def _loader_init():
+    torch.set_num_threads(1)
+
+
+class Prefetcher:
+    """Builds the next `lookahead` steps' batches in `workers` processes while the device trains.
+    Batches come back in step order; a step's curriculum progress is the one known when it was
+    submitted (a few steps early)."""
+
+    def __init__(self, maker: BatchMaker, workers: int, start: int, lookahead: int = 0):
+        import multiprocessing as mp
+        from collections import deque
+        self.maker = maker
+        self.pool = mp.get_context("spawn").Pool(workers, initializer=_loader_init)
+        self.lookahead = lookahead or 3 * workers
+        self.pending = deque()
+        self.next = start
+
+    def get(self, step: int, p: float):
+        while len(self.pending) < self.lookahead:
+            self.pending.append((self.next, self.pool.apply_async(self.maker, (self.next, p))))
+            self.next += 1
+        s, fut = self.pending.popleft()
+        assert s == step, f"prefetcher out of step: {s} != {step}"
+        return fut.get()
+
+    def close(self):
+        self.pool.terminate()
+        self.pool.join()
+
+
 # --------------------------------------------------------------------------------------- training
 
 class Trainer:
     def __init__(self, args, recipe: dict, rank: int = 0, world: int = 1):
         self.args, self.recipe = args, recipe
         self.rank, self.world = rank, world
-        self.dir = os.path.join(HERE, "runs", args.name)
+        self.dir = args.run_dir or os.path.join(HERE, "runs", args.name)
         os.makedirs(self.dir, exist_ok=True)
         self.logf = open(os.path.join(self.dir, "train.log"), "a") if rank == 0 else None
         self.device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
         torch.manual_seed(args.seed)
         self.model = MetaLM(recipe["config"]).to(self.device)
         self.slot_head = SlotHead(recipe["config"]).to(self.device)
@@ -308,8 +445,8 @@ class Trainer:
             self.slot_head.load_state_dict(ck["slot_head"])
         return ck
 
-    def run_stage(self, stage: str, cfg: dict, params: List[nn.Parameter], make_batch, step_fn, evaluate=None,
-                  groups: Optional[List[dict]] = None):
+    def run_stage(self, stage: str, cfg: dict, params: List[nn.Parameter], make_batch: BatchMaker, step_fn,
+                  evaluate=None, groups: Optional[List[dict]] = None):
         """Generic loop: resumable, logged (loss, steps/s, ETA), checkpointed every CKPT_EVERY_S."""
         final = self.ckpt_path(stage)
         if os.path.exists(final):
@@ -332,6 +469,7 @@ class Trainer:
         last_ck = time.time()
         last_log, last_step = time.time(), step
         ema = None
+        pref: Optional[Prefetcher] = None
         while True:
             elapsed = time.time() - t0
             p = self.dist_max(budget.progress(step, elapsed))  # every rank stops at the same step
@@ -339,9 +477,9 @@ class Trainer:
                 break
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg["lr"], p) * min(1.0, (step + 1) / WARMUP_STEPS) * g.get("lr_scale", 1.0)
-            rng = random.Random(self.args.seed * 1_000_003 + step * 7919 + STAGE_SALT.get(stage, 0) + 104_729 * self.rank)
-            gen = torch.Generator().manual_seed(self.args.seed * 1_000_003 + step + 15_485_863 * self.rank)
-            bt = make_batch(rng, gen, p)
+            if pref is None and self.args.data_workers > 0:
+                pref = Prefetcher(make_batch, self.args.data_workers, step)
+            bt = (pref.get(step, p) if pref else make_batch(step, p)).to(self.device)
             loss, info = step_fn(bt)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -357,16 +495,21 @@ class Trainer:
                 eta = budget.eta(step, now - t0)
                 log(self.logf, f"[{stage}] step {step} {100 * p:.0f}% " + " ".join(f"{k}={v:.3f}" for k, v in ema.items())
                     + f" lr={opt.param_groups[0]['lr']:.2e} {sps:.2f} steps/s ETA {eta / 60:.1f} min")
-            if self.dist_max(float(now - last_ck > CKPT_EVERY_S)) > 0:
+            if self.dist_max(float(now - last_ck > self.args.ckpt_every)) > 0:
                 if self.rank == 0:
                     self.save(stage, {"opt": opt.state_dict(), "step": step, "elapsed": now - t0})
+                    save_npz(self.model, os.path.join(self.dir, f"{stage}.partial.npz"), self.args.recipe)
                 last_ck = now
+        if pref:
+            pref.close()
         log(self.logf, f"[{stage}] finished: {step} steps in {(time.time() - t0) / 60:.1f} min "
                        f"({step / max(time.time() - t0, 1e-9):.2f} steps/s)")
         if self.rank == 0:
             self.save(stage, {"step": step, "elapsed": time.time() - t0}, final=True)
-            if os.path.exists(partial):
-                os.remove(partial)
+            save_npz(self.model, os.path.join(self.dir, f"{stage}.npz"), self.args.recipe)
+            for f in (partial, self.ckpt_path(stage + ".partial")[:-3] + ".npz"):
+                if os.path.exists(f):
+                    os.remove(f)
             if evaluate:
                 evaluate()
         self.barrier()
@@ -376,18 +519,10 @@ class Trainer:
         m, c = self.model, self.model.c
         params = list(m.vision.parameters()) + list(self.slot_head.parameters())
 
-        def make_batch(rng, gen, p):
-            scenes = [D.random_scene(rng) for _ in range(max(2, cfg["batch"] // self.world))]
-            tgt = D.slot_targets(scenes)
-            ov = None
-            if cfg.get("off_palette"):
-                ov, mask = D.off_palette_colors(scenes, rng, cfg["off_palette"])
-                tgt[..., 2][mask] = -100
-            px = D.normalize(D.render(scenes, c.image_size, gen, base_override=ov))
-            return px.to(self.device), tgt.to(self.device)
+        make_batch = BatchMaker("vision", cfg, c, self.args.seed, "vision", self.rank, self.world)
 
         def step_fn(bt):
-            loss, acc = slot_loss(self.slot_head(m.vision(bt[0])), bt[1])
+            loss, acc = slot_loss(self.slot_head(m.vision(bt.pixels)), bt.slots)
             return loss, {"loss": loss.item(), **acc}
 
         def evaluate():
@@ -409,6 +544,7 @@ class Trainer:
             res[split] = acc
         m.train()
         log(self.logf, f"[eval] slot accuracy: {json.dumps(res)}")
+        self.slot_eval = res
         return res
 
     # -- stage 2
@@ -417,7 +553,7 @@ class Trainer:
         use_aux = self.recipe.get("vision") is not None
         # Freeze the encoder's stem and first block only if pretraining made it really see shapes;
         # otherwise keep it all trainable (at 0.3x lr) and let the auxiliary slot loss go on teaching it.
-        shape_acc = self.eval_slots()["val"]["shape"] if use_aux else 0.0
+        shape_acc = (getattr(self, "slot_eval", None) or self.eval_slots())["val"]["shape"] if use_aux else 0.0
         if shape_acc >= 0.9:
             log(self.logf, f"[main] vision shape accuracy {shape_acc:.3f}: stem and first block frozen")
             for prm in m.vision.stem.parameters():
@@ -436,10 +572,7 @@ class Trainer:
         params = rest + vis + head
         mix = cfg["mix"]
 
-        def make_batch(rng, gen, p):
-            task = sample_task(EARLY_MIX if p < cfg.get("early", 0) else mix, rng)
-            n = max(2, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]) // self.world)
-            return Batch([D.TASKS[task](rng) for _ in range(n)], c, gen, self.device)
+        make_batch = BatchMaker("main", cfg, c, self.args.seed, "main", self.rank, self.world)
 
         def step_fn(bt):
             loss, ans, aux = forward_batch(m, bt, self.slot_head if use_aux else None)
@@ -461,15 +594,14 @@ class Trainer:
         for prm in train:
             prm.requires_grad_(True)
 
-        def make_batch(rng, gen, p):
-            n = max(2, min(cfg["max_batch"], cfg["tokens"] // APPROX_LEN[task]) // self.world)
-            return Batch([D.TASKS[task](rng) for _ in range(n)], c, gen, self.device)
+        stage = "nli" if frozen_decoder else "nli_full"
+        make_batch = BatchMaker(task, cfg, c, self.args.seed, stage, self.rank, self.world)
 
         def step_fn(bt):
             loss, ans, _ = forward_batch(m, bt)
             return loss, {"loss": loss.item(), "ans": ans.item()}
 
-        self.run_stage("nli" if frozen_decoder else "nli_full", cfg, train, make_batch, step_fn,
+        self.run_stage(stage, cfg, train, make_batch, step_fn,
                        lambda: self.eval_all([task]))
         for prm in m.parameters():
             prm.requires_grad_(True)
@@ -485,6 +617,17 @@ class Trainer:
         return res
 
 
+def save_npz(model: MetaLM, path: str, recipe: str):
+    """The weights as plain numpy arrays + the config as JSON: readable by any PyTorch version (a
+    checkpoint written by the GPU machine's PyTorch 2.x is exported by Debian's 1.13 here)."""
+    import numpy as np
+    arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    arrays["__config__"] = np.frombuffer(json.dumps({"config": model.c.to_dict(), "recipe": recipe}).encode(), dtype=np.uint8)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--recipe", default="full", choices=list(RECIPES))
@@ -497,6 +640,10 @@ def main():
     ap.add_argument("--out", default=None, help="package folder (default gpu-worker/models/<export name>)")
     ap.add_argument("--minutes-scale", type=float, default=1.0, help="scale every stage's minute budget")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--ckpt-every", type=float, default=CKPT_EVERY_S, help="seconds between partial checkpoints")
+    ap.add_argument("--data-workers", type=int, default=0,
+                    help="processes building batches ahead of the device (use on a GPU; 0 = in the training loop)")
+    ap.add_argument("--run-dir", default=None, help="checkpoint/log folder (default gpu-worker/training/runs/<name>)")
     args = ap.parse_args()
     args.name = args.name or args.recipe
     recipe = dict(RECIPES[args.recipe])
@@ -537,6 +684,7 @@ def run(rank: int, world: int, port: int, args, recipe: dict):
         return
     final = os.path.join(tr.dir, "final.pt")
     torch.save({"config": c.to_dict(), "model": tr.model.state_dict(), "recipe": args.recipe}, final)
+    save_npz(tr.model, os.path.join(tr.dir, "final.npz"), args.recipe)
     log(tr.logf, f"training done in {(time.time() - t_start) / 60:.1f} min -> {final}")
     if not args.no_export:
         import export
