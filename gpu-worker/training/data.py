@@ -1,7 +1,8 @@
 """The shapes world (../../../shared/SHAPES_WORLD.md): scenes, rendering, and task sequences.
 
 - Scenes: three slots (left, middle, right), 1-3 objects, shape x colour; held-out combinations
-  (purple triangle, cyan square, orange circle) never appear in training images nor training text.
+  (purple triangle, cyan square, orange circle) never appear in training images (text-only tasks,
+  from metalm-tiny 1.0 on, may name them: see `random_scene`).
 - Rendering (batched, torch): supersampled anti-aliasing (or none), graded and tinted dark
   backgrounds, Gaussian noise, size (+-25%) and position jitter inside the slot, colour jitter +-25,
   several render sizes resized to the model input with PIL-like antialiased bilinear (as the worker
@@ -45,7 +46,10 @@ def obj_phrase(o: Obj) -> str:
 # ------------------------------------------------------------------------------------------ scenes
 
 def random_scene(rng: random.Random, split: str = "train") -> Scene:
-    """split 'train' / 'val' / 'test': no held-out combination; 'heldout': at least one."""
+    """split 'train' / 'val' / 'test': no held-out combination; 'heldout': at least one; 'text':
+    anything (text-only training data: SHAPES_WORLD.md keeps the held-out combinations out of
+    training IMAGES; a language model that never read "an orange circle" will not write it, however
+    clearly the image shows one)."""
     while True:
         n = rng.randint(1, 3)
         slots = rng.sample(range(3), n)
@@ -53,7 +57,7 @@ def random_scene(rng: random.Random, split: str = "train") -> Scene:
         for i in slots:
             s[i] = (rng.choice(COLORS), rng.choice(SHAPES))
         has_ho = any(o in HELD_OUT for o in s if o)
-        if (split == "heldout") == has_ho:
+        if split == "text" or (split == "heldout") == has_ho:
             return tuple(s)  # type: ignore[return-value]
 
 
@@ -239,7 +243,7 @@ VQA_FORMS = ["color_of_shape", "shape_at", "color_at", "what_at", "count_all", "
 
 
 def _allowed(c: str, s: str, split: str) -> bool:
-    return split == "heldout" or (c, s) not in HELD_OUT
+    return split in ("heldout", "text") or (c, s) not in HELD_OUT
 
 
 def absent_object(scene: Scene, rng: random.Random, split: str = "train") -> Obj:
@@ -453,7 +457,12 @@ def task_ve(rng, split="train", explain=True):
     return out
 
 
+def text_split(split: str) -> str:
+    return "text" if split == "train" else split
+
+
 def nli_example(rng, split="train"):
+    split = text_split(split)
     s = random_scene(rng, split)
     label = rng.choice(LABELS)
     h, _ = hypothesis(s, label, rng, split)
@@ -475,6 +484,7 @@ def task_nli_text(rng, split="train"):
 def task_text_span(rng, split="train"):
     """Semi-causal text pretraining: a caption through the text encoder, then a question about it
     (or the caption itself) in the decoder."""
+    split = text_split(split)
     s = random_scene(rng, split)
     if rng.random() < 0.3:
         return [("tspan", caption(s)), ("txt", "caption:", PROMPT_W), ("txt", caption(s), 1.0)]

@@ -6,7 +6,8 @@
 #   $OUT/m/final.npz (or the latest partial one if the run was cut), $OUT/m/m.log,
 #   $OUT/g/main.npz (gpt-baseline-lm), $OUT/g/final.npz (gpt-baseline), $OUT/g/g.log
 # Env: LIMIT (seconds before both runs are interrupted; default 520), SCALE (--minutes-scale),
-# MW / GW (data workers of the two runs).
+# MW / GW (data workers of the two runs), RECIPE (default slots) and INIT (a checkpoint to start
+# from, e.g. RECIPE=slots_cont INIT=gpu-worker/training/runs/gpu1/m/final.npz), GPT=0 (no baseline).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu-out}
@@ -18,14 +19,15 @@ SCALE=${SCALE:-1}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null | tee "$OUT/gpu.txt"
 "$PY" -c "import torch, os; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'cpus', os.cpu_count())" | tee -a "$OUT/gpu.txt"
 rm -rf /tmp/m /tmp/g
-timeout -s INT "$LIMIT" "$PY" -W ignore gpu-worker/training/train.py --recipe slots --name slots --run-dir /tmp/m \
+timeout -s INT "$LIMIT" "$PY" -W ignore gpu-worker/training/train.py --recipe "${RECIPE:-slots}" --name m --run-dir /tmp/m ${INIT:+--init "$INIT"} \
   --data-workers "${MW:-10}" --ckpt-every 60 --minutes-scale "$SCALE" --no-export > "$OUT/m/m.log" 2>&1 &
 M=$!
-timeout -s INT "$LIMIT" "$PY" -W ignore gpu-worker/training/train.py --recipe gpt_gpu --name gpt --run-dir /tmp/g \
+[ "${GPT:-1}" = 1 ] && timeout -s INT "$LIMIT" "$PY" -W ignore gpu-worker/training/train.py --recipe gpt_gpu --name gpt --run-dir /tmp/g \
   --data-workers "${GW:-3}" --ckpt-every 60 --minutes-scale "$SCALE" --no-export > "$OUT/g/g.log" 2>&1 &
 G=$!
+[ "${GPT:-1}" = 1 ] || G=
 wait $M; echo "metalm run exit $?" | tee -a "$OUT/gpu.txt"
-wait $G; echo "gpt run exit $?" | tee -a "$OUT/gpu.txt"
+[ "${GPT:-1}" = 1 ] && { wait $G; echo "gpt run exit $?" | tee -a "$OUT/gpu.txt"; }
 latest() { ls -t "$@" 2>/dev/null | head -1; }
 if [ -f /tmp/m/final.npz ]; then cp /tmp/m/final.npz "$OUT/m/"; else f=$(latest /tmp/m/*.npz); [ -n "$f" ] && cp "$f" "$OUT/m/"; fi
 [ -f /tmp/g/main.npz ] && cp /tmp/g/main.npz "$OUT/g/"

@@ -83,6 +83,12 @@ RECIPES = {
                   nli=dict(steps=8, tokens=600, max_batch=16, lr=2e-3), export="metalm-smoke"),
     # decoder-only GPT baseline of the same decoder size: text LM + in-context with captions as
     # text, then full fine-tuning on text NLI (every weight trained)
+    # continuation of `slots` (--init its final.npz): text-only tasks now name the held-out
+    # combinations (text_span up-weighted), lower peak lr, then a longer frozen-decoder NLI stage
+    "slots_cont": dict(config=SLOTS1, vision="init",
+                       main=dict(minutes=3.0, tokens=14000, max_batch=400, lr=8e-4, early=0.0,
+                                 mix={"vqa": 0.34, "caption": 0.14, "ve": 0.18, "icl": 0.12, "text_span": 0.22}),
+                       nli=dict(minutes=1.0, tokens=14000, max_batch=400, lr=2e-3), export="metalm-tiny"),
     # the GPT baseline on the same GPU budget as `slots` (same batch sizes and main-stage minutes)
     "gpt_gpu": dict(config=FULL, vision=None,
                     main=dict(minutes=5.0, tokens=14000, max_batch=400, lr=2e-3,
@@ -439,6 +445,10 @@ class Trainer:
         os.replace(tmp, path)
 
     def load_into(self, path: str):
+        if path.endswith(".npz"):
+            import export
+            self.model.load_state_dict(export.load_checkpoint(path).state_dict())
+            return {}
         ck = torch.load(path, map_location=self.device)
         self.model.load_state_dict(ck["model"])
         if "slot_head" in ck:
