@@ -323,8 +323,9 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     const recs = readJsonl<{ task: string; demos: D[]; query: D }>(join(tdir, "icl.jsonl")).slice(0, o.limit ?? Infinity);
     res.icl = [];
     res.iclPerTask = {};
-    const gptIcl = o.packages.gptIcl ? await Evaluator.open(o.packages.gptIcl, batch, threads) : undefined;
-    if (gptIcl) res.meta.gptIcl = `${gptIcl.rt.name} ${gptIcl.rt.pkg.manifest.version} from ${relative(process.cwd(), o.packages.gptIcl) || "."} (manifest sha256 ${gptIcl.rt.pkg.sha256.slice(0, 12)})`;
+    const gptIclDir = o.packages.gptIcl;
+    const gptIcl = gptIclDir ? await Evaluator.open(gptIclDir, batch, threads) : undefined;
+    if (gptIcl && gptIclDir) res.meta.gptIcl = `${gptIcl.rt.name} ${gptIcl.rt.pkg.manifest.version} from ${relative(process.cwd(), gptIclDir) || "."} (manifest sha256 ${gptIcl.rt.pkg.sha256.slice(0, 12)})`;
     for (const k of [0, 1, 4]) {
       const m = await metalm.generate(
         recs.map((r) => [...r.demos.slice(0, k).flatMap((d) => [metalm.image(img(d.image)), text(`answer: ${d.answer}`)]), metalm.image(img(r.query.image)), text("answer:")]),
@@ -749,7 +750,7 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
     const gk4 = r.icl.find((x) => x.k === 4)?.gpt ?? 0;
     if (gk4 < 0.1)
       L.push(
-      `Note on the GPT column: the committed gpt-baseline is the checkpoint after its last stage, full fine-tuning on text NLI (train.py recipe \`gpt\`: text LM + in-context text, then \`nli_full\`), and it has forgotten the in-context format: at k = 4 it answers e.g. ${r.gptIclExample ?? "—"}. The comparison with MetaLM in this table is therefore not a fair test of the paper's claim; it needs the GPT checkpoint from before NLI fine-tuning exported as its own package.`,
+      `Note on the GPT column: the committed gpt-baseline is the checkpoint after its last stage, full fine-tuning on text NLI (train.py recipe \`gpt_gpu\`: text LM + in-context text, then \`nli_full\`), and it has forgotten the in-context format: at k = 4 it answers e.g. ${r.gptIclExample ?? "—"}. The GPT baseline column is therefore not a fair test of the paper's claim${extra ? "; the extra column is: the same GPT before its NLI stage (gpt-baseline-lm, trained by train.py recipe \`gpt_gpu\` on the same GPU budget and batch sizes as metalm-tiny's recipe \`slots\`)" : "; it needs the GPT checkpoint from before NLI fine-tuning exported as its own package"}.`,
       "",
     );
     L.push("Per task (k = 0 / 1 / 4):", "", "| task | n | MetaLM | GPT baseline |", "|---|---|---|---|");
