@@ -107,22 +107,25 @@ export class Evaluator {
   textSpan(text: string): Segment {
     return { kind: "span", recipe: { connector: "text", source: { model: this.rt.name, encoder: "text", text } } };
   }
+  /** Builds each prompt's embeddings; a prompt the model cannot take (e.g. longer than
+   * maxPositions) is recorded in `errors` and left undefined (the caller counts it wrong). */
+  private async build(chunk: readonly Segment[][]): Promise<{ built: (Embedded | undefined)[]; ok: Embedded[] }> {
+    const built: (Embedded | undefined)[] = [];
+    for (const p of chunk) {
+      try {
+        built.push((await this.rt.buildPrompt(p)).prompt);
+      } catch (e) {
+        this.errors.push((e as Error).message);
+        built.push(undefined);
+      }
+    }
+    return { built, ok: built.filter((b): b is Embedded => b !== undefined) };
+  }
   /** Greedy generation (stop at eos) for every prompt, in batches; returns the texts. */
   async generate(prompts: readonly Segment[][], maxTokens: number): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < prompts.length; i += this.batch) {
-      const chunk = prompts.slice(i, i + this.batch);
-      const built: (Embedded | undefined)[] = [];
-      for (const p of chunk) {
-        try {
-          built.push((await this.rt.buildPrompt(p)).prompt);
-        } catch (e) {
-          // A prompt the model cannot take (e.g. longer than maxPositions) counts as a wrong answer.
-          this.errors.push((e as Error).message);
-          built.push(undefined);
-        }
-      }
-      const ok = built.filter((b): b is Embedded => b !== undefined);
+      const { built, ok } = await this.build(prompts.slice(i, i + this.batch));
       const res = await this.rt.decode(ok.map((prompt) => ({ prompt, params: { ...defaultParams, maxTokens, temperature: 0 } })));
       let j = 0;
       for (const b of built) out.push(b ? res[j++]!.text.trim() : "");
@@ -136,16 +139,7 @@ export class Evaluator {
   async explain(prompts: readonly Segment[][], labels: readonly string[], maxTokens: number): Promise<{ label: string; explanation: string }[]> {
     const out: { label: string; explanation: string }[] = [];
     for (let i = 0; i < prompts.length; i += this.batch) {
-      const built: (Embedded | undefined)[] = [];
-      for (const p of prompts.slice(i, i + this.batch)) {
-        try {
-          built.push((await this.rt.buildPrompt(p)).prompt);
-        } catch (e) {
-          this.errors.push((e as Error).message);
-          built.push(undefined);
-        }
-      }
-      const ok = built.filter((b): b is Embedded => b !== undefined);
+      const { built, ok } = await this.build(prompts.slice(i, i + this.batch));
       const res = await this.rt.explain(ok.map((prompt) => ({ prompt, labels, params: { ...defaultParams, maxTokens, temperature: 0 } })));
       let j = 0;
       for (const b of built) out.push(b ? { label: res[j]!.label, explanation: res[j++]!.explanation.trim() } : { label: "", explanation: "" });
