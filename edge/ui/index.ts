@@ -81,7 +81,9 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
   });
 
   ui.get("/ui/assets/:name", (c) => {
-    const a = ASSETS[c.req.param("name")];
+    // own keys only: `constructor`, `__proto__`, `toString` … would reach Object.prototype
+    const name = c.req.param("name");
+    const a = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (!a) return c.text("not found", 404);
     return c.body(a.body, 200, { "content-type": a.type, "cache-control": "public, max-age=60" });
   });

@@ -27,6 +27,12 @@ describe("SSRF guard", () => {
   it("checks URLs without DNS: scheme, credentials, local names, IP literals", () => {
     expect(urlProblem("https://example.com/h", false)).toBeUndefined();
     expect(urlProblem("http://localhost:8080/", false)).toMatch(/local name/);
+    // trailing dots resolve like the bare name: all of them go before the name rules (issue 15)
+    expect(urlProblem("http://localhost..:8080/", false)).toMatch(/local name/);
+    expect(urlProblem("http://localhost...:8080/", false)).toMatch(/local name/);
+    expect(urlProblem("http://foo.internal../", false)).toMatch(/local name/);
+    expect(urlProblem("http://example..com/", false)).toMatch(/empty label/);
+    expect(urlProblem("http://example.com./", false)).toBeUndefined();
     expect(urlProblem("http://metadata.google.internal/", false)).toMatch(/local name/);
     expect(urlProblem("http://[::ffff:127.0.0.1]/", false)).toMatch(/private/);
     expect(urlProblem("http://2130706433/", false)).toBeDefined(); // decimal 127.0.0.1: URL normalizes it to 127.0.0.1

@@ -110,7 +110,10 @@ export function urlProblem(raw: string, allowPrivate: boolean): string | undefin
   if (u.protocol !== "https:" && u.protocol !== "http:") return "only http and https URLs are allowed";
   if (u.username || u.password) return "credentials in the URL are not allowed";
   if (allowPrivate) return undefined;
-  const host = u.hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  // every trailing dot goes (`localhost..` resolves like `localhost`); an empty label elsewhere is
+  // not a name DNS would answer for the same host, so it is refused rather than guessed at
+  const host = u.hostname.replace(/^\[|\]$/g, "").replace(/\.+$/, "");
+  if (host === "" || host.startsWith(".") || host.includes("..")) return `host ${u.hostname} has an empty label`;
   if (isIpLiteral(host)) return isBlockedAddress(host) ? `address ${host} is private, loopback, link-local or reserved` : undefined;
   if (BLOCKED_NAMES.test(host) || !host.includes(".")) return `host ${host} is a local name`;
   return undefined;
