@@ -12,7 +12,7 @@
  * under DATA_DIR).
  */
 import { resolve } from "node:path";
-import { main as startEdge } from "./edge/node.js";
+import { exitOnStartupError, main as startEdge } from "./edge/node.js";
 import { MetalmClient } from "./cli/client.js";
 import { EXAMPLES, loadExample, shippedOrFixture, withModel } from "./workflows/examples/index.js";
 
@@ -40,7 +40,7 @@ if (!env.MODELS_DIR) {
   }
 } else env.MODELS_DIR = resolve(env.MODELS_DIR);
 
-const keys = await startEdge(env);
+const keys = await startEdge(env).catch(exitOnStartupError);
 if (env.EXIT_ON_STDIN_EOF === "1") {
   // for launchers (tests, benchmarks): when the launcher dies, its end of our stdin closes; stop
   // gracefully (the edge's SIGTERM handler stops the workers) instead of living on as an orphan

@@ -19,6 +19,7 @@ import { localKeys, type LocalKeys } from "./auth/local.js";
 import { sweepExpired } from "./engine/pool.js";
 import { limitsFromEnv, rateLimitFromEnv, webhooksFromEnv } from "./limits/env.js";
 import { newToken } from "./lib/ids.js";
+import { checkDataDir, DataDirError } from "./storage/data-dir.js";
 import { startDispatcher } from "./webhooks/dispatcher.js";
 import { nodeTransport } from "./webhooks/transport-node.js";
 
@@ -27,6 +28,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalK
   const host = env.HOST ?? "127.0.0.1";
   const dataDir = env.DATA_DIR ?? "./data";
   const poolToken = env.POOL_TOKEN || newToken();
+  checkDataDir(dataDir);
   const store = openSqliteStore(join(dataDir, "metalm.sqlite"));
   const keys = await localKeys(store, env, dataDir);
   const webhooks = { ...webhooksFromEnv(env), transport: nodeTransport };
@@ -76,4 +78,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalK
   return keys;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();
+/** Start-up errors the operator can fix (a read-only DATA_DIR): one clear line, exit 1, no stack. */
+export function exitOnStartupError(e: unknown): never {
+  if (e instanceof DataDirError) console.error(JSON.stringify({ msg: "cannot start", error: e.message, dataDir: e.dir }));
+  else console.error(e);
+  process.exit(1);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main().catch(exitOnStartupError);
