@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 export class DataDirError extends Error {
   constructor(
     readonly dir: string,
-    readonly cause: unknown,
+    override readonly cause: unknown,
   ) {
     const code = (cause as NodeJS.ErrnoException | null)?.code ?? "error";
     const why = (cause as Error | null)?.message ?? String(cause);
