@@ -30,6 +30,7 @@ import { rerunRoutes } from "./routes/rerun.js";
 import { runsRoutes } from "./routes/runs.js";
 import { workflowsRoutes } from "./routes/workflows.js";
 import { mountUi } from "./ui/index.js";
+import { uiSecurity } from "./ui/security.js";
 
 export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60, imagePixels: 16_000_000, maxSteps: 64, maxTokens: 256 };
 
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps): EdgeApp {
     // after onError has run, so errors count with their status; route = the matched pattern
     metrics.observeRequest(c.req.method, c.req.routePath, c.res.status, (performance.now() - t0) / 1000);
   });
+  app.use("*", uiSecurity());
   app.use("*", authenticate({ adminKey: deps.adminKey, rateLimit: deps.rateLimit ?? DEFAULT_RATE_LIMIT }));
   app.on(
     ["POST", "PUT", "PATCH"],

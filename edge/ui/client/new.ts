@@ -14,6 +14,9 @@ export const NEW_JS = String.raw`(function () {
   var fix = document.getElementById("fix-models");
   var form = document.getElementById("run-form");
   if (!spec || !check || !fields) return;
+  // the page's CSRF token (edge/ui/security.ts): JSON posts carry it as a header; forms have a field
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") || "" : "";
   function readJson(id) {
     var el = document.getElementById(id);
     try { return el ? JSON.parse(el.textContent || "null") : null; } catch (e) { return null; }
@@ -238,7 +241,7 @@ export const NEW_JS = String.raw`(function () {
     if (p.error) { render(null, p.error, {}); return; }
     syncFields(p.json);
     var n = ++reqNo;
-    fetch("/ui/api/validate", { method: "POST", headers: { "content-type": "application/json" }, credentials: "same-origin",
+    fetch("/ui/api/validate", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrf }, credentials: "same-origin",
       body: JSON.stringify({ spec: p.json, inputs: inputValues() }) })
       .then(function (r) { return r.json(); })
       .then(function (res) {
