@@ -4,13 +4,13 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tinyAdvert } from "../workflows/src/fixtures.js";
-import { call, drive, JPEG_BYTES, lease, makeHarness, PNG_1PX, pngB64, pngDataUrl, register, vqa, type Harness } from "./testing/harness.js";
+import { ADMIN_AUTH, call, drive, JPEG_BYTES, lease, makeHarness, PNG_1PX, pngB64, pngDataUrl, register, TEST_ADMIN_KEY, vqa, type Harness } from "./testing/harness.js";
 
 let h: Harness;
 let clock = 1_700_000_000_000;
 beforeEach(async () => {
   clock = 1_700_000_000_000;
-  h = makeHarness({ now: () => clock });
+  h = makeHarness({ now: () => clock, adminKey: TEST_ADMIN_KEY });
   await register(h.app);
 });
 afterEach(() => h.close());
@@ -172,7 +172,7 @@ describe("plan, models, health, metrics, openapi", () => {
   it("/metrics is Prometheus text with queue wait, compute, batch sizes, tokens/s, cache hits, runs by status", async () => {
     await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl() } } });
     await drive(h.app);
-    const res = await h.app.request("/metrics");
+    const res = await h.app.request("/metrics", { headers: ADMIN_AUTH });
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
     expect(text).toMatch(/metalm_http_request_duration_seconds_count\{method="POST",route="\/v1\/runs",status="2xx"\} 1/);

@@ -3,11 +3,11 @@
  * rerun-from-step with overrides, idempotency under concurrent duplicates, and restarts.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, drive, lease, makeHarness, okResult, pngDataUrl, postResults, register, vqa, type Harness } from "./testing/harness.js";
+import { ADMIN_AUTH, call, drive, lease, makeHarness, okResult, pngDataUrl, postResults, register, TEST_ADMIN_KEY, vqa, type Harness } from "./testing/harness.js";
 
 let h: Harness;
 beforeEach(async () => {
-  h = makeHarness();
+  h = makeHarness({ adminKey: TEST_ADMIN_KEY });
   await register(h.app);
 });
 afterEach(() => h.close());
@@ -27,7 +27,7 @@ describe("memoization", () => {
     expect(second.body.steps[2].cachedFrom).toBe(`${first.body.id}/answer`);
     expect(second.body.outputs).toEqual({ answer: "red", label: "entailment", explanation: "because it is red" });
     expect(await lease(h.app)).toEqual([]);
-    const metrics = await h.app.request("/metrics");
+    const metrics = await h.app.request("/metrics", { headers: ADMIN_AUTH });
     expect(await metrics.text()).toMatch(/metalm_cache_hits_total\{kind="memo"\} 4/);
   });
 

@@ -5,7 +5,7 @@
  * - `/v1/admin/*`: the admin key (`ADMIN_KEY`);
  * - everything else: an API key — `Authorization: Bearer mlk_…`, `X-API-Key`, or the UI's
  *   `metalm_key` cookie — which picks the tenant (`c.var.tenantId`) every query filters by.
- *   `/metrics` also takes the admin key.
+ *   `/metrics` takes only the admin key (it shows every tenant's totals; a tenant key gets 403).
  * The UI's HTML pages redirect to `/ui/login` instead of answering 401; a UI GET with `?key=`
  * stores the key in the cookie and redirects to the same URL without it.
  * After a key is accepted, the per-key rate limit (edge/limits/rate.ts) takes one token.
@@ -80,7 +80,15 @@ export function authenticate(opts: AuthOptions): MiddlewareHandler<Env> {
     }
 
     const given = presentedKey(c);
-    if (path === "/metrics" && given && opts.adminKey && safeEqual(given, opts.adminKey)) return next();
+    // /metrics sums every tenant's runs, cache hits and queue: the operator's view, not a tenant's
+    if (path === "/metrics") {
+      if (given && opts.adminKey && safeEqual(given, opts.adminKey)) {
+        c.set("keyId", "admin");
+        return next();
+      }
+      if (given && (await findApiKey(store, given))) throw apiError(403, "admin_only", "/metrics shows every tenant's totals: it needs the admin key, not an API key");
+      throw unauthorized(opts.adminKey ? "/metrics needs 'Authorization: Bearer <ADMIN_KEY>'" : "/metrics is admin-only and the admin API is off: start the edge with ADMIN_KEY set");
+    }
     const row = given ? await findApiKey(store, given) : undefined;
     if (!row) {
       if (isUiPath(path) && c.req.method === "GET" && !path.startsWith("/ui/api/")) {

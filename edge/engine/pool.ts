@@ -37,6 +37,7 @@ function toWireJob(j: JobRow): Job {
     attempt: j.attempts,
     deadlineAt: j.deadlineAt!,
     model: j.model,
+    tenant: j.tenantId,
   } as Job;
 }
 

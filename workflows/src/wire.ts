@@ -107,6 +107,11 @@ const jobBase = {
   attempt: z.number().int().min(1),
   deadlineAt: Ms,
   model: z.string().min(1),
+  /**
+   * The tenant the job runs for: the worker partitions its encoder cache by it, so a cache hit
+   * never tells one tenant that another processed the same image. Absent = one shared partition.
+   */
+  tenant: z.string().max(256).optional(),
 };
 
 export const EncodeJobSchema = z.object({ ...jobBase, op: z.literal("encode"), recipe: EncodeRecipeSchema });

@@ -73,10 +73,10 @@ export class JobExecutor {
     if (!rt) return true;
     const work: Promise<{ hit: boolean }>[] =
       job.op === "encode"
-        ? [rt.encode(job.recipe)]
+        ? [rt.encode(job.recipe, job.tenant)]
         : job.op === "connect"
-          ? [rt.connect(job.recipe)]
-          : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connect(s.recipe)] : []));
+          ? [rt.connect(job.recipe, job.tenant)]
+          : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connect(s.recipe, job.tenant)] : []));
     const got = await Promise.allSettled(work);
     return got.every((g) => g.status === "rejected" || g.value.hit);
   }
@@ -155,11 +155,11 @@ export class JobExecutor {
     const rt = this.runtime(first);
     switch (first.op) {
       case "encode": {
-        const { tensor, hit } = await rt.encode(first.recipe);
+        const { tensor, hit } = await rt.encode(first.recipe, first.tenant);
         return [this.ok(first, rt, { op: "encode", tensor: summarize(tensor) }, hit, t0, items[0]!.ctx, 0, { encoder: first.recipe.encoder })];
       }
       case "connect": {
-        const { tensor, hit } = await rt.connect(first.recipe);
+        const { tensor, hit } = await rt.connect(first.recipe, first.tenant);
         return [this.ok(first, rt, { op: "connect", tensor: summarize(tensor) }, hit, t0, items[0]!.ctx, 0, { connector: first.recipe.connector, encoder: first.recipe.source.encoder })];
       }
       case "decode":
@@ -175,7 +175,7 @@ export class JobExecutor {
       const { job, ctx } = items[i]!;
       if (job.op !== "decode" && job.op !== "explain") throw new Error("unreachable: mixed ops in a batch");
       try {
-        const { prompt, cacheHit } = await rt.buildPrompt(job.segments);
+        const { prompt, cacheHit } = await rt.buildPrompt(job.segments, job.tenant);
         const req: GenerateRequest & Partial<ExplainRequest> = { prompt, params: toGenerateParams(job.params), signal: ctx?.signal, onToken: ctx?.onToken };
         if (job.op === "explain") req.labels = job.labels;
         ready.push({ i, req, hit: cacheHit });

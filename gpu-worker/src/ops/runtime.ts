@@ -89,10 +89,13 @@ export class ModelRuntime {
     return `enc:${e.sha256}:text:max${e.spec.maxLength}:${this.pkg.tokenizerSha256}:${sha256Hex(recipe.text)}`;
   }
 
-  /** Encoder states [1, P, He] for a recipe (cached). */
-  async encode(recipe: EncodeRecipe): Promise<{ tensor: Tensor; hit: boolean }> {
+  /**
+   * Encoder states [1, P, He] for a recipe (cached). `scope` partitions the cache (the job's
+   * tenant): a hit then only ever reveals what the same tenant computed before.
+   */
+  async encode(recipe: EncodeRecipe, scope = ""): Promise<{ tensor: Tensor; hit: boolean }> {
     if (recipe.model !== this.name) throw new OpError("unknown_model", `recipe is for model "${recipe.model}", this runtime holds "${this.name}"`);
-    const key = this.encodeKey(recipe);
+    const key = `${scopePrefix(scope)}${this.encodeKey(recipe)}`;
     const { value, hit } = await this.cache.getOrCompute(key, () => this.computeEncode(recipe));
     return { tensor: value, hit };
   }
@@ -142,15 +145,15 @@ export class ModelRuntime {
   }
 
   /** Connector outputs [1, P, Hd] for a recipe (cached; recomputes or reuses the encode). */
-  async connect(recipe: ConnectRecipe): Promise<{ tensor: Tensor; hit: boolean }> {
+  async connect(recipe: ConnectRecipe, scope = ""): Promise<{ tensor: Tensor; hit: boolean }> {
     const c = this.pkg.connectors.get(recipe.connector);
     if (!c) throw new OpError("unknown_connector", `model ${this.name} has no connector "${recipe.connector}"`);
     if (c.spec.encoder !== recipe.source.encoder) {
       throw new OpError("connector_mismatch", `connector "${recipe.connector}" docks encoder "${c.spec.encoder}", not "${recipe.source.encoder}"`);
     }
-    const key = `conn:${c.sha256}:${this.encodeKey(recipe.source)}`;
+    const key = `${scopePrefix(scope)}conn:${c.sha256}:${this.encodeKey(recipe.source)}`;
     const { value, hit } = await this.cache.getOrCompute(key, async () => {
-      const { tensor } = await this.encode(recipe.source);
+      const { tensor } = await this.encode(recipe.source, scope);
       countRun(this.graphRuns.connector, recipe.connector);
       const out = await checkedRun(c.session, { encoder_hidden_states: new ort.Tensor("float32", tensor.data, tensor.dims) }, c.spec.graph);
       const t = out.inputs_embeds!;
@@ -160,7 +163,7 @@ export class ModelRuntime {
   }
 
   /** Decoder inputs for segments: `bos`, then each span's connector outputs and each text's tokens, in order. */
-  async buildPrompt(segments: readonly Segment[]): Promise<{ prompt: Embedded; cacheHit: boolean }> {
+  async buildPrompt(segments: readonly Segment[], scope = ""): Promise<{ prompt: Embedded; cacheHit: boolean }> {
     const H = this.pkg.manifest.decoder.hiddenSize;
     const ids: number[] = [this.pkg.manifest.decoder.specialTokens.bos];
     const plan: ({ kind: "tokens"; from: number; n: number } | { kind: "span"; t: Tensor })[] = [{ kind: "tokens", from: 0, n: 1 }];
@@ -171,7 +174,7 @@ export class ModelRuntime {
         if (t.length) plan.push({ kind: "tokens", from: ids.length, n: t.length });
         ids.push(...t);
       } else {
-        const { tensor, hit } = await this.connect(s.recipe);
+        const { tensor, hit } = await this.connect(s.recipe, scope);
         allHit &&= hit;
         if (tensor.dims[2] !== H) throw new OpError("shape_mismatch", `connector output hidden size ${tensor.dims[2]} ≠ decoder hidden size ${H}`);
         plan.push({ kind: "span", t: tensor });
@@ -196,3 +199,6 @@ export class ModelRuntime {
     return explain(this.pkg, reqs);
   }
 }
+
+/** Cache-key prefix of a partition ("" = the shared one; a tenant id cannot contain the separator's role). */
+const scopePrefix = (scope: string) => (scope ? `t:${JSON.stringify(scope)}|` : "");
