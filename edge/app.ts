@@ -13,7 +13,9 @@ import { registerOpenApi } from "./api/openapi.js";
 import { adminRoutes } from "./auth/admin.js";
 import { loginRoutes } from "./auth/login.js";
 import { authenticate } from "./auth/middleware.js";
-import { DEFAULT_RATE_LIMIT } from "./limits/rate.js";
+import { checkMemory, edgeCaches, memoryConfig } from "./limits/memory.js";
+import { DEFAULT_RATE_LIMIT, RateLimiter } from "./limits/rate.js";
+import { StorageHealth, watchWrites } from "./storage/health.js";
 import { registerWebhooksOpenApi } from "./webhooks/openapi.js";
 import { runWebhooksRoutes, webhooksRoutes } from "./webhooks/routes.js";
 import type { AppDeps, Env, Limits } from "./context.js";
@@ -41,9 +43,16 @@ export interface EdgeApp extends OpenAPIHono<Env> {
 
 export function createApp(deps: AppDeps): EdgeApp {
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const metrics = (deps.metrics ?? new Metrics()).attach(deps.store);
+  const memory = memoryConfig(deps.memory);
+  const caches = edgeCaches(memory);
+  const storage = deps.storage ?? new StorageHealth();
+  // batches report to the disk-pressure state (507 + not ready while writes fail)
+  const store = watchWrites(deps.store, storage);
+  const rateLimit = deps.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const limiter = rateLimit ? new RateLimiter(rateLimit, memory.rateBucketBytes) : undefined;
+  const metrics = (deps.metrics ?? new Metrics()).attach(store).watch({ caches, storage, memory, limiter });
   const engine: PoolCtx = {
-    store: deps.store,
+    store,
     planner: deps.planner ?? workflowsPlanner,
     notifier: deps.notifier ?? localNotifier(),
     now: deps.now ?? Date.now,
@@ -64,13 +73,27 @@ export function createApp(deps: AppDeps): EdgeApp {
     c.set("limits", limits);
     c.set("metrics", metrics);
     c.set("webhooks", deps.webhooks ?? {});
+    c.set("memory", memory);
+    c.set("caches", caches);
+    c.set("storage", storage);
     const t0 = performance.now();
     await next();
     // after onError has run, so errors count with their status; route = the matched pattern
     metrics.observeRequest(c.req.method, c.req.routePath, c.res.status, (performance.now() - t0) / 1000);
   });
   app.use("*", uiSecurity());
-  app.use("*", authenticate({ adminKey: deps.adminKey, rateLimit: deps.rateLimit ?? DEFAULT_RATE_LIMIT }));
+  app.use("*", authenticate({ adminKey: deps.adminKey, limiter }));
+  // refuse a body before reading it when memory or disk cannot take it (pool calls are small and
+  // finish runs; admin calls are tiny): 503 memory_pressure / 507 insufficient_storage
+  app.on(["POST", "PUT", "PATCH"], ["/v1/*", "/ui/*"], async (c, next) => {
+    const p = c.req.path;
+    if (!p.startsWith("/v1/pool/") && !p.startsWith("/v1/admin/")) {
+      checkMemory(c, memory);
+      const len = Number(c.req.header("content-length") ?? 0);
+      storage.checkUpload(Number.isFinite(len) && len > 0 ? len : 0);
+    }
+    await next();
+  });
   app.on(
     ["POST", "PUT", "PATCH"],
     "/v1/*",

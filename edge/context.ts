@@ -10,6 +10,8 @@ import type { PlannerPort } from "./engine/planner.js";
 import type { Metrics } from "./metrics.js";
 import type { RateLimit } from "./limits/rate.js";
 import type { WebhookOptions } from "./webhooks/options.js";
+import type { EdgeCaches, MemoryConfig } from "./limits/memory.js";
+import type { StorageHealth } from "./storage/health.js";
 
 export interface Limits {
   /** Largest request body (bytes). Default 16 MiB. */
@@ -45,6 +47,10 @@ export interface AppDeps {
   rateLimit?: RateLimit | false;
   /** Webhook delivery settings (edge/webhooks/). */
   webhooks?: Partial<WebhookOptions>;
+  /** Byte budgets of the in-memory caches and the RSS backstop (edge/limits/memory.ts). */
+  memory?: Partial<MemoryConfig>;
+  /** Disk-pressure state and free-space probe (edge/storage/health.ts). Default: no probe. */
+  storage?: StorageHealth;
 }
 
 export type Env = {
@@ -60,6 +66,9 @@ export type Env = {
     metrics: Metrics;
     /** Webhook settings (for URL checks; the dispatcher gets its own copy). */
     webhooks: Partial<WebhookOptions>;
+    memory: MemoryConfig;
+    caches: EdgeCaches;
+    storage: StorageHealth;
   };
 };
 

@@ -9,6 +9,9 @@ import { runs, steps, type JobRow } from "../db/schema.js";
 import type { Store } from "../db/store.js";
 import type { JobResult } from "../workflows/index.js";
 import type { PoolObserver } from "./engine/pool.js";
+import { rssBytes, type EdgeCaches, type MemoryConfig } from "./limits/memory.js";
+import type { RateLimiter } from "./limits/rate.js";
+import type { StorageHealth } from "./storage/health.js";
 
 export class Metrics implements PoolObserver {
   readonly registry = new Registry();
@@ -91,6 +94,63 @@ export class Metrics implements PoolObserver {
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     this.httpRequests.observe({ method, route, status: `${Math.floor(status / 100)}xx` }, seconds);
+  }
+
+  /** Gauges for the byte budgets of the edge's caches, its RSS bound, and the disk state. */
+  watch(w: { caches: EdgeCaches; storage: StorageHealth; memory: MemoryConfig; limiter?: RateLimiter }): this {
+    const budgets = [
+      ["run_views", () => w.caches.runViews.bytes, w.caches.runViews.limitBytes],
+      ["rate_buckets", () => w.limiter?.buckets.bytes ?? 0, w.limiter?.buckets.limitBytes ?? 0],
+    ] as const;
+    new Gauge({
+      name: "metalm_edge_cache_bytes",
+      help: "Bytes held by each in-memory cache of the edge",
+      labelNames: ["cache"],
+      registers: [this.registry],
+      collect() {
+        for (const [name, now] of budgets) this.set({ cache: name }, now());
+      },
+    });
+    new Gauge({
+      name: "metalm_edge_cache_limit_bytes",
+      help: "Configured byte bound of each in-memory cache of the edge",
+      labelNames: ["cache"],
+      registers: [this.registry],
+      collect() {
+        for (const [name, , limit] of budgets) this.set({ cache: name }, limit);
+      },
+    });
+    new Gauge({
+      name: "metalm_edge_rss_bytes",
+      help: "Resident memory of this edge process, and its configured bound (kind=limit; 0 = off)",
+      labelNames: ["kind"],
+      registers: [this.registry],
+      collect() {
+        const rss = rssBytes();
+        if (rss !== undefined) this.set({ kind: "rss" }, rss);
+        this.set({ kind: "limit" }, w.memory.rssLimitBytes);
+      },
+    });
+    new Gauge({
+      name: "metalm_storage_ok",
+      help: "1 while database writes succeed and free space is above the reserve, else 0",
+      registers: [this.registry],
+      collect() {
+        this.set(w.storage.state().ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "metalm_storage_free_bytes",
+      help: "Free bytes where the database lives (Node), and the reserve kept (kind=reserve)",
+      labelNames: ["kind"],
+      registers: [this.registry],
+      collect() {
+        const free = w.storage.freeBytes();
+        if (free !== undefined) this.set({ kind: "free" }, free);
+        this.set({ kind: "reserve" }, w.storage.minFreeBytes);
+      },
+    });
+    return this;
   }
 
   attach(store: Store): this {

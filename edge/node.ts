@@ -8,7 +8,9 @@
  * 0 = none), LEASE_MS (30000), RUN_TIMEOUT_MS (600000: a run's deadline unless its spec sets
  * `timeoutMs`); ADMIN_KEY and DEV_API_KEY (edge/auth/local.ts: generated and kept
  * under DATA_DIR when unset); limits, rate limit and webhook settings (edge/limits/env.ts).
- * A webhook dispatcher runs in this process (edge/webhooks/dispatcher.ts).
+ * A webhook dispatcher runs in this process (edge/webhooks/dispatcher.ts). MIN_FREE_DISK_BYTES
+ * (32 MiB): free space kept under DATA_DIR (edge/storage/health.ts); memory budgets:
+ * VIEW_CACHE_BYTES, VIEW_CACHE_ENTRY_BYTES, RATE_BUCKET_BYTES, MEMORY_LIMIT_MB (edge/limits/memory.ts).
  */
 import { serve } from "@hono/node-server";
 import { join, resolve } from "node:path";
@@ -17,7 +19,9 @@ import { openSqliteStore } from "../db/store.js";
 import { createApp } from "./app.js";
 import { localKeys, type LocalKeys } from "./auth/local.js";
 import { sweepExpired } from "./engine/pool.js";
-import { limitsFromEnv, rateLimitFromEnv, webhooksFromEnv } from "./limits/env.js";
+import { limitsFromEnv, memoryFromEnv, num, rateLimitFromEnv, webhooksFromEnv } from "./limits/env.js";
+import { StorageHealth, storageErrorCode } from "./storage/health.js";
+import { freeBytes } from "./storage/statfs.js";
 import { newToken } from "./lib/ids.js";
 import { checkDataDir, DataDirError } from "./storage/data-dir.js";
 import { startDispatcher } from "./webhooks/dispatcher.js";
@@ -30,6 +34,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalK
   const poolToken = env.POOL_TOKEN || newToken();
   checkDataDir(dataDir);
   const store = openSqliteStore(join(dataDir, "metalm.sqlite"));
+  const storage = new StorageHealth({ freeBytes: () => freeBytes(dataDir), minFreeBytes: num(env.MIN_FREE_DISK_BYTES) });
   const keys = await localKeys(store, env, dataDir);
   const webhooks = { ...webhooksFromEnv(env), transport: nodeTransport };
   const app = createApp({
@@ -41,15 +46,26 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalK
     limits: limitsFromEnv(env),
     rateLimit: rateLimitFromEnv(env),
     webhooks,
+    memory: memoryFromEnv(env),
+    storage,
   });
   if (keys.adminKeyCreated || keys.devKeyCreated)
     console.log(JSON.stringify({ msg: "generated keys (kept under DATA_DIR)", adminKey: keys.adminKeyCreated ? keys.adminKey : undefined, devApiKey: keys.devKeyCreated ? keys.devKey : undefined }));
-  const stopDispatcher = startDispatcher({ store, now: app.engine.now }, webhooks);
+  const stopDispatcher = startDispatcher({ store: app.engine.store, now: app.engine.now, storage }, webhooks);
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
     console.log(JSON.stringify({ msg: "edge listening", url: `http://${host}:${info.port}`, dataDir }));
   });
   // DB-driven, so any instance may run it; the lease long-poll also sweeps on every call.
-  const sweep = setInterval(() => void sweepExpired(app.engine).catch((e) => console.error("[edge] sweep", e)), 1000);
+  // a full disk fails every sweep: reported to the storage state (logged once), not once a second
+  const sweep = setInterval(
+    () =>
+      void sweepExpired(app.engine).catch((e) => {
+        const code = storageErrorCode(e);
+        if (code) storage.writeFailed(code);
+        else console.error("[edge] sweep", e);
+      }),
+    1000,
+  );
   sweep.unref();
 
   let pool: { stop(): Promise<void> } | undefined;

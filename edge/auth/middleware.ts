@@ -13,7 +13,7 @@
 import type { MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { Ctx, Env } from "../context.js";
-import { takeToken, type RateLimit } from "../limits/rate.js";
+import type { RateLimiter } from "../limits/rate.js";
 import { apiError } from "../lib/errors.js";
 import { findApiKey, safeEqual } from "./keys.js";
 
@@ -22,8 +22,8 @@ export const KEY_COOKIE = "metalm_key";
 export interface AuthOptions {
   /** The admin key; undefined = the admin API is off. */
   adminKey?: string;
-  /** Per-key rate limit; false = off. */
-  rateLimit: RateLimit | false;
+  /** Per-key rate limiter (in memory: a read never writes); undefined = off. */
+  limiter?: RateLimiter;
 }
 
 const OPEN = new Set(["/healthz", "/readyz"]);
@@ -98,10 +98,10 @@ export function authenticate(opts: AuthOptions): MiddlewareHandler<Env> {
     }
     c.set("tenantId", row.tenantId);
     c.set("keyId", row.id);
-    if (opts.rateLimit) {
-      const r = await takeToken(store, row.id, opts.rateLimit, c.var.engine.now());
+    if (opts.limiter) {
+      const r = opts.limiter.take(row.id, c.var.engine.now());
       if (!r.ok)
-        throw apiError(429, "rate_limited", `too many requests for this API key; retry in ${r.retryAfterS} s`, { retryAfterS: r.retryAfterS, limit: opts.rateLimit }, {
+        throw apiError(429, "rate_limited", `too many requests for this API key; retry in ${r.retryAfterS} s`, { retryAfterS: r.retryAfterS, limit: opts.limiter.limit }, {
           "Retry-After": String(r.retryAfterS),
         });
     }

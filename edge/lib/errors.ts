@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
+import { storageErrorCode, type StorageHealth } from "../storage/health.js";
 
 export interface ErrorBody {
   error: { code: string; message: string; details: unknown };
@@ -69,6 +70,18 @@ export function onError(err: Error, c: Context): Response {
     const status = err.status;
     const code = status === 413 ? "payload_too_large" : status === 401 ? "unauthorized" : "http_error";
     return c.json({ error: { code, message: err.message || `HTTP ${status}`, details: null } }, status);
+  }
+  // the disk (or the database file) cannot take a write: the caller's request was fine, retry later
+  const storageCode = storageErrorCode(err);
+  if (storageCode) {
+    const storage = (c.var as { storage?: StorageHealth }).storage;
+    storage?.writeFailed(storageCode);
+    const free = storage?.freeBytes();
+    return c.json(
+      { error: { code: "insufficient_storage", message: `the server cannot store this change right now (${storageCode}); reads still work, retry later`, details: { reason: storageCode, ...(free !== undefined ? { freeBytes: free } : {}) } } },
+      507,
+      { "Retry-After": "30" },
+    );
   }
   console.error("[edge] unhandled error", err);
   return c.json({ error: { code: "internal", message: "internal error", details: null } }, 500);

@@ -4,15 +4,17 @@
  * edge/webhooks/options.ts.
  *
  * MAX_BODY_BYTES, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_STEPS, MAX_TOKENS;
- * RATE_LIMIT_RPS (0 = off), RATE_LIMIT_BURST;
+ * RATE_LIMIT_RPS (0 = off), RATE_LIMIT_BURST; VIEW_CACHE_BYTES, VIEW_CACHE_ENTRY_BYTES, RATE_BUCKET_BYTES,
+ * MEMORY_LIMIT_MB (edge/limits/memory.ts);
  * WEBHOOK_ALLOW_PRIVATE (1 = may deliver to private/loopback addresses: tests, local development),
  * WEBHOOK_TIMEOUT_MS, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_BACKOFF_MS, WEBHOOK_BACKOFF_MAX_MS.
  */
 import type { Limits } from "../context.js";
+import type { MemoryConfig } from "./memory.js";
 import type { WebhookOptions } from "../webhooks/options.js";
 import { DEFAULT_RATE_LIMIT, type RateLimit } from "./rate.js";
 
-const num = (v: string | undefined) => (v === undefined || v.trim() === "" || !Number.isFinite(Number(v)) ? undefined : Number(v));
+export const num = (v: string | undefined) => (v === undefined || v.trim() === "" || !Number.isFinite(Number(v)) ? undefined : Number(v));
 
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -25,6 +27,17 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Partial<
     imagePixels: num(env.MAX_IMAGE_PIXELS),
     maxSteps: num(env.MAX_STEPS),
     maxTokens: num(env.MAX_TOKENS),
+  });
+}
+
+/** VIEW_CACHE_BYTES, VIEW_CACHE_ENTRY_BYTES, RATE_BUCKET_BYTES, MEMORY_LIMIT_MB (0 = no RSS backstop). */
+export function memoryFromEnv(env: Record<string, string | undefined>): Partial<MemoryConfig> {
+  const mb = num(env.MEMORY_LIMIT_MB);
+  return defined({
+    viewCacheBytes: num(env.VIEW_CACHE_BYTES),
+    viewCacheEntryBytes: num(env.VIEW_CACHE_ENTRY_BYTES),
+    rateBucketBytes: num(env.RATE_BUCKET_BYTES),
+    rssLimitBytes: mb === undefined ? undefined : mb * 2 ** 20,
   });
 }
 

@@ -18,9 +18,11 @@ opsRoutes.get("/readyz", async (c) => {
   const dbOk = await c.var.engine.store.ping();
   const workers = dbOk ? await liveWorkers(c.var.engine) : [];
   const withModel = workers.filter((w) => w.models.length > 0);
-  const ready = dbOk && withModel.length > 0;
+  // writes failing (full disk) or about to (under the reserve): not ready, though reads still work
+  const disk = c.var.storage.state();
+  const ready = dbOk && withModel.length > 0 && disk.ok;
   return c.json(
-    { ready, db: dbOk, workers: withModel.length, models: [...new Set(withModel.flatMap((w) => w.models.map((m) => m.name)))] },
+    { ready, db: dbOk, workers: withModel.length, models: [...new Set(withModel.flatMap((w) => w.models.map((m) => m.name)))], storage: disk.storage, ...(disk.code ? { storageError: disk.code } : {}) },
     ready ? 200 : 503,
   );
 });

@@ -125,18 +125,15 @@ runsRoutes.get("/", async (c) => {
 });
 
 /**
- * Serialized run views by run id, valid for one `rev`. Every engine commit that changes what a
- * view shows bumps `runs.rev` in the same batch, so (id, rev) determines the view: a hit costs one
- * indexed read of `rev`, and the DB stays the truth (another instance's commit changes the rev).
+ * Serialized run views by run id, valid for one `rev` (`c.var.caches.runViews`, bounded in bytes;
+ * large views are not cached). Every engine commit that changes what a view shows bumps
+ * `runs.rev` in the same batch, so (id, rev) determines the view: a hit costs one indexed read of
+ * `rev`, and the DB stays the truth (another instance's commit changes the rev).
  */
-const viewCache = new WeakMap<object, Map<string, { rev: number; json: string }>>();
-const VIEW_CACHE_MAX = 2000;
-
 runsRoutes.get("/:id", async (c) => {
   const id = c.req.param("id");
   const store = c.var.engine.store;
-  let cache = viewCache.get(store);
-  if (!cache) viewCache.set(store, (cache = new Map()));
+  const cache = c.var.caches.runViews;
   const [head] = await queries(store).runRevById.all({ id });
   if (!head || head.tenantId !== c.var.tenantId) throw apiError(404, "run_not_found", `run ${id} not found`, { runId: id });
   const etag = `"${id}.${head.rev}"`;
@@ -147,11 +144,7 @@ runsRoutes.get("/:id", async (c) => {
     // the view may be newer than `head` if a commit landed in between: key it by what it shows
     const [now] = await queries(store).runRevById.all({ id });
     hit = { rev: now?.rev === head.rev ? head.rev : -1, json: JSON.stringify(view) };
-    if (hit.rev >= 0) {
-      cache.delete(id);
-      cache.set(id, hit);
-      if (cache.size > VIEW_CACHE_MAX) cache.delete(cache.keys().next().value!);
-    }
+    if (hit.rev >= 0) cache.set(id, hit);
   }
   return c.body(hit.json, 200, { "Content-Type": "application/json", ETag: etag });
 });

@@ -20,12 +20,15 @@ import type { Stmt, Store } from "../../db/store.js";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookMessages, type WebhookDeliveryRow } from "../../db/schema.js";
 import { webhookOptions, type WebhookOptions } from "./options.js";
 import { signedHeaders } from "./sign.js";
+import { storageErrorCode, type StorageHealth } from "../storage/health.js";
 import { fetchTransport, SendError } from "./transport.js";
 
 export interface DispatchCtx {
   store: Store;
   now?: () => number;
   random?: () => number;
+  /** Disk-pressure state: a pass that fails for lack of space is reported there (logged once), not logged every 250 ms. */
+  storage?: StorageHealth;
 }
 
 export function backoffMs(attempt: number, o: Pick<WebhookOptions, "backoffBaseMs" | "backoffMaxMs">, random = Math.random): number {
@@ -154,7 +157,9 @@ export function startDispatcher(ctx: DispatchCtx, opts: Partial<WebhookOptions> 
       try {
         n = await dispatchDue(ctx, opts);
       } catch (e) {
-        console.error(JSON.stringify({ msg: "webhook dispatcher pass failed", error: String(e) }));
+        const code = storageErrorCode(e);
+        if (code && ctx.storage) ctx.storage.writeFailed(code);
+        else console.error(JSON.stringify({ msg: "webhook dispatcher pass failed", error: String(e) }));
       }
       if (n === 0 && !stopped) await new Promise<void>((r) => ((wake = r), setTimeout(r, idleMs)));
     }
