@@ -224,6 +224,8 @@ export const workers = sqliteTable("workers", {
   leaseMs: integer("lease_ms").notNull(),
   registeredAt: integer("registered_at").notNull(),
   lastSeenAt: integer("last_seen_at").notNull(),
+  /** The credential that registered this worker id (`pool` = the shared POOL_TOKEN): only it may use the id. */
+  credentialId: text("credential_id").notNull().default("pool"),
 });
 
 export type RunRow = typeof runs.$inferSelect;
@@ -253,6 +255,26 @@ export const apiKeys = sqliteTable(
   },
   (t) => [uniqueIndex("api_keys_hash").on(t.hash), index("api_keys_tenant").on(t.tenantId, t.createdAt)],
 );
+
+/**
+ * Worker credentials (admin API): a bearer token (`mlw_…`, only its sha256 stored) for one worker
+ * or pool, optionally limited to tenants and models (null = any). Revoked = every pool call 401.
+ */
+export const workerCredentials = sqliteTable(
+  "worker_credentials",
+  {
+    id: text("id").primaryKey(),
+    name: text("name"),
+    prefix: text("prefix").notNull(),
+    hash: text("hash").notNull(),
+    tenants: text("tenants", { mode: "json" }).$type<string[] | null>(),
+    models: text("models", { mode: "json" }).$type<string[] | null>(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("worker_credentials_hash").on(t.hash)],
+);
+export type WorkerCredentialRow = typeof workerCredentials.$inferSelect;
 
 export const WEBHOOK_EVENT_TYPES = ["run.started", "step.completed", "run.completed", "run.failed", "run.canceled"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -11,6 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import { DEFAULT_TENANT } from "../db/schema.js";
 import { registerOpenApi } from "./api/openapi.js";
 import { adminRoutes } from "./auth/admin.js";
+import { credentialRoutes } from "./credentials/routes.js";
 import { loginRoutes } from "./auth/login.js";
 import { authenticate } from "./auth/middleware.js";
 import { checkMemory, edgeCaches, memoryConfig } from "./limits/memory.js";
@@ -115,6 +116,7 @@ export function createApp(deps: AppDeps): EdgeApp {
   app.route("/v1/plan", planRoutes);
   app.route("/v1/pool", poolRoutes);
   app.route("/v1/admin", adminRoutes);
+  app.route("/v1/admin/worker-credentials", credentialRoutes);
   app.route("/v1/webhooks", webhooksRoutes);
   app.route("/v1/runs", runWebhooksRoutes);
   app.route("/", loginRoutes);

@@ -12,6 +12,7 @@ import type { RateLimit } from "./limits/rate.js";
 import type { WebhookOptions } from "./webhooks/options.js";
 import type { EdgeCaches, MemoryConfig } from "./limits/memory.js";
 import type { StorageHealth } from "./storage/health.js";
+import type { PoolCredential } from "./credentials/credentials.js";
 
 export interface Limits {
   /** Largest request body (bytes). Default 16 MiB. */
@@ -67,6 +68,8 @@ export type Env = {
     /** Webhook settings (for URL checks; the dispatcher gets its own copy). */
     webhooks: Partial<WebhookOptions>;
     memory: MemoryConfig;
+    /** On /v1/pool/*: the worker credential that called (edge/credentials/). */
+    poolCredential: PoolCredential;
     caches: EdgeCaches;
     storage: StorageHealth;
   };

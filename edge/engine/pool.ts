@@ -51,6 +51,8 @@ export async function leaseJobs(
   max: number,
   waitMs: number,
   signal?: AbortSignal,
+  /** Only these tenants' jobs (the worker credential's limit); null/undefined = any tenant. */
+  tenants?: string[] | null,
 ): Promise<Job[] | undefined> {
   const worker = await touchWorker(ctx, workerId);
   if (!worker) return undefined;
@@ -65,7 +67,7 @@ export async function leaseJobs(
       await touchWorker(ctx, workerId);
     }
     await sweepExpired(ctx);
-    const claimed = await claim(ctx, workerId, models, max);
+    const claimed = await claim(ctx, workerId, models, max, tenants);
     if (claimed.length) {
       const handed = await markStarted(ctx, claimed);
       if (handed.length) {
@@ -83,12 +85,12 @@ export async function leaseJobs(
 }
 
 /** One atomic UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING: two workers never get one job. */
-async function claim(ctx: PoolCtx, workerId: string, models: string[], max: number): Promise<JobRow[]> {
+async function claim(ctx: PoolCtx, workerId: string, models: string[], max: number, tenants?: string[] | null): Promise<JobRow[]> {
   const now = ctx.now();
   const ready = ctx.store.db
     .select({ id: jobs.id })
     .from(jobs)
-    .where(and(eq(jobs.status, "queued"), lte(jobs.availableAt, now), inArray(jobs.model, models)))
+    .where(and(eq(jobs.status, "queued"), lte(jobs.availableAt, now), inArray(jobs.model, models), tenants ? inArray(jobs.tenantId, tenants) : undefined))
     .orderBy(asc(jobs.availableAt), asc(jobs.runId), asc(jobs.stepIdx))
     .limit(max);
   return ctx.store.db

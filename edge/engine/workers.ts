@@ -8,11 +8,16 @@ import { workers, type WorkerRow } from "../../db/schema.js";
 import type { ModelAdvert, RegisterRequest } from "../../workflows/index.js";
 import type { PoolCtx } from "./pool.js";
 
-export async function registerWorker(ctx: PoolCtx, req: RegisterRequest, tenantId: string): Promise<{ leaseMs: number }> {
+/**
+ * Register (or refresh) a worker under `credentialId`. A worker id already registered by another
+ * credential is not touched: undefined (the route answers 409 worker_id_taken).
+ */
+export async function registerWorker(ctx: PoolCtx, req: RegisterRequest, tenantId: string, credentialId = "pool"): Promise<{ leaseMs: number } | undefined> {
   const now = ctx.now();
   const row = {
     id: req.workerId,
     tenantId,
+    credentialId,
     executionProvider: req.executionProvider,
     ortVersion: req.ortVersion,
     models: req.models,
@@ -20,9 +25,12 @@ export async function registerWorker(ctx: PoolCtx, req: RegisterRequest, tenantI
     registeredAt: now,
     lastSeenAt: now,
   };
-  const { id: _id, registeredAt: _r, ...update } = row;
-  await ctx.store.batch([ctx.store.db.insert(workers).values(row).onConflictDoUpdate({ target: workers.id, set: update })]);
-  return { leaseMs: ctx.leaseMs };
+  const { id: _id, registeredAt: _r, credentialId: _c, ...update } = row;
+  await ctx.store.batch([
+    ctx.store.db.insert(workers).values(row).onConflictDoUpdate({ target: workers.id, set: update, setWhere: eq(workers.credentialId, credentialId) }),
+  ]);
+  const [w] = await ctx.store.db.select({ credentialId: workers.credentialId }).from(workers).where(eq(workers.id, req.workerId));
+  return w?.credentialId === credentialId ? { leaseMs: ctx.leaseMs } : undefined;
 }
 
 /** Workers seen within 3 × their leaseMs. */

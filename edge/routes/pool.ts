@@ -2,9 +2,9 @@
  * The pool protocol under /v1/pool/* (ARCHITECTURE.md §4), bearer-token protected. Bodies are
  * validated with the wire schemas from workflows/src/wire.ts.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { Hono } from "hono";
-import { blobs } from "../../db/schema.js";
+import { blobs, tenantBlobs, workers } from "../../db/schema.js";
 import {
   HeartbeatRequestSchema,
   LeaseRequestSchema,
@@ -13,7 +13,8 @@ import {
   ResultsRequestSchema,
   Sha256Schema,
 } from "../../workflows/index.js";
-import type { Env } from "../context.js";
+import type { Ctx, Env } from "../context.js";
+import { findWorkerCredential, UNLIMITED_POOL } from "../credentials/credentials.js";
 import { applyResults, heartbeat, leaseJobs, progress, registerWorker } from "../engine/pool.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 
@@ -28,14 +29,30 @@ function tokenOk(given: string, expected: string): boolean {
   return diff === 0;
 }
 
+/**
+ * The shared POOL_TOKEN (credential `pool`, unlimited) or a worker credential `mlw_…` made with
+ * the admin key (edge/credentials/): sets `c.var.poolCredential`. Unknown or revoked → 401.
+ */
 export function poolAuth(token: string) {
-  return async (c: import("../context.js").Ctx, next: () => Promise<void>) => {
+  return async (c: Ctx, next: () => Promise<void>) => {
     const h = c.req.header("authorization") ?? "";
-    const m = /^Bearer\s+(.+)$/i.exec(h);
-    if (!m || !tokenOk(m[1]!.trim(), token))
-      throw apiError(401, "unauthorized", "pool calls need 'Authorization: Bearer <pool token>'", null, { "WWW-Authenticate": "Bearer" });
+    const given = /^Bearer\s+(.+)$/i.exec(h)?.[1]?.trim();
+    const cred = !given ? undefined : tokenOk(given, token) ? UNLIMITED_POOL : await findWorkerCredential(c.var.engine.store, given);
+    if (!cred)
+      throw apiError(401, "unauthorized", "pool calls need 'Authorization: Bearer <pool token or worker credential>' (unknown or revoked)", null, { "WWW-Authenticate": "Bearer" });
+    c.set("poolCredential", cred);
     await next();
   };
+}
+
+/** Printable, no whitespace: a worker id is shown in receipts, logs and the UI. */
+const WORKER_ID_RE = /^[\x21-\x7e]{1,256}$/;
+
+/** A registered worker id may be used only with the credential that registered it. */
+async function ownWorker(c: Ctx, workerId: string): Promise<void> {
+  const [w] = await c.var.engine.store.db.select({ credentialId: workers.credentialId }).from(workers).where(eq(workers.id, workerId));
+  if (w && w.credentialId !== c.var.poolCredential.id)
+    throw apiError(403, "worker_not_yours", `worker ${workerId} was registered with another credential`, { field: "workerId" });
 }
 
 const notRegistered = (workerId: string) =>
@@ -45,18 +62,34 @@ const notRegistered = (workerId: string) =>
 
 poolRoutes.post("/register", async (c) => {
   const req = parseOr400(RegisterRequestSchema, await readJson(c));
-  return c.json(await registerWorker(c.var.engine, req, c.var.tenantId));
+  const cred = c.var.poolCredential;
+  if (!WORKER_ID_RE.test(req.workerId))
+    throw apiError(400, "invalid_request", "workerId: 1–256 printable ASCII characters, no spaces", { field: "workerId" });
+  const banned = cred.models ? req.models.findIndex((m) => !cred.models!.includes(m.name)) : -1;
+  if (banned >= 0)
+    throw apiError(403, "model_not_allowed", `this credential may not serve model ${req.models[banned]!.name} (allowed: ${cred.models!.join(", ")})`, { field: `models.${banned}.name` });
+  const taken = () => apiError(409, "worker_id_taken", `worker id ${req.workerId} belongs to another credential; pick another WORKER_ID`, { field: "workerId" });
+  try {
+    await ownWorker(c, req.workerId);
+  } catch {
+    throw taken();
+  }
+  const r = await registerWorker(c.var.engine, req, c.var.tenantId, cred.id);
+  if (!r) throw taken(); // lost a race to another credential
+  return c.json(r);
 });
 
 poolRoutes.post("/lease", async (c) => {
   const req = parseOr400(LeaseRequestSchema, await readJson(c));
-  const jobs = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal);
+  await ownWorker(c, req.workerId);
+  const jobs = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal, c.var.poolCredential.tenants);
   if (!jobs) throw notRegistered(req.workerId);
   return c.json({ jobs });
 });
 
 poolRoutes.post("/heartbeat", async (c) => {
   const req = parseOr400(HeartbeatRequestSchema, await readJson(c));
+  await ownWorker(c, req.workerId);
   const r = await heartbeat(c.var.engine, req.workerId, req.jobIds);
   if (!r) throw notRegistered(req.workerId);
   return c.json(r);
@@ -64,6 +97,7 @@ poolRoutes.post("/heartbeat", async (c) => {
 
 poolRoutes.post("/progress", async (c) => {
   const req = parseOr400(ProgressRequestSchema, await readJson(c));
+  await ownWorker(c, req.workerId);
   const r = await progress(c.var.engine, req.workerId, req.jobId, req.tokens);
   // not this worker's job (any more): tell it to stop
   return c.json(r ?? { cancel: true });
@@ -71,13 +105,26 @@ poolRoutes.post("/progress", async (c) => {
 
 poolRoutes.post("/results", async (c) => {
   const req = parseOr400(ResultsRequestSchema, await readJson(c));
-  return c.json(await applyResults(c.var.engine, req.workerId, req.results));
+  await ownWorker(c, req.workerId);
+  // the receipt says who produced the output as the edge saw it, not as the worker claims
+  const credentialId = c.var.poolCredential.id;
+  const results = req.results.map((r) => (r.ok ? { ...r, receipt: Object.assign({}, r.receipt, { workerId: req.workerId, credentialId }) } : r));
+  return c.json(await applyResults(c.var.engine, req.workerId, results));
 });
 
 poolRoutes.get("/blobs/:sha256", async (c) => {
   const sha = c.req.param("sha256");
   if (!Sha256Schema.safeParse(sha).success) throw apiError(400, "invalid_request", "expected a lowercase hex sha256", { field: "sha256" });
-  const [row] = await c.var.engine.store.db.select().from(blobs).where(eq(blobs.sha256, sha));
+  const { tenants } = c.var.poolCredential;
+  // a credential limited to tenants reads only images those tenants stored
+  const [row] = tenants
+    ? await c.var.engine.store.db
+        .select({ data: blobs.data, mime: blobs.mime })
+        .from(blobs)
+        .innerJoin(tenantBlobs, and(eq(tenantBlobs.sha256, blobs.sha256), inArray(tenantBlobs.tenantId, tenants)))
+        .where(eq(blobs.sha256, sha))
+        .limit(1)
+    : await c.var.engine.store.db.select({ data: blobs.data, mime: blobs.mime }).from(blobs).where(eq(blobs.sha256, sha));
   if (!row) throw apiError(404, "blob_not_found", `no blob ${sha}`, { sha256: sha });
   return c.body(new Uint8Array(row.data), 200, {
     "Content-Type": "application/octet-stream",
