@@ -57,6 +57,16 @@ describe("worker credentials", () => {
     expect((await call(h.app, "/v1/admin/worker-credentials/wc_nope", { method: "DELETE", headers: ADMIN_AUTH })).status).toBe(404);
   });
 
+  it("a lease long-poll that began before a revocation hands out nothing after it", async () => {
+    const c = await credential();
+    await register(c.token, "gpu-lp");
+    const pending = call(h.app, "/v1/pool/lease", { body: { workerId: "gpu-lp", max: 8, waitMs: 1500 }, headers: bearer(c.token) });
+    await new Promise((r) => setTimeout(r, 100));
+    await call(h.app, `/v1/admin/worker-credentials/${c.id}`, { method: "DELETE", headers: ADMIN_AUTH });
+    await runFor({}); // wakes the long-poll
+    expect((await pending).body.jobs).toEqual([]);
+  });
+
   it("a worker id belongs to its credential: no takeover, no use of another's id, no empty id", async () => {
     const a = await credential({ name: "a" });
     const b = await credential({ name: "b" });
@@ -120,7 +130,7 @@ describe("worker credentials", () => {
     const sha = (await call(h.app, `/v1/runs/${acmeRun}`, { headers: acme.headers })).body.inputs.image.sha256 as string;
     expect((await h.app.request(`/v1/pool/blobs/${sha}`, { headers: bearer(c.token) })).status).toBe(200);
     const onlyOther = Buffer.from(PNG_1PX);
-    onlyOther[onlyOther.length - 5] ^= 1; // a different (still PNG-headed) blob
+    onlyOther[onlyOther.length - 5]! ^= 1; // a different (still PNG-headed) blob
     const stored = await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: `data:image/png;base64,${onlyOther.toString("base64")}` } }, headers: other.headers });
     expect(stored.status, JSON.stringify(stored.body)).toBe(202);
     const otherSha = stored.body.inputs.image.sha256 as string;

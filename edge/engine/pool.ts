@@ -4,7 +4,7 @@
  * Every state change is committed before it is answered; the in-process notifier only shortens
  * waits.
  */
-import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, lte, sql, type SQL } from "drizzle-orm";
 import { queries } from "../../db/queries.js";
 import { jobs, type JobRow } from "../../db/schema.js";
 import type { Job, JobResult, ProgressToken } from "../../workflows/index.js";
@@ -51,8 +51,12 @@ export async function leaseJobs(
   max: number,
   waitMs: number,
   signal?: AbortSignal,
-  /** Only these tenants' jobs (the worker credential's limit); null/undefined = any tenant. */
-  tenants?: string[] | null,
+  /**
+   * The worker credential's limits: only these `tenants`' jobs (null = any), and a `guard`
+   * condition checked in the same UPDATE as the claim (the credential is still live), so a
+   * long-poll that began before a revocation hands out nothing after it.
+   */
+  scope: { tenants?: string[] | null; guard?: SQL } = {},
 ): Promise<Job[] | undefined> {
   const worker = await touchWorker(ctx, workerId);
   if (!worker) return undefined;
@@ -67,7 +71,7 @@ export async function leaseJobs(
       await touchWorker(ctx, workerId);
     }
     await sweepExpired(ctx);
-    const claimed = await claim(ctx, workerId, models, max, tenants);
+    const claimed = await claim(ctx, workerId, models, max, scope);
     if (claimed.length) {
       const handed = await markStarted(ctx, claimed);
       if (handed.length) {
@@ -85,7 +89,7 @@ export async function leaseJobs(
 }
 
 /** One atomic UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING: two workers never get one job. */
-async function claim(ctx: PoolCtx, workerId: string, models: string[], max: number, tenants?: string[] | null): Promise<JobRow[]> {
+async function claim(ctx: PoolCtx, workerId: string, models: string[], max: number, { tenants, guard }: { tenants?: string[] | null; guard?: SQL }): Promise<JobRow[]> {
   const now = ctx.now();
   const ready = ctx.store.db
     .select({ id: jobs.id })
@@ -105,7 +109,7 @@ async function claim(ctx: PoolCtx, workerId: string, models: string[], max: numb
       attempts: sql`${jobs.attempts} + 1`,
       updatedAt: now,
     })
-    .where(and(inArray(jobs.id, ready), eq(jobs.status, "queued")))
+    .where(and(inArray(jobs.id, ready), eq(jobs.status, "queued"), guard))
     .returning();
 }
 

@@ -2,9 +2,9 @@
  * The pool protocol under /v1/pool/* (ARCHITECTURE.md §4), bearer-token protected. Bodies are
  * validated with the wire schemas from workflows/src/wire.ts.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { blobs, tenantBlobs, workers } from "../../db/schema.js";
+import { blobs, tenantBlobs, workerCredentials, workers } from "../../db/schema.js";
 import {
   HeartbeatRequestSchema,
   LeaseRequestSchema,
@@ -14,7 +14,7 @@ import {
   Sha256Schema,
 } from "../../workflows/index.js";
 import type { Ctx, Env } from "../context.js";
-import { findWorkerCredential, UNLIMITED_POOL } from "../credentials/credentials.js";
+import { findWorkerCredential, POOL_CREDENTIAL, UNLIMITED_POOL } from "../credentials/credentials.js";
 import { applyResults, heartbeat, leaseJobs, progress, registerWorker } from "../engine/pool.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 
@@ -82,7 +82,9 @@ poolRoutes.post("/register", async (c) => {
 poolRoutes.post("/lease", async (c) => {
   const req = parseOr400(LeaseRequestSchema, await readJson(c));
   await ownWorker(c, req.workerId);
-  const jobs = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal, c.var.poolCredential.tenants);
+  const cred = c.var.poolCredential;
+  const guard = cred.id === POOL_CREDENTIAL ? undefined : sql`EXISTS (SELECT 1 FROM ${workerCredentials} WHERE ${workerCredentials.id} = ${cred.id} AND ${workerCredentials.revokedAt} IS NULL)`;
+  const jobs = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal, { tenants: cred.tenants, guard });
   if (!jobs) throw notRegistered(req.workerId);
   return c.json({ jobs });
 });
