@@ -88,15 +88,18 @@ export async function leaseJobs(
   }
 }
 
-/** One atomic UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING: two workers never get one job. */
+/**
+ * One atomic UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING: two workers never get one job.
+ * Fair between tenants: jobs are ranked within their tenant (oldest first, a run's jobs in spec
+ * order) and taken rank by rank, so a tenant with a thousand queued jobs gets one turn per round
+ * like a tenant with one — its flood cannot push another tenant's run to the back of the queue.
+ */
 async function claim(ctx: PoolCtx, workerId: string, models: string[], max: number, { tenants, guard }: { tenants?: string[] | null; guard?: SQL }): Promise<JobRow[]> {
   const now = ctx.now();
-  const ready = ctx.store.db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(and(eq(jobs.status, "queued"), lte(jobs.availableAt, now), inArray(jobs.model, models), tenants ? inArray(jobs.tenantId, tenants) : undefined))
-    .orderBy(asc(jobs.availableAt), asc(jobs.runId), asc(jobs.stepIdx))
-    .limit(max);
+  const where = and(eq(jobs.status, "queued"), lte(jobs.availableAt, now), inArray(jobs.model, models), tenants ? inArray(jobs.tenantId, tenants) : undefined);
+  const ready = sql`SELECT id FROM (SELECT ${jobs.id} AS id, ${jobs.availableAt} AS a, ${jobs.runId} AS r, ${jobs.stepIdx} AS s,
+    ROW_NUMBER() OVER (PARTITION BY ${jobs.tenantId} ORDER BY ${jobs.availableAt}, ${jobs.runId}, ${jobs.stepIdx}) AS rn
+    FROM ${jobs} WHERE ${where}) ORDER BY rn, a, r, s LIMIT ${max}`;
   return ctx.store.db
     .update(jobs)
     .set({
@@ -109,7 +112,7 @@ async function claim(ctx: PoolCtx, workerId: string, models: string[], max: numb
       attempts: sql`${jobs.attempts} + 1`,
       updatedAt: now,
     })
-    .where(and(inArray(jobs.id, ready), eq(jobs.status, "queued"), guard))
+    .where(and(sql`${jobs.id} IN (${ready})`, eq(jobs.status, "queued"), guard))
     .returning();
 }
 

@@ -10,7 +10,7 @@ export class ImageError extends Error {
   override name = "ImageError";
   constructor(
     message: string,
-    readonly code: "not_an_image" | "corrupt_image" | "image_too_large",
+    readonly code: "not_an_image" | "corrupt_image" | "image_too_large" | "image_decode_timeout",
   ) {
     super(message);
   }

@@ -10,8 +10,8 @@ import { ByteLru } from "../cache/lru.js";
 import { explain, type ExplainRequest, type ExplainResult } from "../decode/explain.js";
 import { concatEmbedded, embedTokens, type Embedded } from "../decode/forward.js";
 import { generate, type GenerateRequest, type GenerateResult } from "../decode/generate.js";
-import { decodeImage } from "../image/decode.js";
-import { preprocessImage, preprocessKey } from "../image/preprocess.js";
+import { DecodePool } from "../image/decode-pool.js";
+import { preprocessKey } from "../image/preprocess.js";
 import { sha256Hex, type ModelPackage } from "../package/load.js";
 import { checkedRun } from "../package/session.js";
 
@@ -39,6 +39,10 @@ export interface RuntimeOptions {
   maxImagePixels?: number;
   /** Fetches input bytes by sha256 (the edge's `/v1/pool/blobs/:sha256`). */
   getBlob?: (sha256: string) => Promise<Uint8Array>;
+  /** Image decoding with a per-job pixel and time budget, fair between tenants (one per worker process). */
+  decoder?: DecodePool;
+  /** Time budget of one large image decode when no `decoder` is given (ms). Default 20 000. */
+  decodeTimeoutMs?: number;
 }
 
 const countRun = (m: Map<string, number>, name: string) => m.set(name, (m.get(name) ?? 0) + 1);
@@ -57,6 +61,7 @@ export class ModelRuntime {
   /** Graph runs of each encoder / connector (by name): what the caches saved is what is not counted here (for /metrics). */
   readonly graphRuns = { encoder: new Map<string, number>(), connector: new Map<string, number>() };
   private readonly maxImagePixels: number;
+  readonly decoder: DecodePool;
   private readonly getBlob?: (sha256: string) => Promise<Uint8Array>;
 
   constructor(
@@ -65,6 +70,7 @@ export class ModelRuntime {
   ) {
     this.cache = new ByteLru<Tensor>(opts.cacheBytes ?? 256 * 2 ** 20, (t) => t.data.byteLength + 64);
     this.maxImagePixels = opts.maxImagePixels ?? 16_777_216;
+    this.decoder = opts.decoder ?? new DecodePool({ maxPixels: this.maxImagePixels, timeoutMs: opts.decodeTimeoutMs ?? 20_000 });
     this.getBlob = opts.getBlob;
   }
 
@@ -96,29 +102,29 @@ export class ModelRuntime {
   async encode(recipe: EncodeRecipe, scope = ""): Promise<{ tensor: Tensor; hit: boolean }> {
     if (recipe.model !== this.name) throw new OpError("unknown_model", `recipe is for model "${recipe.model}", this runtime holds "${this.name}"`);
     const key = `${scopePrefix(scope)}${this.encodeKey(recipe)}`;
-    const { value, hit } = await this.cache.getOrCompute(key, () => this.computeEncode(recipe));
+    const { value, hit } = await this.cache.getOrCompute(key, () => this.computeEncode(recipe, scope));
     return { tensor: value, hit };
   }
 
-  private async computeEncode(recipe: EncodeRecipe): Promise<Tensor> {
+  private async computeEncode(recipe: EncodeRecipe, scope = ""): Promise<Tensor> {
     const e = this.encoder(recipe.encoder);
     if (e.spec.modality === "image") {
       const sha = recipe.image!.sha256;
       if (!this.getBlob) throw new OpError("no_blob_source", "this runtime has no getBlob to fetch images with");
       const bytes = await this.getBlob(sha);
       if (sha256Hex(bytes) !== sha) throw new OpError("blob_mismatch", `blob ${sha} does not hash to its sha256`);
-      return this.encodeImageBytes(recipe.encoder, bytes);
+      return this.encodeImageBytes(recipe.encoder, bytes, scope);
     }
     return this.encodeText(recipe.encoder, recipe.text!);
   }
 
-  /** Runs an image encoder on raw PNG/JPEG bytes (uncached). */
-  async encodeImageBytes(encoder: string, bytes: Uint8Array): Promise<Tensor> {
+  /** Runs an image encoder on raw PNG/JPEG bytes (uncached); `tenant` = whose turn in the decode queue. */
+  async encodeImageBytes(encoder: string, bytes: Uint8Array, tenant = ""): Promise<Tensor> {
     const e = this.encoder(encoder);
     if (e.spec.modality !== "image") throw new OpError("wrong_modality", `encoder "${encoder}" is not an image encoder`);
     const S = e.spec.image.size;
     countRun(this.graphRuns.encoder, encoder);
-    const pixels = preprocessImage(decodeImage(bytes, { maxPixels: this.maxImagePixels }), e.spec.image);
+    const pixels = await this.decoder.preprocess(bytes, e.spec.image, tenant);
     const out = await checkedRun(e.session, { pixel_values: new ort.Tensor("float32", pixels, [1, 3, S, S]) }, e.spec.graph);
     const t = out.last_hidden_state!;
     return { data: t.data as Float32Array, dims: [...t.dims] };

@@ -22,6 +22,10 @@ export const workerConfigSchema = z.object({
   LEASE_WAIT_MS: int(20_000),
   ENCODER_CACHE_MB: int(256, 1),
   MAX_IMAGE_PIXELS: int(16_777_216, 1),
+  /** Time budget of one large image decode (ms): past it the job fails `image_decode_timeout`. */
+  DECODE_TIMEOUT_MS: int(20_000, 1),
+  /** Images up to this many pixels decode inline; larger ones in the background decode thread. */
+  DECODE_INLINE_PIXELS: int(1_048_576, 0),
   /** Port of /healthz and /metrics; 0 = any free port. */
   METRICS_PORT: int(0),
   METRICS_HOST: z.string().default("127.0.0.1"),
@@ -45,6 +49,8 @@ export interface WorkerConfig {
   leaseWaitMs: number;
   encoderCacheBytes: number;
   maxImagePixels: number;
+  decodeTimeoutMs: number;
+  decodeInlinePixels: number;
   metricsPort: number;
   metricsHost: string;
   shutdownGraceMs: number;
@@ -73,6 +79,8 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     leaseWaitMs: Math.min(25_000, e.LEASE_WAIT_MS),
     encoderCacheBytes: e.ENCODER_CACHE_MB * 2 ** 20,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
+    decodeTimeoutMs: e.DECODE_TIMEOUT_MS,
+    decodeInlinePixels: e.DECODE_INLINE_PIXELS,
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

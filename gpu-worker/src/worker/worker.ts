@@ -9,6 +9,7 @@
  */
 import type { Job, JobResult, ProgressToken } from "../../../workflows/index.js";
 import { DynamicBatcher } from "../batcher/index.js";
+import { DecodePool } from "../image/decode-pool.js";
 import { JobExecutor, type JobItem } from "../job/execute.js";
 import { OpError, type ModelRuntime } from "../ops/runtime.js";
 import type { WorkerConfig } from "./config.js";
@@ -67,7 +68,13 @@ export class Worker {
     this.runtimes = await loadRuntimes(
       this.cfg.modelsDir,
       { executionProviders: this.cfg.executionProviders, intraOpNumThreads: this.cfg.intraOpNumThreads, interOpNumThreads: this.cfg.interOpNumThreads },
-      { cacheBytes: this.cfg.encoderCacheBytes, maxImagePixels: this.cfg.maxImagePixels, getBlob: (sha) => this.getBlob(sha) },
+      {
+        cacheBytes: this.cfg.encoderCacheBytes,
+        maxImagePixels: this.cfg.maxImagePixels,
+        getBlob: (sha) => this.getBlob(sha),
+        // one decode thread for every model: at most one large image in memory at a time
+        decoder: new DecodePool({ maxPixels: this.cfg.maxImagePixels, timeoutMs: this.cfg.decodeTimeoutMs, inlinePixels: this.cfg.decodeInlinePixels }),
+      },
       (m) => this.log.warn(m),
       (m) => this.log.error(m),
     );
