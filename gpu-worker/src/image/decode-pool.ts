@@ -43,6 +43,7 @@ export class DecodePool {
   private thread?: Worker;
   private ready?: Promise<Worker>;
   private busy = false;
+  private lastServed: string | undefined;
   private nextId = 1;
   /** Background decodes finished / timed out (for metrics and tests). */
   readonly stats = { background: 0, inline: 0, timeouts: 0 };
@@ -68,15 +69,19 @@ export class DecodePool {
     });
   }
 
-  /** The next task, round-robin: the tenant served goes to the back of the rotation. */
+  /**
+   * The next task, round-robin: the longest-waiting tenant other than the one just served (a
+   * tenant whose queue ran dry and refilled would otherwise jump ahead of one that was waiting).
+   */
   private take(): Task | undefined {
-    for (const [tenant, q] of this.queues) {
-      const t = q.shift();
-      this.queues.delete(tenant);
-      if (q.length) this.queues.set(tenant, q); // re-inserted = moved to the end of the Map's order
-      if (t) return t;
-    }
-    return undefined;
+    const tenant = [...this.queues.keys()].find((t) => t !== this.lastServed) ?? (this.queues.has(this.lastServed ?? "") ? this.lastServed : undefined);
+    if (tenant === undefined) return undefined;
+    const q = this.queues.get(tenant)!;
+    const t = q.shift();
+    this.queues.delete(tenant);
+    if (q.length) this.queues.set(tenant, q); // back of the rotation
+    this.lastServed = tenant;
+    return t;
   }
 
   private async pump(): Promise<void> {
