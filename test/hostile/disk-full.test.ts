@@ -137,7 +137,13 @@ describe.skipIf(!can)("full disk, real edge process with the free-space check", 
     await until("ready again", async () => (await api(edge.url, "/readyz")).status === 200, 60_000);
     const after = await api(edge.url, "/v1/runs", { spec: vqaSpec(), inputs: { image: pngDataUrl(), question: "after" } });
     expect(after.status).toBe(202);
-    for (const id of [before.body.id, after.body.id]) await until(`run ${id}`, async () => (await api(edge.url, `/v1/runs/${id}`)).body.status === "succeeded", 60_000);
+    for (const id of [before.body.id, after.body.id]) {
+      const end = await until(`run ${id}`, async () => {
+        const v = (await api(edge.url, `/v1/runs/${id}`)).body;
+        return ["succeeded", "failed", "canceled", "timed_out"].includes(v.status) ? v : undefined;
+      }, 90_000);
+      expect(end.status, JSON.stringify(end.steps.map((s: { id: string; status: string; error: unknown }) => [s.id, s.status, s.error]))).toBe("succeeded");
+    }
     const noisy = edge.output().split("\n").filter((l) => /SQLITE_FULL|ENOSPC|unhandled/.test(l));
     expect(noisy.length, noisy.slice(0, 5).join("\n")).toBeLessThanOrEqual(4);
   }, 120_000);
