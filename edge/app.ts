@@ -20,7 +20,8 @@ import type { AppDeps, Env, Limits } from "./context.js";
 import { localNotifier } from "./engine/notifier.js";
 import { DEFAULT_RUN_TIMEOUT_MS } from "./engine/runs.js";
 import { workflowsPlanner } from "./engine/planner.js";
-import type { PoolCtx } from "./engine/pool.js";
+import type { EngineCtx } from "./engine/context.js";
+import { outboxHook } from "./webhooks/outbox.js";
 import { apiError, onError } from "./lib/errors.js";
 import { Metrics } from "./metrics.js";
 import { eventsRoutes } from "./routes/events.js";
@@ -35,13 +36,13 @@ export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20
 
 export interface EdgeApp extends OpenAPIHono<Env> {
   /** The engine context the app runs on (for entrypoints: timers, sweeps). */
-  readonly engine: PoolCtx;
+  readonly engine: EngineCtx;
 }
 
 export function createApp(deps: AppDeps): EdgeApp {
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const metrics = (deps.metrics ?? new Metrics()).attach(deps.store);
-  const engine: PoolCtx = {
+  const engine: EngineCtx = {
     store: deps.store,
     planner: deps.planner ?? workflowsPlanner,
     notifier: deps.notifier ?? localNotifier(),
@@ -49,6 +50,9 @@ export function createApp(deps: AppDeps): EdgeApp {
     leaseMs: deps.leaseMs ?? 30_000,
     runTimeoutMs: deps.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
     observer: metrics,
+    // webhook messages for each commit's events, in the same atomic batch (edge/webhooks/outbox.ts)
+    commitHooks: [outboxHook],
+    pool: { sweptAt: 0, touched: new Map() },
   };
   const app = new OpenAPIHono<Env>() as EdgeApp;
   Object.defineProperty(app, "engine", { value: engine });

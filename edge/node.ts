@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "../db/store.js";
 import { createApp } from "./app.js";
 import { localKeys, type LocalKeys } from "./auth/local.js";
-import { sweepExpired } from "./engine/pool.js";
+import { sweepExpired } from "./engine/results.js";
 import { limitsFromEnv, rateLimitFromEnv, webhooksFromEnv } from "./limits/env.js";
 import { newToken } from "./lib/ids.js";
 import { startDispatcher } from "./webhooks/dispatcher.js";

@@ -10,7 +10,7 @@
  */
 import { eq } from "drizzle-orm";
 import { queries } from "../../db/queries.js";
-import type { Store } from "../../db/store.js";
+import type { Store } from "../../db/driver.js";
 import { rateBuckets } from "../../db/schema.js";
 
 export interface RateLimit {

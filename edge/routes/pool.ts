@@ -2,9 +2,8 @@
  * The pool protocol under /v1/pool/* (ARCHITECTURE.md §4), bearer-token protected. Bodies are
  * validated with the wire schemas from workflows/src/wire.ts.
  */
-import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { blobs } from "../../db/schema.js";
+import { queries } from "../../db/queries.js";
 import {
   HeartbeatRequestSchema,
   LeaseRequestSchema,
@@ -14,7 +13,9 @@ import {
   Sha256Schema,
 } from "../../workflows/index.js";
 import type { Env } from "../context.js";
-import { applyResults, heartbeat, leaseJobs, progress, registerWorker } from "../engine/pool.js";
+import { heartbeat, leaseJobs, progress } from "../engine/pool.js";
+import { applyResults } from "../engine/results.js";
+import { registerWorker } from "../engine/workers.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 
 export const poolRoutes = new Hono<Env>();
@@ -50,9 +51,9 @@ poolRoutes.post("/register", async (c) => {
 
 poolRoutes.post("/lease", async (c) => {
   const req = parseOr400(LeaseRequestSchema, await readJson(c));
-  const jobs = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal);
-  if (!jobs) throw notRegistered(req.workerId);
-  return c.json({ jobs });
+  const lease = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal);
+  if (!lease) throw notRegistered(req.workerId);
+  return c.json(lease);
 });
 
 poolRoutes.post("/heartbeat", async (c) => {
@@ -77,7 +78,7 @@ poolRoutes.post("/results", async (c) => {
 poolRoutes.get("/blobs/:sha256", async (c) => {
   const sha = c.req.param("sha256");
   if (!Sha256Schema.safeParse(sha).success) throw apiError(400, "invalid_request", "expected a lowercase hex sha256", { field: "sha256" });
-  const [row] = await c.var.engine.store.db.select().from(blobs).where(eq(blobs.sha256, sha));
+  const [row] = await queries(c.var.engine.store).blobBySha.all({ sha256: sha });
   if (!row) throw apiError(404, "blob_not_found", `no blob ${sha}`, { sha256: sha });
   return c.body(new Uint8Array(row.data), 200, {
     "Content-Type": "application/octet-stream",
