@@ -82,6 +82,47 @@ export class JobExecutor {
   }
 
   /**
+   * `prefetch` for many jobs at once (those leased together, across runs): image encoder and
+   * connector outputs computed with one graph run per encoder / connector (`ModelRuntime.warm`)
+   * instead of one per image. Per job, whether its outputs were there already — or are computed
+   * for an EARLIER job of the list (a decode after its run's connect step is a cache hit, as it
+   * would be run after it). Never rejects.
+   */
+  async prefetchMany(jobs: readonly Job[]): Promise<boolean[]> {
+    const byModel = new Map<string, Job[]>();
+    for (const j of jobs) byModel.set(j.model, [...(byModel.get(j.model) ?? []), j]);
+    const keysOf = new Map<Job, string[] | null>();
+    const owned = new Set<string>();
+    const hits = jobs.map((job) => {
+      const rt = this.runtimes.get(job.model);
+      if (!rt) return true;
+      let keys: string[];
+      try {
+        keys = job.op === "encode" ? [rt.encodeKey(job.recipe)] : job.op === "connect" ? [rt.connectKey(job.recipe)] : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connectKey(s.recipe)] : []));
+      } catch {
+        keysOf.set(job, null);
+        return true; // a failure surfaces when the job runs
+      }
+      keysOf.set(job, keys);
+      const hit = keys.every((k) => rt.cache.has(k) || rt.cache.computing(k) || owned.has(k));
+      for (const k of keys) owned.add(k);
+      return hit;
+    });
+    await Promise.all(
+      [...byModel].map(async ([model, list]) => {
+        const rt = this.runtimes.get(model);
+        if (!rt) return;
+        const ok = list.filter((j) => keysOf.get(j) !== null);
+        await rt.warm(
+          ok.flatMap((j) => (j.op === "encode" ? [j.recipe] : [])),
+          ok.flatMap((j) => (j.op === "connect" ? [j.recipe] : j.op === "encode" ? [] : j.segments.flatMap((s) => (s.kind === "span" ? [s.recipe] : [])))),
+        );
+      }),
+    );
+    return hits;
+  }
+
+  /**
    * Runs one job.
    * @example const result = await executor.executeJob(job, { signal, onToken: (t) => progress.push(t) });
    */
