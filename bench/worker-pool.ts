@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
 import { openSqliteStore } from "../db/store.js";
 import { createApp } from "../edge/app.js";
-import { sweepExpired } from "../edge/engine/pool.js";
+import { sweepExpired } from "../edge/engine/results.js";
 import { createTenantKeySync, defaultKey } from "../edge/testing/tenants.js";
 import { startPool } from "../gpu-worker/src/worker/pool.js";
 

@@ -12,6 +12,7 @@
 import type { D1Database } from "@cloudflare/workers-types";
 import { drizzle } from "drizzle-orm/d1";
 import type { Db, Stmt, Store } from "./driver.js";
+import { isRawStmt } from "./driver.js";
 import * as schema from "./schema.js";
 
 export function openD1Store(d1: D1Database): Store {
@@ -22,7 +23,15 @@ export function openD1Store(d1: D1Database): Store {
     async batch(stmts) {
       if (stmts.length === 0) return;
       // drizzle's D1 batch is typed as a non-empty tuple
-      await db.batch(stmts as unknown as [Stmt, ...Stmt[]] as never);
+      if (!stmts.some(isRawStmt)) return void (await db.batch(stmts as unknown as [Stmt, ...Stmt[]] as never));
+      // raw statements: the whole batch as D1 statements (drizzle queries through their SQL), one
+      // implicit transaction as before
+      await d1.batch(
+        stmts.map((s) => {
+          const q = isRawStmt(s) ? s : (s as unknown as { toSQL(): { sql: string; params: unknown[] } }).toSQL();
+          return d1.prepare(q.sql).bind(...q.params);
+        }),
+      );
     },
     async ping() {
       try {

@@ -16,7 +16,22 @@ import type * as schema from "./schema.js";
 export type Schema = typeof schema;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Db = BaseSQLiteDatabase<"sync" | "async", any, Schema>;
-export type Stmt = BatchItem<"sqlite">;
+/**
+ * A statement as SQL text + bound parameters (already in driver form: JSON as text, booleans as
+ * 0/1). The engine's per-commit writes are built this way (db/rows.ts, db/queries.ts) because
+ * building a drizzle query costs more than SQLite takes to run it; the text is fixed per shape, so
+ * better-sqlite3 compiles it once (db/store.ts keeps compiled statements) and D1 binds it.
+ */
+export interface RawStmt {
+  readonly raw: true;
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+/** One write of an atomic batch: a drizzle query or a raw statement. */
+export type Stmt = BatchItem<"sqlite"> | RawStmt;
+
+export const rawStmt = (sql: string, params: readonly unknown[]): RawStmt => ({ raw: true, sql, params });
+export const isRawStmt = (s: Stmt): s is RawStmt => (s as Partial<RawStmt>).raw === true;
 
 export interface Store {
   readonly db: Db;

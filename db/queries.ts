@@ -1,11 +1,16 @@
 /**
- * Prepared queries for the hot paths (get a run, load a run snapshot, a job by id, the
- * idempotency lookup). Building a drizzle query costs more than running it on SQLite, so these
- * are built once per store. `.prepare()` works on better-sqlite3 and D1 alike; always `await`.
+ * Prepared queries for the hot paths: a run and its steps, jobs by id, the lease claim, worker
+ * liveness, the expiry sweep, blobs, API keys, the rate limit. Building a drizzle query costs more
+ * than running it on SQLite, so these are built once per store. `.prepare()` works on
+ * better-sqlite3 and D1 alike; always `await`. Variable-length lists are bound as one JSON array
+ * (`IN (SELECT value FROM json_each(?))`) so that a statement's text never changes.
  */
-import { and, asc, eq, gte, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import type { Store } from "./driver.js";
-import { apiKeys, jobs, rateBuckets, runs, steps, workers } from "./schema.js";
+import { apiKeys, blobs, jobs, rateBuckets, runs, steps, workerCredentials, workers } from "./schema.js";
+
+/** Most rows one expiry-sweep query returns (bounded work per pass). */
+export const SWEEP_BATCH = 50;
 
 function build(store: Store) {
   const { db } = store;
@@ -36,6 +41,90 @@ function build(store: Store) {
       .prepare(),
     stepsByRun: db.select().from(steps).where(eq(steps.runId, sql.placeholder("runId"))).orderBy(asc(steps.idx)).prepare(),
     jobById: db.select().from(jobs).where(eq(jobs.id, sql.placeholder("id"))).prepare(),
+    /** Jobs by id; `ids` = a JSON array. */
+    jobsByIds: db
+      .select()
+      .from(jobs)
+      .where(sql`${jobs.id} IN (SELECT value FROM json_each(${P("ids")}))`)
+      .prepare(),
+    /**
+     * The lease claim: one atomic UPDATE … WHERE id IN (SELECT … LIMIT max) RETURNING, so two
+     * workers never get one job. Params: workerId, now, expires (now + leaseMs), max, models (a
+     * JSON array of model names), tenants (a JSON array, or null = any: a worker credential's
+     * limit), credentialId (`pool` or a worker credential that must not be revoked).
+     */
+    claimJobs: db
+      .update(jobs)
+      .set({
+        status: "leased",
+        leaseId: sql`lower(hex(randomblob(12)))`,
+        leasedBy: sql`${P("workerId")}`,
+        leasedAt: sql`${P("now")}`,
+        leaseExpiresAt: sql`${P("expires")}`,
+        deadlineAt: sql`${P("now")} + ${jobs.timeoutMs}`,
+        attempts: sql`${jobs.attempts} + 1`,
+        updatedAt: sql`${P("now")}`,
+      })
+      .where(
+        and(
+          // fair between tenants: jobs ranked within their tenant (oldest first, a run's jobs in
+          // spec order), taken rank by rank — one tenant's backlog cannot push another's run back
+          sql`${jobs.id} IN (SELECT id FROM (SELECT ${jobs.id} AS id, ${jobs.availableAt} AS a, ${jobs.runId} AS r, ${jobs.stepIdx} AS s,
+            ROW_NUMBER() OVER (PARTITION BY ${jobs.tenantId} ORDER BY ${jobs.availableAt}, ${jobs.runId}, ${jobs.stepIdx}) AS rn
+            FROM ${jobs}
+            WHERE ${jobs.status} = 'queued' AND ${jobs.availableAt} <= ${P("now")}
+              AND ${jobs.model} IN (SELECT value FROM json_each(${P("models")}))
+              AND (${P("tenants")} IS NULL OR ${jobs.tenantId} IN (SELECT value FROM json_each(${P("tenants")}))))
+            ORDER BY rn, a, r, s LIMIT ${P("max")})`,
+          eq(jobs.status, "queued"),
+          // a worker credential must still be live (`pool` = the shared POOL_TOKEN)
+          sql`(${P("credentialId")} = 'pool' OR EXISTS (SELECT 1 FROM ${workerCredentials} WHERE ${workerCredentials.id} = ${P("credentialId")} AND ${workerCredentials.revokedAt} IS NULL))`,
+        ),
+      )
+      .returning()
+      .prepare(),
+    /** Extend this worker's live leases (`ids` = a JSON array); the ids it still holds come back. */
+    extendLeases: db
+      .update(jobs)
+      .set({ leaseExpiresAt: sql`${P("expires")}`, updatedAt: sql`${P("now")}` })
+      .where(and(sql`${jobs.id} IN (SELECT value FROM json_each(${P("ids")}))`, eq(jobs.leasedBy, P("workerId")), eq(jobs.status, "leased")))
+      .returning({ id: jobs.id })
+      .prepare(),
+    /** Leased jobs whose lease expired before `now` (the worker stopped heartbeating). */
+    expiredLeases: db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.status, "leased"), lt(jobs.leaseExpiresAt, P("now"))))
+      .limit(SWEEP_BATCH)
+      .prepare(),
+    /** Leased jobs past their step deadline. */
+    lateJobs: db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.status, "leased"), lt(jobs.deadlineAt, P("now"))))
+      .limit(SWEEP_BATCH)
+      .prepare(),
+    /** Live runs past their run deadline (runs_status_deadline index). */
+    overdueRuns: db
+      .select({ id: runs.id })
+      .from(runs)
+      .where(and(inArray(runs.status, ["queued", "running"]), lt(runs.deadlineAt, P("now"))))
+      .limit(SWEEP_BATCH)
+      .prepare(),
+    /** Mark a worker seen; its row back, or none when it is not registered. */
+    touchWorker: db
+      .update(workers)
+      .set({ lastSeenAt: sql`${P("now")}` })
+      .where(eq(workers.id, P("id")))
+      .returning()
+      .prepare(),
+    blobBySha: db.select().from(blobs).where(eq(blobs.sha256, P("sha256"))).prepare(),
+    /** Blobs by sha256 (`shas` = a JSON array) no larger than `maxSize` bytes each. */
+    smallBlobsByShas: db
+      .select({ sha256: blobs.sha256, data: blobs.data })
+      .from(blobs)
+      .where(and(sql`${blobs.sha256} IN (SELECT value FROM json_each(${P("shas")}))`, lte(blobs.size, P("maxSize"))))
+      .prepare(),
     /** Workers seen since `since` (ms). */
     workersSeenSince: db
       .select()

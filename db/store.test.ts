@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runs } from "./schema.js";
-import { openSqliteStore, type Store } from "./store.js";
+import type { Store } from "./driver.js";
+import { openSqliteStore } from "./store.js";
 
 let dir: string;
 let store: Store;

@@ -1,6 +1,6 @@
 /**
  * The better-sqlite3 driver (Node). The `Store` interface lives in db/driver.ts (the Workers
- * driver, D1, in db/d1.ts); it is re-exported here for existing imports. Everything else talks to `Store`:
+ * driver, D1, in db/d1.ts); Everything else talks to `Store`:
  * `db` (a drizzle database; always `await` its queries, which works on both the synchronous
  * better-sqlite3 driver and async D1) and `batch` (atomic, ordered multi-statement write).
  *
@@ -17,10 +17,9 @@ import { migrate as migrateBetter } from "drizzle-orm/better-sqlite3/migrator";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Db, Store } from "./driver.js";
+import { isRawStmt, type Db, type Store } from "./driver.js";
 import * as schema from "./schema.js";
 
-export { errorMentions, type Db, type Schema, type Stmt, type Store } from "./driver.js";
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "migrations");
 
@@ -50,7 +49,10 @@ export function openSqliteStore(file: string, opts: { busyTimeoutMs?: number; bu
     async batch(stmts) {
       if (stmts.length === 0) return;
       const tx = sqlite.transaction(() => {
-        for (const s of stmts) (s as unknown as { run(): unknown }).run();
+        for (const s of stmts) {
+          if (isRawStmt(s)) sqlite.prepare(s.sql).run(...(s.params as unknown[]));
+          else (s as unknown as { run(): unknown }).run();
+        }
       });
       // SQLITE_BUSY/LOCKED past busy_timeout (or raised without waiting, e.g. BUSY_SNAPSHOT): the
       // transaction rolled back as a whole, so run it again, with backoff, without blocking

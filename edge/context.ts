@@ -3,8 +3,8 @@
  * constructs a database: the runtime entrypoint (Node today, Workers later) passes one in.
  */
 import type { Context } from "hono";
-import type { Store } from "../db/store.js";
-import type { PoolCtx } from "./engine/pool.js";
+import type { Store } from "../db/driver.js";
+import type { EngineCtx } from "./engine/context.js";
 import type { Notifier } from "./engine/notifier.js";
 import type { PlannerPort } from "./engine/planner.js";
 import type { Metrics } from "./metrics.js";
@@ -58,7 +58,7 @@ export type Env = {
   Bindings: Record<string, unknown>;
   Variables: {
     /** The engine context (store, planner, notifier, clock) of this request. */
-    engine: PoolCtx;
+    engine: EngineCtx;
     /** The API key's tenant: every query filters by it. */
     tenantId: string;
     /** The API key's id (`admin` for the admin key); unset on open and pool routes. */

@@ -6,14 +6,14 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { sql } from "drizzle-orm";
 import { runs, steps, type JobRow } from "../db/schema.js";
-import type { Store } from "../db/store.js";
+import type { Store } from "../db/driver.js";
 import type { JobResult } from "../workflows/index.js";
-import type { PoolObserver } from "./engine/pool.js";
+import type { EngineObserver } from "./engine/context.js";
 import { rssBytes, type EdgeCaches, type MemoryConfig } from "./limits/memory.js";
 import type { RateLimiter } from "./limits/rate.js";
 import type { StorageHealth } from "./storage/health.js";
 
-export class Metrics implements PoolObserver {
+export class Metrics implements EngineObserver {
   readonly registry = new Registry();
   private store: Store | undefined;
   readonly queueWait = new Histogram({

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "../db/store.js";
 import { createApp } from "./app.js";
 import { localKeys, type LocalKeys } from "./auth/local.js";
-import { sweepExpired } from "./engine/pool.js";
+import { sweepExpired } from "./engine/results.js";
 import { limitsFromEnv, memoryFromEnv, num, rateLimitFromEnv, webhooksFromEnv } from "./limits/env.js";
 import { StorageHealth, storageErrorCode } from "./storage/health.js";
 import { freeBytes } from "./storage/statfs.js";

@@ -187,8 +187,8 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
     test("the rev guard rolls back a commit computed from a stale snapshot", async (store) => {
       await store.batch([store.db.insert(runs).values(runRow("r1"))]);
       const ev = (type: string) => store.db.insert(runEvents).values({ runId: "r1", type, data: {}, createdAt: 1 });
-      await store.batch([revGuard(store, "r1", 0, 2), ev("first")]);
-      const stale = store.batch([revGuard(store, "r1", 0, 3), ev("stale")]);
+      await store.batch([revGuard("r1", 0, 2), ev("first")]);
+      const stale = store.batch([revGuard("r1", 0, 3), ev("stale")]);
       await expect(stale).rejects.toSatisfy(isRevConflict);
       const [r] = await store.db.select().from(runs).where(eq(runs.id, "r1"));
       expect(r!.rev).toBe(1);
@@ -197,10 +197,10 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
 
     test("the job guard applies an outcome only under the current lease", async (store) => {
       await store.batch([store.db.insert(jobs).values(jobRow("j1", { status: "leased", leaseId: "L1" }))]);
-      await expect(store.batch([jobGuard(store, "j1", "L0", { status: "done" })])).rejects.toSatisfy(isJobConflict);
-      await store.batch([jobGuard(store, "j1", "L1", { status: "done" })]);
+      await expect(store.batch([jobGuard("j1", "L0", { status: "done" })])).rejects.toSatisfy(isJobConflict);
+      await store.batch([jobGuard("j1", "L1", { status: "done" })]);
       expect((await store.db.select().from(jobs))[0]!.status).toBe("done");
-      await expect(store.batch([jobGuard(store, "j1", "L1", { status: "done" })])).rejects.toSatisfy(isJobConflict);
+      await expect(store.batch([jobGuard("j1", "L1", { status: "done" })])).rejects.toSatisfy(isJobConflict);
     });
 
     test("a duplicate idempotency key is reported as runs.idempotency_key", async (store) => {

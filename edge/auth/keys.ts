@@ -9,7 +9,7 @@
  */
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { queries } from "../../db/queries.js";
-import type { Store } from "../../db/store.js";
+import type { Store } from "../../db/driver.js";
 import { apiKeys, type ApiKeyRow } from "../../db/schema.js";
 
 export const KEY_PREFIX = "mlk_";

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_TENANT, apiKeys } from "../../db/schema.js";
-import type { Store } from "../../db/store.js";
+import type { Store } from "../../db/driver.js";
 import { createApiKey, findApiKey, generateKey } from "./keys.js";
 
 export interface LocalKeys {

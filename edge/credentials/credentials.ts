@@ -22,7 +22,7 @@
  * (await findWorkerCredential(store, token))?.id; // row.id
  */
 import { and, eq, isNull } from "drizzle-orm";
-import type { Store } from "../../db/store.js";
+import type { Store } from "../../db/driver.js";
 import { workerCredentials, type WorkerCredentialRow } from "../../db/schema.js";
 import { newId, sha256Text } from "../auth/keys.js";
 

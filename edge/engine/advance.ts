@@ -5,18 +5,12 @@
  */
 import { queries } from "../../db/queries.js";
 import type { StepRow } from "../../db/schema.js";
-import type { Store } from "../../db/store.js";
+import type { Store } from "../../db/driver.js";
 import type { StepError } from "../../db/types.js";
 import { advanceRun, type ModelCatalog, type StepOutput } from "../../workflows/index.js";
 import { jobIdOf } from "../lib/ids.js";
 import { isRunTerminal, isStepTerminal, RunDraft, STEP_BAD, STEP_OK } from "./draft.js";
-import type { PlannerPort } from "./planner.js";
-
-export interface EngineCtx {
-  store: Store;
-  planner: PlannerPort;
-  observer?: { memoHit?(n: number): void };
-}
+import type { EngineCtx } from "./context.js";
 
 /** Outputs of the steps that have them (succeeded or cached). */
 export function stepOutputs(draft: RunDraft): Record<string, StepOutput> {
@@ -42,7 +36,7 @@ function skip(draft: RunDraft, s: StepRow, error: StepError): void {
 }
 
 /** Move every movable step, then settle the run. Mutates `draft`. */
-export async function advance(ctx: EngineCtx, draft: RunDraft): Promise<void> {
+export async function advance(ctx: Pick<EngineCtx, "store" | "planner" | "observer">, draft: RunDraft): Promise<void> {
   if (isRunTerminal(draft.run.status)) return;
   const spec = draft.run.spec;
   const catalog = draft.run.catalog as ModelCatalog;
@@ -119,7 +113,7 @@ export async function advance(ctx: EngineCtx, draft: RunDraft): Promise<void> {
 }
 
 /** Every step terminal → the run's final status (workflows' rules), outputs and `run.completed`. */
-export function settle(ctx: EngineCtx, draft: RunDraft): void {
+export function settle(ctx: Pick<EngineCtx, "planner">, draft: RunDraft): void {
   if (isRunTerminal(draft.run.status)) return;
   const started = draft.steps.some((s) => s.status !== "pending" && s.status !== "queued");
   const { runStatus } = advanceRun(draft.steps.map((s) => ({ id: s.stepId, status: s.status, valueDeps: s.valueDeps, tensorDeps: s.tensorDeps })));

@@ -9,10 +9,10 @@
  * Jobs use the same trick (`jobGuard`): a result or an expiry only applies to the exact lease
  * it was computed for.
  */
-import { and, asc, eq, sql } from "drizzle-orm";
-import { errorMentions, type Stmt, type Store } from "../../db/driver.js";
+import { errorMentions, rawStmt, type Stmt, type Store } from "../../db/driver.js";
 import { queries } from "../../db/queries.js";
-import { jobs, runEvents, runs, steps, type RunRow, type StepRow } from "../../db/schema.js";
+import { encodeValue, insertRows, updateRow } from "../../db/rows.js";
+import { jobs, runEvents, steps, type RunRow, type StepRow } from "../../db/schema.js";
 
 export interface RunSnapshot {
   run: RunRow;
@@ -28,26 +28,22 @@ export async function loadRun(store: Store, runId: string): Promise<RunSnapshot 
 }
 
 /** First statement of every run commit: `rev := rev + 1` iff unchanged, else a constraint error. */
-export function revGuard(store: Store, runId: string, rev: number, now: number): Stmt {
-  return store.db
-    .update(runs)
-    .set({ rev: sql`CASE WHEN ${runs.rev} = ${rev} THEN ${runs.rev} + 1 ELSE NULL END`, updatedAt: now })
-    .where(eq(runs.id, runId));
+export function revGuard(runId: string, rev: number, now: number): Stmt {
+  return rawStmt(`UPDATE "runs" SET "rev" = CASE WHEN "rev" = ? THEN "rev" + 1 ELSE NULL END, "updated_at" = ? WHERE "id" = ?`, [rev, now, runId]);
 }
 
 /**
  * Apply `patch` to a job only while it is still leased under `leaseId`; otherwise fail the batch
  * (status := NULL violates NOT NULL).
  */
-export function jobGuard(store: Store, jobId: string, leaseId: string, patch: Partial<typeof jobs.$inferInsert>): Stmt {
-  const status = patch.status ?? "leased";
-  return store.db
-    .update(jobs)
-    .set({
-      ...patch,
-      status: sql`CASE WHEN ${jobs.status} = 'leased' AND ${jobs.leaseId} = ${leaseId} THEN ${status} ELSE NULL END`,
-    } as never)
-    .where(eq(jobs.id, jobId));
+export function jobGuard(jobId: string, leaseId: string, patch: Partial<typeof jobs.$inferInsert>): Stmt {
+  const { status = "leased", ...rest } = patch;
+  const cols = Object.entries(rest).filter(([, v]) => v !== undefined);
+  const sets = cols.map(([k]) => `"${jobs[k as keyof typeof rest].name}" = ?`);
+  return rawStmt(
+    `UPDATE "jobs" SET "status" = CASE WHEN "status" = 'leased' AND "lease_id" = ? THEN ? ELSE NULL END${sets.map((x) => `, ${x}`).join("")} WHERE "id" = ?`,
+    [leaseId, status, ...cols.map(([k, v]) => encodeValue(jobs, k as keyof typeof rest, v)), jobId],
+  );
 }
 
 export const isRevConflict = (e: unknown) => errorMentions(e, "runs.rev");
@@ -57,7 +53,7 @@ export const isJobConflict = (e: unknown) => errorMentions(e, "jobs.status");
 export type NewEvent = { type: string; stepId?: string | null; data: Record<string, unknown> };
 
 /** Multi-row event inserts, ≤ 100 bound params per statement (6 per row). */
-export function insertEvents(store: Store, run: { id: string; tenantId: string }, events: NewEvent[], now: number): Stmt[] {
+export function insertEvents(run: { id: string; tenantId: string }, events: NewEvent[], now: number): Stmt[] {
   const out: Stmt[] = [];
   for (let i = 0; i < events.length; i += 16) {
     const rows = events.slice(i, i + 16).map((e) => ({
@@ -68,17 +64,14 @@ export function insertEvents(store: Store, run: { id: string; tenantId: string }
       data: e.data,
       createdAt: now,
     }));
-    out.push(store.db.insert(runEvents).values(rows));
+    out.push(insertRows(runEvents, rows));
   }
   return out;
 }
 
 /** Step patch → UPDATE statement. */
-export function updateStep(store: Store, runId: string, stepId: string, patch: Partial<StepRow>): Stmt {
-  return store.db
-    .update(steps)
-    .set(patch)
-    .where(and(eq(steps.runId, runId), eq(steps.stepId, stepId)));
+export function updateStep(runId: string, stepId: string, patch: Partial<StepRow>): Stmt {
+  return updateRow(steps, patch, { runId, stepId });
 }
 
 /**
@@ -98,7 +91,7 @@ export async function withRun<T>(
     const d = await decide(snap, t);
     if (!d) return { committed: false, snap };
     try {
-      await store.batch([revGuard(store, runId, snap.run.rev, t), ...d.stmts]);
+      await store.batch([revGuard(runId, snap.run.rev, t), ...d.stmts]);
       return { committed: true, value: d.value, snap };
     } catch (e) {
       if (isRevConflict(e)) continue;

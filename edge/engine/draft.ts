@@ -2,12 +2,12 @@
  * A `RunDraft` is an in-memory copy of a run snapshot that engine decisions mutate; it records
  * what changed and turns that into the statements of one atomic commit.
  */
-import { and, eq, inArray } from "drizzle-orm";
-import { jobs, steps, runs, type JobRow, type RunRow, type StepRow, type StepStatus } from "../../db/schema.js";
-import type { Stmt, Store } from "../../db/store.js";
+import { rawStmt, type Stmt } from "../../db/driver.js";
+import { insertRows, updateRow } from "../../db/rows.js";
+import { jobs, runs, steps, type JobRow, type RunRow, type StepRow, type StepStatus } from "../../db/schema.js";
 import { assertTransition } from "../../workflows/index.js";
-import { outboxStatements } from "../webhooks/outbox.js";
 import { insertEvents, updateStep, type NewEvent } from "./commit.js";
+import { hookStatements, type EngineCtx } from "./context.js";
 
 export const STEP_OK: ReadonlySet<StepStatus> = new Set(["succeeded", "cached"]);
 export const STEP_BAD: ReadonlySet<StepStatus> = new Set(["failed", "canceled", "timed_out", "skipped"]);
@@ -68,43 +68,45 @@ export class RunDraft {
     );
   }
 
-  /** Statements for an existing run (after the rev guard). */
-  toUpdateStatements(store: Store): Stmt[] {
+  /**
+   * Statements for an existing run (after the rev guard); the commit hooks' statements (the
+   * webhook outbox) join the same atomic batch.
+   */
+  toUpdateStatements(ctx: Pick<EngineCtx, "store" | "commitHooks">): Stmt[] {
     const out: Stmt[] = [];
-    if (Object.keys(this.runPatch).length) out.push(store.db.update(runs).set(this.runPatch).where(eq(runs.id, this.run.id)));
-    for (const [id, p] of this.stepPatches) out.push(updateStep(store, this.run.id, id, p));
-    out.push(...this.jobStatements(store));
+    if (Object.keys(this.runPatch).length) out.push(updateRow(runs, this.runPatch, { id: this.run.id }));
+    for (const [id, p] of this.stepPatches) out.push(updateStep(this.run.id, id, p));
+    out.push(...this.jobStatements());
     out.push(...this.extra);
-    out.push(...insertEvents(store, this.run, this.events, this.now));
-    // webhook messages for this commit's events, in the same atomic batch (edge/webhooks/outbox.ts)
-    out.push(...outboxStatements(store, this));
+    out.push(...insertEvents(this.run, this.events, this.now));
+    out.push(...hookStatements(ctx, this));
     return out;
   }
 
   /** Statements for a brand-new run: insert the run and its steps as they stand now. */
-  toInsertStatements(store: Store): Stmt[] {
-    const out: Stmt[] = [store.db.insert(runs).values(this.run)];
+  toInsertStatements(ctx: Pick<EngineCtx, "store" | "commitHooks">): Stmt[] {
+    const out: Stmt[] = [insertRows(runs, [this.run])];
     // ≤ 100 params per statement: a step row has 28 columns
-    for (let i = 0; i < this.steps.length; i += 3) out.push(store.db.insert(steps).values(this.steps.slice(i, i + 3)));
-    out.push(...this.jobStatements(store));
+    for (let i = 0; i < this.steps.length; i += 3) out.push(insertRows(steps, this.steps.slice(i, i + 3)));
+    out.push(...this.jobStatements());
     out.push(...this.extra);
-    out.push(...insertEvents(store, this.run, this.events, this.now));
-    // webhook messages for this commit's events, in the same atomic batch (edge/webhooks/outbox.ts)
-    out.push(...outboxStatements(store, this));
+    out.push(...insertEvents(this.run, this.events, this.now));
+    out.push(...hookStatements(ctx, this));
     return out;
   }
 
-  private jobStatements(store: Store): Stmt[] {
+  private jobStatements(): Stmt[] {
     const out: Stmt[] = [];
     // one job row per (run, step): a duplicate enqueue is a no-op
     // ≤ 100 params per statement: a job row has 22 columns
-    for (let i = 0; i < this.newJobs.length; i += 4) out.push(store.db.insert(jobs).values(this.newJobs.slice(i, i + 4)).onConflictDoNothing());
+    for (let i = 0; i < this.newJobs.length; i += 4) out.push(insertRows(jobs, this.newJobs.slice(i, i + 4), { onConflictDoNothing: true }));
     for (let i = 0; i < this.cancelJobs.length; i += 90) {
+      const ids = this.cancelJobs.slice(i, i + 90);
       out.push(
-        store.db
-          .update(jobs)
-          .set({ status: "canceled", updatedAt: this.now })
-          .where(and(inArray(jobs.id, this.cancelJobs.slice(i, i + 90)), inArray(jobs.status, ["queued", "leased"]))),
+        rawStmt(`UPDATE "jobs" SET "status" = 'canceled', "updated_at" = ? WHERE "id" IN (${ids.map(() => "?").join(", ")}) AND "status" IN ('queued', 'leased')`, [
+          this.now,
+          ...ids,
+        ]),
       );
     }
     return out;

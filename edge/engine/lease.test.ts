@@ -11,7 +11,7 @@ import { leaseJobs } from "./pool.js";
 let h: Harness | undefined;
 afterEach(() => h?.close());
 
-it("an abort that wakes the wait returns [] without claiming the jobs that became available meanwhile", async () => {
+it("an abort that wakes the wait returns no jobs without claiming the jobs that became available meanwhile", async () => {
   let clock = 1_000_000;
   const hh = (h = makeHarness({ now: () => clock, leaseMs: 60_000 }));
   expect((await register(hh.app)).status).toBe(200);
@@ -24,10 +24,13 @@ it("an abort that wakes the wait returns [] without claiming the jobs that becam
   await new Promise((res) => setTimeout(res, 50)); // the loop is now waiting on the notifier
   clock += 10_000; // the jobs are available now …
   ac.abort(); // … and the caller hangs up in the same instant
-  expect(await pending).toEqual([]);
+  expect(await pending).toEqual({ jobs: [], blobs: {} });
   const rows = await hh.store.db.select({ status: jobs.status }).from(jobs);
   expect(rows.length).toBeGreaterThan(0);
   expect(rows.every((j) => j.status === "queued")).toBe(true);
   // a lease without an abort still gets them
-  expect((await leaseJobs(hh.app.engine, "w1", 16, 0))?.length).toBe(rows.length);
+  const lease = await leaseJobs(hh.app.engine, "w1", 16, 0);
+  expect(lease?.jobs.length).toBe(rows.length);
+  // … with the image they read inline (one round trip)
+  expect(Object.keys(lease!.blobs)).toHaveLength(1);
 });

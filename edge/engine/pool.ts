@@ -3,29 +3,25 @@
  * progress here; registration in workers.ts; results and the lease-expiry sweep in results.ts.
  * Every state change is committed before it is answered; the in-process notifier only shortens
  * waits.
+ *
+ * One round trip per phase: a lease answer carries the jobs AND the input images they read
+ * (`blobs`, inline up to a budget), so a worker needs no second request to start computing.
  */
-import { and, asc, eq, inArray, lte, sql, type SQL } from "drizzle-orm";
 import { queries } from "../../db/queries.js";
-import { jobs, type JobRow } from "../../db/schema.js";
-import type { Job, JobResult, ProgressToken } from "../../workflows/index.js";
+import type { JobRow } from "../../db/schema.js";
+import type { Job, JobPayload, ProgressToken } from "../../workflows/index.js";
 import { advance } from "./advance.js";
 import { insertEvents, withRun } from "./commit.js";
+import type { EngineCtx } from "./context.js";
 import { isRunTerminal, RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
 import { sweepExpired } from "./results.js";
-import type { RunsCtx } from "./runs.js";
 import { touchWorker } from "./workers.js";
 
-export interface PoolObserver {
-  leased?(jobs: JobRow[], now: number): void;
-  result?(job: JobRow, result: JobResult): void;
-  memoHit?(n: number): void;
-}
-
-export interface PoolCtx extends RunsCtx {
-  leaseMs: number;
-  observer?: PoolObserver;
-}
+/** Largest image sent inline with a lease; larger ones the worker fetches (`GET /v1/pool/blobs/:sha256`). */
+export const INLINE_BLOB_MAX = 1 << 20;
+/** Most inline bytes per lease answer. */
+const INLINE_TOTAL_MAX = 4 << 20;
 
 function toWireJob(j: JobRow): Job {
   return {
@@ -41,83 +37,97 @@ function toWireJob(j: JobRow): Job {
   } as Job;
 }
 
+/** The image blobs (sha256) a job's recipes read. */
+export function imageShas(p: JobPayload): string[] {
+  const sources = p.op === "encode" ? [p.recipe] : p.op === "connect" ? [p.recipe.source] : p.segments.flatMap((s) => (s.kind === "span" ? [s.recipe.source] : []));
+  return sources.flatMap((r) => (r.image ? [r.image.sha256] : []));
+}
+
+/**
+ * Sweep expired leases at most every min(1 s, leaseMs / 4) per process, not on every lease poll:
+ * Node also sweeps on a 1 s timer and Workers on the cron, so this only bounds how late an
+ * expired lease is noticed when no timer runs (a Worker between cron ticks).
+ */
+async function maybeSweep(ctx: EngineCtx): Promise<void> {
+  const now = ctx.now();
+  const pool = ctx.pool;
+  if (pool && now - pool.sweptAt < Math.min(1000, ctx.leaseMs / 4)) return;
+  await sweepExpired(ctx);
+}
+
+export interface Lease {
+  jobs: Job[];
+  /** Input images of these jobs by sha256, base64 (each ≤ INLINE_BLOB_MAX, all ≤ INLINE_TOTAL_MAX). */
+  blobs: Record<string, string>;
+}
+
 /**
  * Long-poll lease: claim up to `max` ready jobs for models this worker advertises, answering as
- * soon as there is at least one, or `[]` after `waitMs`. `undefined` = worker not registered.
+ * soon as there is at least one, or none after `waitMs`. `undefined` = worker not registered.
  */
 export async function leaseJobs(
-  ctx: PoolCtx,
+  ctx: EngineCtx,
   workerId: string,
   max: number,
   waitMs: number,
   signal?: AbortSignal,
   /**
-   * The worker credential's limits: only these `tenants`' jobs (null = any), and a `guard`
-   * condition checked in the same UPDATE as the claim (the credential is still live), so a
-   * long-poll that began before a revocation hands out nothing after it.
+   * The worker credential (edge/credentials/): only its `tenants`' jobs (null = any), and only
+   * while it is live — checked in the claim's own UPDATE, so a long-poll that began before a
+   * revocation hands out nothing after it. Default: the shared pool token, unlimited.
    */
-  scope: { tenants?: string[] | null; guard?: SQL } = {},
-): Promise<Job[] | undefined> {
+  scope: { credentialId?: string; tenants?: string[] | null } = {},
+): Promise<Lease | undefined> {
   const worker = await touchWorker(ctx, workerId);
   if (!worker) return undefined;
-  const models = [...new Set(worker.models.map((m) => m.name))].slice(0, 64);
-  if (models.length === 0) return [];
+  const models = JSON.stringify(worker.models);
+  if (worker.models.length === 0) return { jobs: [], blobs: {} };
   const deadline = ctx.now() + waitMs;
-  let touched = ctx.now();
   for (;;) {
-    // a worker waiting in a long-poll is alive: keep last_seen fresh (at most every leaseMs / 2)
-    if (ctx.now() - touched > ctx.leaseMs / 2) {
-      touched = ctx.now();
-      await touchWorker(ctx, workerId);
-    }
-    await sweepExpired(ctx);
-    const claimed = await claim(ctx, workerId, models, max, scope);
+    // a worker waiting in a long-poll is alive: touchWorker writes last_seen when it is due
+    await touchWorker(ctx, workerId);
+    await maybeSweep(ctx);
+    const now = ctx.now();
+    const claimed = await queries(ctx.store).claimJobs.all({
+      workerId,
+      now,
+      expires: now + ctx.leaseMs,
+      max,
+      models,
+      tenants: scope.tenants ? JSON.stringify(scope.tenants) : null,
+      credentialId: scope.credentialId ?? "pool",
+    });
     if (claimed.length) {
       const handed = await markStarted(ctx, claimed);
       if (handed.length) {
         ctx.observer?.leased?.(handed, ctx.now());
-        return handed.map(toWireJob);
+        return { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed) };
       }
     }
     const left = deadline - ctx.now();
-    if (left <= 0 || signal?.aborted) return [];
+    if (left <= 0 || signal?.aborted) return { jobs: [], blobs: {} };
     await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, ctx.notifier.recheckMs ?? 500), signal);
     // an abort (the worker hung up) wakes the wait: claim nothing more, or the jobs sit leased
     // by a caller that will never see them until the lease expires
-    if (signal?.aborted) return [];
+    if (signal?.aborted) return { jobs: [], blobs: {} };
   }
 }
 
-/**
- * One atomic UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING: two workers never get one job.
- * Fair between tenants: jobs are ranked within their tenant (oldest first, a run's jobs in spec
- * order) and taken rank by rank, so a tenant with a thousand queued jobs gets one turn per round
- * like a tenant with one — its flood cannot push another tenant's run to the back of the queue.
- */
-async function claim(ctx: PoolCtx, workerId: string, models: string[], max: number, { tenants, guard }: { tenants?: string[] | null; guard?: SQL }): Promise<JobRow[]> {
-  const now = ctx.now();
-  const where = and(eq(jobs.status, "queued"), lte(jobs.availableAt, now), inArray(jobs.model, models), tenants ? inArray(jobs.tenantId, tenants) : undefined);
-  const ready = sql`SELECT id FROM (SELECT ${jobs.id} AS id, ${jobs.availableAt} AS a, ${jobs.runId} AS r, ${jobs.stepIdx} AS s,
-    ROW_NUMBER() OVER (PARTITION BY ${jobs.tenantId} ORDER BY ${jobs.availableAt}, ${jobs.runId}, ${jobs.stepIdx}) AS rn
-    FROM ${jobs} WHERE ${where}) ORDER BY rn, a, r, s LIMIT ${max}`;
-  return ctx.store.db
-    .update(jobs)
-    .set({
-      status: "leased",
-      leaseId: sql`lower(hex(randomblob(12)))`,
-      leasedBy: workerId,
-      leasedAt: now,
-      leaseExpiresAt: now + ctx.leaseMs,
-      deadlineAt: sql`${now} + ${jobs.timeoutMs}`,
-      attempts: sql`${jobs.attempts} + 1`,
-      updatedAt: now,
-    })
-    .where(and(sql`${jobs.id} IN (${ready})`, eq(jobs.status, "queued"), guard))
-    .returning();
+async function inlineBlobs(ctx: EngineCtx, handed: JobRow[]): Promise<Record<string, string>> {
+  const shas = [...new Set(handed.flatMap((j) => imageShas(j.payload)))];
+  const out: Record<string, string> = {};
+  if (!shas.length) return out;
+  let total = 0;
+  for (const b of await queries(ctx.store).smallBlobsByShas.all({ shas: JSON.stringify(shas), maxSize: INLINE_BLOB_MAX })) {
+    if (total + b.data.length > INLINE_TOTAL_MAX) break;
+    total += b.data.length;
+    out[b.sha256] = Buffer.from(b.data).toString("base64");
+  }
+  return out;
 }
 
 /** Claimed jobs → their steps `running` (+ `step.started`), per run. Jobs of finished runs are dropped. */
-async function markStarted(ctx: PoolCtx, claimed: JobRow[]): Promise<JobRow[]> {
+async function markStarted(ctx: EngineCtx, claimed: JobRow[]): Promise<JobRow[]> {
   const byRun = new Map<string, JobRow[]>();
   for (const j of claimed) byRun.set(j.runId, [...(byRun.get(j.runId) ?? []), j]);
   const handed: JobRow[] = [];
@@ -142,7 +152,7 @@ async function markStarted(ctx: PoolCtx, claimed: JobRow[]): Promise<JobRow[]> {
         d.event("step.started", s.stepId, { status: "running", attempt: j.attempts, workerId: j.leasedBy });
       }
       await advance(ctx, d);
-      return { stmts: d.toUpdateStatements(ctx.store), value: ok };
+      return { stmts: d.toUpdateStatements(ctx), value: ok };
     });
     handed.push(...(r.value ?? []));
     if (r.committed) ctx.notifier.publish(runTopic(runId));
@@ -151,46 +161,35 @@ async function markStarted(ctx: PoolCtx, claimed: JobRow[]): Promise<JobRow[]> {
 }
 
 /** Extend the leases this worker still holds; tell it which to stop and which it lost. */
-export async function heartbeat(ctx: PoolCtx, workerId: string, jobIds: string[]): Promise<{ cancel: string[]; lost: string[] } | undefined> {
+export async function heartbeat(ctx: EngineCtx, workerId: string, jobIds: string[]): Promise<{ cancel: string[]; lost: string[] } | undefined> {
   if (!(await touchWorker(ctx, workerId))) return undefined;
   const now = ctx.now();
   const cancel: string[] = [];
   const lost: string[] = [];
   const ids = [...new Set(jobIds)];
-  for (let i = 0; i < ids.length; i += 90) {
-    const chunk = ids.slice(i, i + 90);
-    const extended = await ctx.store.db
-      .update(jobs)
-      .set({ leaseExpiresAt: now + ctx.leaseMs, updatedAt: now })
-      .where(and(inArray(jobs.id, chunk), eq(jobs.leasedBy, workerId), eq(jobs.status, "leased")))
-      .returning({ id: jobs.id });
-    const held = new Set(extended.map((r) => r.id));
-    const rest = chunk.filter((id) => !held.has(id));
-    if (!rest.length) continue;
-    const rows = await ctx.store.db.select({ id: jobs.id, status: jobs.status, leasedBy: jobs.leasedBy }).from(jobs).where(inArray(jobs.id, rest));
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    for (const id of rest) {
-      const r = byId.get(id);
-      if (r && r.status === "canceled" && r.leasedBy === workerId) cancel.push(id);
-      else lost.push(id);
-    }
+  if (!ids.length) return { cancel, lost };
+  const q = queries(ctx.store);
+  const extended = await q.extendLeases.all({ ids: JSON.stringify(ids), workerId, now, expires: now + ctx.leaseMs });
+  const held = new Set(extended.map((r) => r.id));
+  const rest = ids.filter((id) => !held.has(id));
+  if (!rest.length) return { cancel, lost };
+  const byId = new Map((await q.jobsByIds.all({ ids: JSON.stringify(rest) })).map((r) => [r.id, r]));
+  for (const id of rest) {
+    const r = byId.get(id);
+    if (r && r.status === "canceled" && r.leasedBy === workerId) cancel.push(id);
+    else lost.push(id);
   }
   return { cancel, lost };
 }
 
 /** Token progress → `token` events. `cancel: true` when the job was withdrawn. */
-export async function progress(ctx: PoolCtx, workerId: string, jobId: string, tokens: ProgressToken[]): Promise<{ cancel: boolean } | undefined> {
+export async function progress(ctx: EngineCtx, workerId: string, jobId: string, tokens: ProgressToken[]): Promise<{ cancel: boolean } | undefined> {
   const [job] = await queries(ctx.store).jobById.all({ id: jobId });
   if (!job || job.leasedBy !== workerId) return undefined;
   if (job.status !== "leased") return { cancel: true };
   if (tokens.length) {
-    await ctx.store.batch(
-      insertEvents(ctx.store, { id: job.runId, tenantId: job.tenantId }, tokens.map((t) => ({ type: "token", stepId: job.stepId, data: { ...t } })), ctx.now()),
-    );
+    await ctx.store.batch(insertEvents({ id: job.runId, tenantId: job.tenantId }, tokens.map((t) => ({ type: "token", stepId: job.stepId, data: { ...t } })), ctx.now()));
     ctx.notifier.publish(runTopic(job.runId));
   }
   return { cancel: false };
 }
-
-export { applyResults, sweepExpired } from "./results.js";
-export { liveAdverts, liveWorkers, registerWorker, touchWorker } from "./workers.js";

@@ -3,59 +3,83 @@
  * lease-expiry / deadline sweep. Each outcome is committed with its run's consequences in one
  * batch guarded by the run rev and the job's lease, so it applies at most once.
  */
-import { and, eq, inArray, lt } from "drizzle-orm";
 import { queries } from "../../db/queries.js";
-import { jobs, runs, type JobRow } from "../../db/schema.js";
+import type { JobRow } from "../../db/schema.js";
 import type { StepError } from "../../db/types.js";
 import type { JobResult } from "../../workflows/index.js";
 import { advance } from "./advance.js";
 import { isJobConflict, jobGuard, withRun } from "./commit.js";
+import type { EngineCtx } from "./context.js";
 import { timeOutRun } from "./runs.js";
 import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
-import type { PoolCtx } from "./pool.js";
 import { touchWorker } from "./workers.js";
 
-/** Most jobs expired/failed per sweep (bounded work per call). */
-const SWEEP_BATCH = 50;
 /** Longest retry backoff. */
 const MAX_BACKOFF_MS = 60_000;
 
-/** Apply results; each is accepted at most once, and only from the worker holding its lease. */
-export async function applyResults(ctx: PoolCtx, workerId: string, results: JobResult[]): Promise<{ accepted: string[]; ignored: string[] }> {
+type Decide = (d: RunDraft, t: number) => { job: Partial<JobRow> };
+
+/** How one worker result changes its run (step patch, events) and its job. */
+function resultDecision(job: JobRow, res: JobResult, workerId: string): Decide {
+  return (d, t) => {
+    const s = liveStep(d, job, t);
+    if (!s) return { job: { status: "canceled" } };
+    if (res.ok) {
+      // tokens the worker did not post as progress (the result came first): their events now,
+      // before step.completed, as /progress would have written them
+      for (const tk of res.progress ?? []) d.event("token", s.stepId, { ...tk });
+      const patch = {
+        status: "succeeded" as const,
+        output: res.output,
+        receipt: res.receipt,
+        cacheHit: res.cacheHit,
+        computeMs: Math.round(res.timings.computeMs),
+        finishedAt: t,
+        error: null,
+        ...(res.timings.queueMs !== undefined ? { queueMs: Math.round(res.timings.queueMs) } : {}),
+      };
+      d.patchStep(s.stepId, patch);
+      d.event("step.completed", s.stepId, { status: "succeeded", output: res.output, cacheHit: res.cacheHit, computeMs: patch.computeMs, workerId });
+      return { job: { status: "done" } };
+    }
+    return failAttempt(d, job, { code: res.error.code, message: res.error.message, retryable: res.error.retryable, details: res.error.details }, t, "failed");
+  };
+}
+
+/**
+ * Apply results; each is accepted at most once, and only from the worker holding its lease. The
+ * results of one run (a worker posts the jobs it leased together in one request) are committed
+ * together: one snapshot, one advance, one batch — instead of one of each per job.
+ */
+export async function applyResults(ctx: EngineCtx, workerId: string, results: JobResult[]): Promise<{ accepted: string[]; ignored: string[] }> {
   await touchWorker(ctx, workerId);
   const accepted: string[] = [];
   const ignored: string[] = [];
+  const rows = await queries(ctx.store).jobsByIds.all({ ids: JSON.stringify(results.map((r) => r.jobId)) });
+  const byId = new Map(rows.map((j) => [j.id, j]));
+  const byRun = new Map<string, { job: JobRow; res: JobResult }[]>();
+  const seen = new Set<string>();
   for (const res of results) {
-    const [job] = await queries(ctx.store).jobById.all({ id: res.jobId });
-    if (!job || job.status !== "leased" || job.leaseId !== res.leaseId || job.leasedBy !== workerId) {
+    const job = byId.get(res.jobId);
+    if (!job || seen.has(res.jobId) || job.status !== "leased" || job.leaseId !== res.leaseId || job.leasedBy !== workerId) {
       ignored.push(res.jobId);
       continue;
     }
-    const ok = await settleJob(ctx, job, (d, t) => {
-      const s = liveStep(d, job, t);
-      if (!s) return { job: { status: "canceled" } };
-      if (res.ok) {
-        const patch = {
-          status: "succeeded" as const,
-          output: res.output,
-          receipt: res.receipt,
-          cacheHit: res.cacheHit,
-          computeMs: Math.round(res.timings.computeMs),
-          finishedAt: t,
-          error: null,
-          ...(res.timings.queueMs !== undefined ? { queueMs: Math.round(res.timings.queueMs) } : {}),
-        };
-        d.patchStep(s.stepId, patch);
-        d.event("step.completed", s.stepId, { status: "succeeded", output: res.output, cacheHit: res.cacheHit, computeMs: patch.computeMs, workerId });
-        return { job: { status: "done" } };
-      }
-      return failAttempt(d, job, { code: res.error.code, message: res.error.message, retryable: res.error.retryable, details: res.error.details }, t, "failed");
+    seen.add(res.jobId);
+    byRun.set(job.runId, [...(byRun.get(job.runId) ?? []), { job, res }]);
+  }
+  for (const list of byRun.values()) {
+    const ok = await settleJobs(
+      ctx,
+      list.map(({ job, res }) => ({ job, decide: resultDecision(job, res, workerId) })),
+    );
+    list.forEach(({ job, res }, i) => {
+      if (ok[i]) {
+        accepted.push(res.jobId);
+        ctx.observer?.result?.(job, res);
+      } else ignored.push(res.jobId);
     });
-    if (ok) {
-      accepted.push(res.jobId);
-      ctx.observer?.result?.(job, res);
-    } else ignored.push(res.jobId);
   }
   return { accepted, ignored };
 }
@@ -94,30 +118,33 @@ function failAttempt(d: RunDraft, job: JobRow, error: StepError, t: number, fina
 }
 
 /**
- * Commit a job outcome together with its run's consequences, guarded by both the run rev and
- * the job's lease. False when the lease was no longer current (the outcome is ignored).
+ * Commit job outcomes of ONE run together with the run's consequences, guarded by the run rev and
+ * each job's lease. Per job: false when its lease was no longer current (its outcome is ignored).
+ * When one lease of several changed meanwhile the whole batch rolls back, and the outcomes are
+ * committed one by one, so the others still apply.
  */
-async function settleJob(
-  ctx: PoolCtx,
-  job: JobRow,
-  decide: (d: RunDraft, t: number) => { job: Partial<JobRow> },
-): Promise<boolean> {
+async function settleJobs(ctx: EngineCtx, outcomes: { job: JobRow; decide: Decide }[]): Promise<boolean[]> {
+  const runId = outcomes[0]!.job.runId;
   try {
-    const r = await withRun(ctx.store, job.runId, ctx.now, async (snap, t) => {
+    const r = await withRun(ctx.store, runId, ctx.now, async (snap, t) => {
       const d = new RunDraft(snap.run, snap.steps, t);
-      const { job: jobPatch } = decide(d, t);
+      const guards = outcomes.map(({ job, decide }) => {
+        const { job: jobPatch } = decide(d, t);
+        return { guard: jobGuard(job.id, job.leaseId!, { ...jobPatch, updatedAt: t }), requeued: jobPatch.status === "queued" };
+      });
       await advance(ctx, d);
-      const patch = { ...jobPatch, updatedAt: t };
-      const stmts = [jobGuard(ctx.store, job.id, job.leaseId!, patch), ...d.toUpdateStatements(ctx.store)];
-      return { stmts, value: jobPatch.status };
+      return { stmts: [...guards.map((g) => g.guard), ...d.toUpdateStatements(ctx)], value: guards.some((g) => g.requeued) };
     });
-    if (!r.committed) return false;
-    ctx.notifier.publish(runTopic(job.runId));
-    if (r.value === "queued") ctx.notifier.publish(JOBS_TOPIC);
-    return true;
+    if (!r.committed) return outcomes.map(() => false);
+    ctx.notifier.publish(runTopic(runId));
+    if (r.value) ctx.notifier.publish(JOBS_TOPIC);
+    return outcomes.map(() => true);
   } catch (e) {
-    if (isJobConflict(e)) return false;
-    throw e;
+    if (!isJobConflict(e)) throw e;
+    if (outcomes.length === 1) return [false];
+    const one: boolean[] = [];
+    for (const o of outcomes) one.push(...(await settleJobs(ctx, [o])));
+    return one;
   }
 }
 
@@ -127,18 +154,12 @@ async function settleJob(
  * failure, the run deadline bounds the wait). Driven by DB
  * state only (lease calls, the Node timer, the Workers cron). Bounded; safe to call from anywhere.
  */
-export async function sweepExpired(ctx: PoolCtx): Promise<number> {
+export async function sweepExpired(ctx: EngineCtx): Promise<number> {
   const now = ctx.now();
-  const expired = await ctx.store.db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.status, "leased"), lt(jobs.leaseExpiresAt, now)))
-    .limit(SWEEP_BATCH);
-  const late = await ctx.store.db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.status, "leased"), lt(jobs.deadlineAt, now)))
-    .limit(SWEEP_BATCH);
+  if (ctx.pool) ctx.pool.sweptAt = now;
+  const q = queries(ctx.store);
+  const expired = await q.expiredLeases.all({ now });
+  const late = await q.lateJobs.all({ now });
   const seen = new Set<string>();
   let n = 0;
   for (const job of [...late, ...expired]) {
@@ -148,18 +169,19 @@ export async function sweepExpired(ctx: PoolCtx): Promise<number> {
     const error: StepError = timedOut
       ? { code: "timeout", message: `step exceeded its timeout of ${job.timeoutMs} ms`, retryable: true }
       : { code: "lease_expired", message: `worker ${job.leasedBy} stopped heartbeating; lease expired`, retryable: true };
-    const ok = await settleJob(ctx, job, (d, t) => {
-      if (!liveStep(d, job, t)) return { job: { status: "canceled" } };
-      return failAttempt(d, job, error, t, timedOut ? "timed_out" : "failed");
-    });
+    const [ok] = await settleJobs(ctx, [
+      {
+        job,
+        decide: (d, t) => {
+          if (!liveStep(d, job, t)) return { job: { status: "canceled" } };
+          return failAttempt(d, job, error, t, timedOut ? "timed_out" : "failed");
+        },
+      },
+    ]);
     if (ok) n++;
   }
   // run deadlines: live runs whose deadline passed (runs_status_deadline index)
-  const overdue = await ctx.store.db
-    .select({ id: runs.id })
-    .from(runs)
-    .where(and(inArray(runs.status, ["queued", "running"]), lt(runs.deadlineAt, now)))
-    .limit(SWEEP_BATCH);
+  const overdue = await q.overdueRuns.all({ now });
   for (const { id } of overdue) {
     if ((await timeOutRun(ctx, id)).committed) n++;
   }

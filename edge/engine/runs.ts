@@ -2,22 +2,17 @@
  * Run lifecycle entry points: create (with idempotency), cancel, wait.
  */
 import { queries } from "../../db/queries.js";
+import { insertRows } from "../../db/rows.js";
 import { blobs, tenantBlobs, type RunRow, type StepRow } from "../../db/schema.js";
 import { errorMentions, type Stmt } from "../../db/driver.js";
 import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
 import { endRun, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
 import { jobIdOf, newRunId } from "../lib/ids.js";
-import { advance, type EngineCtx } from "./advance.js";
+import { advance } from "./advance.js";
 import { withRun } from "./commit.js";
+import type { EngineCtx } from "./context.js";
 import { isRunTerminal, RunDraft } from "./draft.js";
-import { JOBS_TOPIC, runTopic, type Notifier } from "./notifier.js";
-
-export interface RunsCtx extends EngineCtx {
-  notifier: Notifier;
-  now: () => number;
-  /** Run-level deadline for specs without `timeoutMs` (ms after creation). Default 10 minutes. */
-  runTimeoutMs?: number;
-}
+import { JOBS_TOPIC, runTopic } from "./notifier.js";
 
 /** The run deadline when neither the spec nor the edge (`RUN_TIMEOUT_MS`) sets one. */
 export const DEFAULT_RUN_TIMEOUT_MS = 600_000;
@@ -51,7 +46,50 @@ export interface CreateRunInput {
  * events) in one atomic batch. With an idempotency key, concurrent duplicates converge on the
  * first run stored (the unique index decides), and `created` is false for the others.
  */
-export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ run: RunRow; created: boolean; steps?: StepRow[] }> {
+/** What a new run row is made of (the rest starts empty: queued, rev 0, no timestamps but `now`). */
+export interface NewRunFields {
+  id: string;
+  tenantId: string;
+  spec: WorkflowSpec;
+  inputs: ResolvedInputs;
+  catalog: RunCatalog;
+  workflowId?: string | null;
+  workflowVersion?: number | null;
+  tags?: string[];
+  idempotencyKey?: string | null;
+  parentRunId?: string | null;
+  rerunFrom?: string | null;
+  deadlineAt: number | null;
+}
+
+/** A new, queued run row (run creation and the dry-run planner build it the same way). */
+export function newRunRow(f: NewRunFields, now: number): RunRow {
+  return {
+    id: f.id,
+    tenantId: f.tenantId,
+    workflowId: f.workflowId ?? null,
+    workflowVersion: f.workflowVersion ?? null,
+    name: f.spec.name ?? null,
+    spec: f.spec,
+    inputs: f.inputs,
+    catalog: f.catalog,
+    status: "queued",
+    rev: 0,
+    tags: f.tags ?? [],
+    idempotencyKey: f.idempotencyKey ?? null,
+    parentRunId: f.parentRunId ?? null,
+    rerunFrom: f.rerunFrom ?? null,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: now,
+    outputs: null,
+    error: null,
+    deadlineAt: f.deadlineAt,
+  };
+}
+
+export async function createRun(ctx: EngineCtx, input: CreateRunInput): Promise<{ run: RunRow; created: boolean; steps?: StepRow[] }> {
   const { store } = ctx;
   const key = input.idempotencyKey ?? null;
   if (key) {
@@ -60,29 +98,7 @@ export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ 
   }
   const now = ctx.now();
   const id = newRunId(now);
-  const run: RunRow = {
-    id,
-    tenantId: input.tenantId,
-    workflowId: input.workflowId ?? null,
-    workflowVersion: input.workflowVersion ?? null,
-    name: input.spec.name ?? null,
-    spec: input.spec,
-    inputs: input.inputs,
-    catalog: input.catalog,
-    status: "queued",
-    rev: 0,
-    tags: input.tags ?? [],
-    idempotencyKey: key,
-    parentRunId: input.parentRunId ?? null,
-    rerunFrom: input.rerunFrom ?? null,
-    createdAt: now,
-    startedAt: null,
-    finishedAt: null,
-    updatedAt: now,
-    outputs: null,
-    error: null,
-    deadlineAt: now + (input.spec.timeoutMs ?? ctx.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS),
-  };
+  const run = newRunRow({ ...input, id, idempotencyKey: key, deadlineAt: now + (input.spec.timeoutMs ?? ctx.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS) }, now);
   const stepRows = pendingStepRows(id, input.tenantId, ctx.planner.steps(input.spec, input.inputs, input.catalog as ModelCatalog), input.noCache);
   const draft = new RunDraft(run, stepRows, now);
   draft.event("run.created", null, { status: "queued", workflowId: run.workflowId, parentRunId: run.parentRunId });
@@ -100,16 +116,12 @@ export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ 
   }
   await advance(ctx, draft);
   const blobStmts: Stmt[] = (input.blobs ?? []).map((b) =>
-    store.db
-      .insert(blobs)
-      .values({ sha256: b.sha256, mime: b.mime, size: b.bytes.length, data: Buffer.from(b.bytes), createdAt: now })
-      .onConflictDoNothing(),
+    insertRows(blobs, [{ sha256: b.sha256, mime: b.mime, size: b.bytes.length, data: Buffer.from(b.bytes), createdAt: now }], { onConflictDoNothing: true }),
   );
   // the tenant owns what it stored: only its own images can be referenced by sha256 later
-  for (const b of input.blobs ?? [])
-    blobStmts.push(store.db.insert(tenantBlobs).values({ tenantId: input.tenantId, sha256: b.sha256, createdAt: now }).onConflictDoNothing());
+  for (const b of input.blobs ?? []) blobStmts.push(insertRows(tenantBlobs, [{ tenantId: input.tenantId, sha256: b.sha256, createdAt: now }], { onConflictDoNothing: true }));
   try {
-    await store.batch([...blobStmts, ...draft.toInsertStatements(store)]);
+    await store.batch([...blobStmts, ...draft.toInsertStatements(ctx)]);
   } catch (e) {
     if (key && errorMentions(e, "runs.idempotency_key")) {
       const existing = await findByIdempotencyKey(ctx, input.tenantId, key);
@@ -122,7 +134,7 @@ export async function createRun(ctx: RunsCtx, input: CreateRunInput): Promise<{ 
   return { run: draft.run, created: true, steps: draft.steps };
 }
 
-async function findByIdempotencyKey(ctx: RunsCtx, tenantId: string, key: string): Promise<RunRow | undefined> {
+async function findByIdempotencyKey(ctx: EngineCtx, tenantId: string, key: string): Promise<RunRow | undefined> {
   const [row] = await queries(ctx.store).runByIdempotencyKey.all({ tenantId, key });
   return row;
 }
@@ -132,7 +144,7 @@ async function findByIdempotencyKey(ctx: RunsCtx, tenantId: string, key: string)
  * (a worker holding one learns it at its next heartbeat or progress call, and its result is
  * ignored). Canceling a finished run changes nothing.
  */
-export async function cancelRun(ctx: RunsCtx, runId: string, reason = "canceled by request"): Promise<RunRow | undefined> {
+export async function cancelRun(ctx: EngineCtx, runId: string, reason = "canceled by request"): Promise<RunRow | undefined> {
   return (await endRunEarly(ctx, runId, "canceled", { code: "canceled", message: reason })).run;
 }
 
@@ -142,7 +154,7 @@ export async function cancelRun(ctx: RunsCtx, runId: string, reason = "canceled 
  * `cancel` at its next heartbeat). `run.completed` → the `run.failed` webhook. No-op when the run
  * already finished or its deadline moved (re-read under the rev guard).
  */
-export async function timeOutRun(ctx: RunsCtx, runId: string): Promise<{ run?: RunRow; committed: boolean }> {
+export async function timeOutRun(ctx: EngineCtx, runId: string): Promise<{ run?: RunRow; committed: boolean }> {
   return endRunEarly(ctx, runId, "timed_out", (run) => ({
     code: "run_timeout",
     message: `run exceeded its timeout of ${run.deadlineAt! - run.createdAt} ms`,
@@ -151,7 +163,7 @@ export async function timeOutRun(ctx: RunsCtx, runId: string): Promise<{ run?: R
 
 /** Cancel or run deadline: workflows' `endRun` (stop running steps, skip pending/queued ones). */
 async function endRunEarly(
-  ctx: RunsCtx,
+  ctx: EngineCtx,
   runId: string,
   reason: "canceled" | "timed_out",
   error: { code: string; message: string } | ((run: RunRow) => { code: string; message: string }),
@@ -175,14 +187,14 @@ async function endRunEarly(
     }
     d.patchRun({ status: plan.runStatus, finishedAt: t, error: err });
     d.event("run.completed", null, { status: plan.runStatus, outputs: null, error: d.run.error });
-    return { stmts: d.toUpdateStatements(ctx.store), value: d.run };
+    return { stmts: d.toUpdateStatements(ctx), value: d.run };
   });
   if (r.committed) ctx.notifier.publish(runTopic(runId));
   return { run: r.value ?? r.snap?.run, committed: r.committed };
 }
 
 /** Wait (DB polling + notifier) until the run is terminal or `ms` passes; the latest row either way. */
-export async function waitForRun(ctx: RunsCtx, runId: string, ms: number, signal?: AbortSignal): Promise<RunRow | undefined> {
+export async function waitForRun(ctx: EngineCtx, runId: string, ms: number, signal?: AbortSignal): Promise<RunRow | undefined> {
   const deadline = ctx.now() + ms;
   for (;;) {
     const [row] = await queries(ctx.store).runById.all({ id: runId });

@@ -10,7 +10,7 @@ import { afterEach, expect, it } from "vitest";
 import { jobs, runEvents, runs, steps, webhookEndpoints, webhookMessages } from "../../db/schema.js";
 import type { AppDeps } from "../context.js";
 import { AUTH, call, lease, makeHarness, okResult, pngDataUrl, postResults, register, TEST_TENANT, vqa, type Harness } from "../testing/harness.js";
-import { sweepExpired } from "./pool.js";
+import { sweepExpired } from "./results.js";
 
 let h: Harness | undefined;
 afterEach(() => h?.close());

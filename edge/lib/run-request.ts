@@ -12,7 +12,7 @@ import { validateWorkflow } from "../../workflows/index.js";
 import { withInputDefaults, type InputValue } from "../../workflows/index.js";
 import { CreateRunBodyLoose, type CreateRunBody } from "../api/schemas.js";
 import type { Ctx } from "../context.js";
-import { liveAdverts } from "../engine/pool.js";
+import { liveAdverts } from "../engine/workers.js";
 import type { NewBlob } from "../engine/runs.js";
 import { apiError, parseOr400, readJson } from "./errors.js";
 import { checkImage, decodeImageString, sha256Hex } from "./images.js";

@@ -6,8 +6,8 @@ import type { ModelCatalog } from "../../workflows/index.js";
 import type { Env } from "../context.js";
 import { advance } from "../engine/advance.js";
 import { RunDraft } from "../engine/draft.js";
-import { liveWorkers } from "../engine/pool.js";
-import { pendingStepRows } from "../engine/runs.js";
+import { liveWorkers } from "../engine/workers.js";
+import { newRunRow, pendingStepRows } from "../engine/runs.js";
 import { readCreateRequest, resolveRunRequest } from "../lib/run-request.js";
 
 export const opsRoutes = new Hono<Env>();
@@ -63,29 +63,7 @@ planRoutes.post("/", async (c) => {
   const stepRows = pendingStepRows("plan", c.var.tenantId, infos);
 
   const draft = new RunDraft(
-    {
-      id: "plan",
-      tenantId: c.var.tenantId,
-      workflowId: r.workflowId,
-      workflowVersion: r.workflowVersion,
-      name: r.spec.name ?? null,
-      spec: r.spec,
-      inputs: r.inputs,
-      catalog: r.catalog,
-      status: "queued",
-      rev: 0,
-      tags: [],
-      idempotencyKey: null,
-      parentRunId: null,
-      rerunFrom: null,
-      createdAt: now,
-      startedAt: null,
-      finishedAt: null,
-      updatedAt: now,
-      outputs: null,
-      error: null,
-      deadlineAt: null,
-    },
+    newRunRow({ id: "plan", tenantId: c.var.tenantId, workflowId: r.workflowId, workflowVersion: r.workflowVersion, spec: r.spec, inputs: r.inputs, catalog: r.catalog, deadlineAt: null }, now),
     stepRows,
     now,
   );

@@ -2,9 +2,10 @@
  * The pool protocol under /v1/pool/* (ARCHITECTURE.md §4), bearer-token protected. Bodies are
  * validated with the wire schemas from workflows/src/wire.ts.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { Hono } from "hono";
-import { blobs, tenantBlobs, workerCredentials, workers } from "../../db/schema.js";
+import { queries } from "../../db/queries.js";
+import { blobs, tenantBlobs, workers } from "../../db/schema.js";
 import {
   HeartbeatRequestSchema,
   LeaseRequestSchema,
@@ -14,8 +15,10 @@ import {
   Sha256Schema,
 } from "../../workflows/index.js";
 import type { Ctx, Env } from "../context.js";
-import { findWorkerCredential, POOL_CREDENTIAL, UNLIMITED_POOL } from "../credentials/credentials.js";
-import { applyResults, heartbeat, leaseJobs, progress, registerWorker } from "../engine/pool.js";
+import { findWorkerCredential, UNLIMITED_POOL } from "../credentials/credentials.js";
+import { heartbeat, leaseJobs, progress } from "../engine/pool.js";
+import { applyResults } from "../engine/results.js";
+import { registerWorker } from "../engine/workers.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 
 export const poolRoutes = new Hono<Env>();
@@ -83,10 +86,9 @@ poolRoutes.post("/lease", async (c) => {
   const req = parseOr400(LeaseRequestSchema, await readJson(c));
   await ownWorker(c, req.workerId);
   const cred = c.var.poolCredential;
-  const guard = cred.id === POOL_CREDENTIAL ? undefined : sql`EXISTS (SELECT 1 FROM ${workerCredentials} WHERE ${workerCredentials.id} = ${cred.id} AND ${workerCredentials.revokedAt} IS NULL)`;
-  const jobs = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal, { tenants: cred.tenants, guard });
-  if (!jobs) throw notRegistered(req.workerId);
-  return c.json({ jobs });
+  const lease = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal, { credentialId: cred.id, tenants: cred.tenants });
+  if (!lease) throw notRegistered(req.workerId);
+  return c.json(lease);
 });
 
 poolRoutes.post("/heartbeat", async (c) => {
@@ -126,7 +128,7 @@ poolRoutes.get("/blobs/:sha256", async (c) => {
         .innerJoin(tenantBlobs, and(eq(tenantBlobs.sha256, blobs.sha256), inArray(tenantBlobs.tenantId, tenants)))
         .where(eq(blobs.sha256, sha))
         .limit(1)
-    : await c.var.engine.store.db.select({ data: blobs.data, mime: blobs.mime }).from(blobs).where(eq(blobs.sha256, sha));
+    : await queries(c.var.engine.store).blobBySha.all({ sha256: sha });
   if (!row) throw apiError(404, "blob_not_found", `no blob ${sha}`, { sha256: sha });
   return c.body(new Uint8Array(row.data), 200, {
     "Content-Type": "application/octet-stream",

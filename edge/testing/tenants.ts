@@ -8,7 +8,7 @@
  * await app.request("/v1/runs", { headers });
  */
 import { createHash } from "node:crypto";
-import type { Store } from "../../db/store.js";
+import type { Store } from "../../db/driver.js";
 import { apiKeys } from "../../db/schema.js";
 import { generateKey, newId } from "../auth/keys.js";
 

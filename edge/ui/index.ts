@@ -18,7 +18,7 @@ import { html } from "hono/html";
 import { blobs, runEvents } from "../../db/schema.js";
 import { catalogFrom, isImageValue, validateWorkflow, type ValidationErrorMap } from "../../workflows/index.js";
 import type { Ctx, Env } from "../context.js";
-import { liveAdverts } from "../engine/pool.js";
+import { liveAdverts } from "../engine/workers.js";
 import { ApiClient, type RunView } from "./api.js";
 import { cellView } from "./cells.js";
 import { NEW_JS } from "./client/new.js";

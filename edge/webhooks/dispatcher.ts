@@ -16,7 +16,7 @@
  * await stop();
  */
 import { and, asc, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
-import type { Stmt, Store } from "../../db/store.js";
+import type { Stmt, Store } from "../../db/driver.js";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookMessages, type WebhookDeliveryRow } from "../../db/schema.js";
 import { webhookOptions, type WebhookOptions } from "./options.js";
 import { signedHeaders } from "./sign.js";

@@ -32,10 +32,10 @@ describe("outbox", () => {
       return d;
     };
     const stale = draft();
-    await expect(h.store.batch([revGuard(h.store, snap.run.id, snap.run.rev + 7, stale.now), ...stale.toUpdateStatements(h.store)])).rejects.toThrow();
+    await expect(h.store.batch([revGuard(snap.run.id, snap.run.rev + 7, stale.now), ...stale.toUpdateStatements(h.app.engine)])).rejects.toThrow();
     expect(await h.store.db.select().from(webhookMessages)).toEqual([]);
     const ok = draft();
-    await h.store.batch([revGuard(h.store, snap.run.id, snap.run.rev, ok.now), ...ok.toUpdateStatements(h.store)]);
+    await h.store.batch([revGuard(snap.run.id, snap.run.rev, ok.now), ...ok.toUpdateStatements(h.app.engine)]);
     const msgs = await h.store.db.select().from(webhookMessages);
     expect(msgs.map((m) => m.type)).toEqual(["run.canceled"]);
     expect(JSON.parse(msgs[0]!.payload)).toMatchObject({ type: "run.canceled", data: { id: run.body.id, status: "canceled" } });

@@ -16,7 +16,8 @@ import { and, asc, eq } from "drizzle-orm";
 import type { DurableObjectNamespace } from "@cloudflare/workers-types";
 import type { Store } from "../../db/driver.js";
 import { webhookDeliveries } from "../../db/schema.js";
-import { sweepExpired, type PoolCtx } from "../engine/pool.js";
+import type { EngineCtx } from "../engine/context.js";
+import { sweepExpired } from "../engine/results.js";
 import { dispatchDue } from "../webhooks/dispatcher.js";
 import type { WebhookOptions } from "../webhooks/options.js";
 
@@ -72,7 +73,7 @@ export async function webhookPassAndArm(store: Store, opts: Partial<WebhookOptio
 }
 
 /** The cron pass: expired leases, then webhooks. */
-export async function cronPass(engine: PoolCtx, opts: Partial<WebhookOptions>, hub: DurableObjectNamespace): Promise<void> {
+export async function cronPass(engine: EngineCtx, opts: Partial<WebhookOptions>, hub: DurableObjectNamespace): Promise<void> {
   await sweepExpired(engine);
   await webhookPassAndArm(engine.store, opts, hub, engine.now);
 }

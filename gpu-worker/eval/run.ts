@@ -95,8 +95,8 @@ export class Evaluator {
       },
     });
   }
-  static async open(dir: string, batch: number, threads: number): Promise<Evaluator> {
-    const pkg = await loadPackage(dir, { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1 }, { warn: () => {} });
+  static async open(dir: string, batch: number, threads: number, executionProviders: string[] = ["cpu"]): Promise<Evaluator> {
+    const pkg = await loadPackage(dir, { executionProviders, intraOpNumThreads: threads, interOpNumThreads: 1 }, { warn: () => {} });
     return new Evaluator(pkg, batch);
   }
   image(bytes: Uint8Array): Segment {

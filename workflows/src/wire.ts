@@ -212,6 +212,15 @@ export const WireErrorSchema = z
   .openapi("WireError");
 export type WireError = z.infer<typeof WireErrorSchema>;
 
+/** One generated token, for SSE `token` events. */
+export const ProgressTokenSchema = z.object({
+  index: z.number().int().min(0),
+  id: z.number().int().min(0),
+  text: z.string(),
+  logprob: z.number(),
+});
+export type ProgressToken = z.infer<typeof ProgressTokenSchema>;
+
 export const JobResultOkSchema = z.object({
   jobId: Id,
   leaseId: Id,
@@ -220,6 +229,11 @@ export const JobResultOkSchema = z.object({
   receipt: ReceiptSchema,
   timings: z.object({ queueMs: z.number().min(0).optional(), computeMs: z.number().min(0) }),
   cacheHit: z.boolean(),
+  /**
+   * Tokens the worker generated but did not post to `/progress` because the result was ready
+   * first: the edge writes their `token` events with the result (one request instead of two).
+   */
+  progress: z.array(ProgressTokenSchema).max(1024).optional(),
 });
 export const JobResultErrSchema = z.object({ jobId: Id, leaseId: Id, ok: z.literal(false), error: WireErrorSchema });
 /** A job's outcome; discriminated on `ok`. */
@@ -241,7 +255,17 @@ export const LeaseRequestSchema = z
   .object({ workerId: Id, max: z.number().int().min(1).max(64), waitMs: z.number().int().min(0).max(25_000) })
   .openapi("LeaseRequest");
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>;
-export const LeaseResponseSchema = z.object({ jobs: z.array(JobSchema) }).openapi("LeaseResponse");
+export const LeaseResponseSchema = z
+  .object({
+    jobs: z.array(JobSchema),
+    /**
+     * The input images the leased jobs read, by sha256, base64-encoded (small ones only: the
+     * worker fetches the rest with `GET /v1/pool/blobs/:sha256`, and keeps both in a local
+     * content-addressed cache). Saves the worker a request per image.
+     */
+    blobs: z.record(Sha256Schema, z.string()).optional(),
+  })
+  .openapi("LeaseResponse");
 export type LeaseResponse = z.infer<typeof LeaseResponseSchema>;
 
 /** `POST /v1/pool/heartbeat`. */
@@ -252,14 +276,6 @@ export const HeartbeatResponseSchema = z
   .openapi("HeartbeatResponse");
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
-/** One generated token, for SSE `token` events. */
-export const ProgressTokenSchema = z.object({
-  index: z.number().int().min(0),
-  id: z.number().int().min(0),
-  text: z.string(),
-  logprob: z.number(),
-});
-export type ProgressToken = z.infer<typeof ProgressTokenSchema>;
 /** `POST /v1/pool/progress` (optional). */
 export const ProgressRequestSchema = z
   .object({ workerId: Id, jobId: Id, tokens: z.array(ProgressTokenSchema).max(1024) })

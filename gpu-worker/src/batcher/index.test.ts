@@ -29,11 +29,27 @@ describe("DynamicBatcher", () => {
     expect(batches).toContainEqual(["m:4"]);
   });
 
-  it("runs a lone job after at most maxQueueDelayMs", async () => {
-    const { b } = make(8, 15);
+  it("an idle batcher runs a lone job on the next tick, without waiting out maxQueueDelayMs", async () => {
+    const { b } = make(8, 60_000);
     const t0 = performance.now();
     expect(await b.submit("m:1")).toBe("M:1");
     expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it("jobs submitted in one tick share a batch even when idle", async () => {
+    const { b, batches } = make(8, 60_000);
+    await Promise.all(["m:1", "m:2", "m:3"].map((j) => b.submit(j)));
+    expect(batches).toEqual([["m:1", "m:2", "m:3"]]);
+  });
+
+  it("jobs queued behind a batch of another key run as soon as it ends, not after maxQueueDelayMs", async () => {
+    const { b, batches } = make(8, 60_000);
+    const first = b.submit("x:0");
+    while (batches.length === 0) await sleep(1); // x:0 runs now (10 ms)
+    const t0 = performance.now();
+    await Promise.all([first, b.submit("m:1"), b.submit("m:2")]);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(batches).toEqual([["x:0"], ["m:1", "m:2"]]);
   });
 
   it("fills the next batch while one runs", async () => {

@@ -1,8 +1,11 @@
 /**
- * Dynamic batching: jobs with the same key (model + op) that arrive within `maxQueueDelayMs` of
- * the first one, up to `maxBatchSize`, run as one batch. Batches run one at a time (one model
- * session, one compute thread), so while a batch runs, the next one fills up: under load batches
- * grow by themselves, when idle a lone job waits at most `maxQueueDelayMs`.
+ * Dynamic batching: jobs with the same key (model + op), up to `maxBatchSize`, run as one batch.
+ * Batches run one at a time (one model session, one compute thread), so while a batch runs, the
+ * next ones fill up and run as soon as it ends: under load batches grow by themselves. An idle
+ * batcher does not wait out a delay for company that may never come: it flushes on the next tick
+ * (jobs submitted in the same tick — e.g. one lease answer — still share the batch).
+ * `maxQueueDelayMs` bounds only the wait of a job queued behind a batch of another key that
+ * keeps the batcher busy.
  */
 
 export interface BatcherOptions<J, R> {
@@ -27,6 +30,7 @@ export class DynamicBatcher<J, R> {
   private readonly queues = new Map<string, { items: Waiting<J, R>[]; timer?: NodeJS.Timeout }>();
   private readonly ready: { key: string; items: Waiting<J, R>[] }[] = [];
   private running = false;
+  private tickScheduled = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: BatcherOptions<J, R>) {
@@ -50,7 +54,13 @@ export class DynamicBatcher<J, R> {
       if (!q) this.queues.set(key, (q = { items: [] }));
       q.items.push({ job, enqueuedAt: performance.now(), resolve, reject });
       if (q.items.length >= this.opts.maxBatchSize) this.flush(key);
-      else if (!q.timer) q.timer = setTimeout(() => this.flush(key), this.opts.maxQueueDelayMs);
+      else if (!this.running && !this.tickScheduled) {
+        this.tickScheduled = true;
+        setImmediate(() => {
+          this.tickScheduled = false;
+          if (!this.running) this.flushAll();
+        });
+      } else if (this.running && !q.timer) q.timer = setTimeout(() => this.flush(key), this.opts.maxQueueDelayMs);
     });
   }
 
@@ -74,6 +84,10 @@ export class DynamicBatcher<J, R> {
     this.queues.delete(key);
     for (let i = 0; i < q.items.length; i += this.opts.maxBatchSize) this.ready.push({ key, items: q.items.slice(i, i + this.opts.maxBatchSize) });
     void this.drain();
+  }
+
+  private flushAll(): void {
+    for (const key of [...this.queues.keys()]) this.flush(key);
   }
 
   private async drain(): Promise<void> {
@@ -105,6 +119,8 @@ export class DynamicBatcher<J, R> {
           b.items.forEach((w) => w.reject(e));
         }
         this.opts.onBatch?.(b.items.length, b.key, performance.now() - start);
+        // what queued up while this batch ran has waited long enough: it runs next
+        if (!this.ready.length) this.flushAll();
       }
     } finally {
       this.running = false;

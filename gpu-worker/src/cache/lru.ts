@@ -82,6 +82,36 @@ export class ByteLru<V> {
     }
   }
 
+  /** Whether `key` is being computed right now (by `getOrCompute` or `computeMany`). */
+  computing(key: string): boolean {
+    return this.inflight.has(key);
+  }
+
+  /**
+   * Computes the values of several keys with ONE call (e.g. one batched model run) and caches
+   * them. Keys already cached or being computed are left out of `compute`; callers of
+   * `getOrCompute` for a key computed here wait for it (single flight, as for one key).
+   * Rejects when `compute` does (nothing is cached then).
+   */
+  async computeMany(keys: readonly string[], compute: (missing: string[]) => Promise<V[]>): Promise<void> {
+    const todo = [...new Set(keys)].filter((k) => !this.map.has(k) && !this.inflight.has(k));
+    if (!todo.length) return;
+    this.misses += todo.length;
+    const all = compute(todo);
+    todo.forEach((k, i) => {
+      const one = all.then((vs) => vs[i]!);
+      one.catch(() => {}); // awaited (and reported) by whoever waits for the key, if anyone
+      this.inflight.set(k, one);
+    });
+    try {
+      const values = await all;
+      if (values.length !== todo.length) throw new Error(`computeMany: ${values.length} values for ${todo.length} keys`);
+      todo.forEach((k, i) => this.set(k, values[i]!));
+    } finally {
+      for (const k of todo) this.inflight.delete(k);
+    }
+  }
+
   stats(): CacheStats {
     return { hits: this.hits, misses: this.misses, entries: this.map.size, bytes: this.used, maxBytes: this.maxBytes, evictions: this.evictions };
   }

@@ -55,6 +55,46 @@ describe("executeJob", () => {
     expect(fresh.cache.stats()).toMatchObject({ hits: 3, misses: 2 });
   });
 
+  it("prefetchMany encodes the images of jobs leased together in one encoder run and one connector run, with the same outputs", async () => {
+    const fresh = await fixtureRuntime();
+    const e = new JobExecutor(new Map([[fresh.name, fresh]]), "w");
+    const model = fresh.name;
+    const names = Object.keys(referencePngs).slice(0, 2);
+    expect(names).toHaveLength(2);
+    const sources = names.map((k) => ({ model, encoder: "vision", image: { sha256: sha256Hex(referencePngs[k]!) } }));
+    const enc = fresh.pkg.encoders.get("vision")!.session;
+    const conn = fresh.pkg.connectors.get("vision")!.session;
+    const calls = { enc: 0, conn: 0 };
+    const encRun = enc.run.bind(enc);
+    const connRun = conn.run.bind(conn);
+    enc.run = ((...a: Parameters<typeof enc.run>) => (calls.enc++, encRun(...a))) as typeof enc.run;
+    conn.run = ((...a: Parameters<typeof conn.run>) => (calls.conn++, connRun(...a))) as typeof conn.run;
+    try {
+      // two runs: encode + connect + decode each, as one lease answer
+      const jobs: Job[] = sources.flatMap((source) => [
+        { ...base(model), op: "encode", recipe: source },
+        { ...base(model), op: "connect", recipe: { connector: "vision", source } },
+        { ...base(model), op: "decode", segments: [{ kind: "span", recipe: { connector: "vision", source } }, { kind: "text", text: "caption:" }], params: greedy(2) },
+      ]);
+      const hits = await e.prefetchMany(jobs);
+      expect(calls).toEqual({ enc: 1, conn: 1 });
+      // the first job needing an output owns the miss; the decode after its run's connect is a hit
+      expect(hits).toEqual([false, false, true, false, false, true]);
+      for (const source of sources) expect((await fresh.connect({ connector: "vision", source })).hit).toBe(true);
+      expect(calls).toEqual({ enc: 1, conn: 1 });
+    } finally {
+      enc.run = encRun;
+      conn.run = connRun;
+    }
+    // the batched outputs equal the one-by-one ones
+    for (const source of sources) {
+      const alone = await (await fixtureRuntime()).connect({ connector: "vision", source });
+      const batched = await fresh.connect({ connector: "vision", source });
+      expect(batched.tensor.dims).toEqual(alone.tensor.dims);
+      for (let i = 0; i < alone.tensor.data.length; i += 97) expect(batched.tensor.data[i]).toBeCloseTo(alone.tensor.data[i]!, 4);
+    }
+  });
+
   it("prefetch computes a job's encoder outputs ahead of it without hiding the miss", async () => {
     const fresh = await fixtureRuntime();
     const e = new JobExecutor(new Map([[fresh.name, fresh]]), "w");

@@ -4,13 +4,13 @@
  * decode), images fetched through the runtime's `getBlob`. `executeBatch` runs decode/explain jobs
  * of one model as one batch; its per-job results are those of running each job alone.
  */
-import type { Job, JobOf, JobResult, Receipt, StepOutput, WireError } from "../../../workflows/index.js";
+import type { EncodeRecipe, Job, JobOf, JobResult, Receipt, StepOutput, WireError } from "../../../workflows/index.js";
 import type { ExplainRequest } from "../decode/explain.js";
 import type { GenerateParams, GenerateRequest, TokenEvent } from "../decode/generate.js";
 import { ImageError } from "../image/decode.js";
 import { PackageError } from "../package/manifest.js";
 import { FeedError } from "../package/session.js";
-import { OpError, type ModelRuntime } from "../ops/runtime.js";
+import { OpError, type ModelRuntime, type ScopedRecipe } from "../ops/runtime.js";
 import { TokenizerError } from "../tokenizer/index.js";
 import { summarize } from "./summary.js";
 
@@ -43,6 +43,17 @@ export function toWireError(e: unknown): WireError {
   return { code: "worker_error", message: err.message || err.name, retryable: true };
 }
 
+/**
+ * Tag each encode recipe of a job with the job's tenant (idempotent): the runtime's cache keys
+ * and the decode queue read it, so one tenant's cache hits never reveal another's images.
+ */
+export function scopeRecipes(job: Job): void {
+  if (!job.tenant) return;
+  const sources: EncodeRecipe[] =
+    job.op === "encode" ? [job.recipe] : job.op === "connect" ? [job.recipe.source] : job.segments.flatMap((s) => (s.kind === "span" ? [s.recipe.source] : []));
+  for (const r of sources) (r as ScopedRecipe).scope = job.tenant;
+}
+
 const toGenerateParams = (p: JobOf<"decode">["params"]): GenerateParams => ({
   maxTokens: p.maxTokens,
   temperature: p.temperature,
@@ -69,16 +80,59 @@ export class JobExecutor {
    * everything was cached already; never rejects (a failure surfaces again when the job runs).
    */
   async prefetch(job: Job): Promise<boolean> {
+    scopeRecipes(job);
     const rt = this.runtimes.get(job.model);
     if (!rt) return true;
     const work: Promise<{ hit: boolean }>[] =
       job.op === "encode"
-        ? [rt.encode(job.recipe, job.tenant)]
+        ? [rt.encode(job.recipe)]
         : job.op === "connect"
-          ? [rt.connect(job.recipe, job.tenant)]
-          : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connect(s.recipe, job.tenant)] : []));
+          ? [rt.connect(job.recipe)]
+          : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connect(s.recipe)] : []));
     const got = await Promise.allSettled(work);
     return got.every((g) => g.status === "rejected" || g.value.hit);
+  }
+
+  /**
+   * `prefetch` for many jobs at once (those leased together, across runs): image encoder and
+   * connector outputs computed with one graph run per encoder / connector (`ModelRuntime.warm`)
+   * instead of one per image. Per job, whether its outputs were there already — or are computed
+   * for an EARLIER job of the list (a decode after its run's connect step is a cache hit, as it
+   * would be run after it). Never rejects.
+   */
+  async prefetchMany(jobs: readonly Job[]): Promise<boolean[]> {
+    jobs.forEach(scopeRecipes);
+    const byModel = new Map<string, Job[]>();
+    for (const j of jobs) byModel.set(j.model, [...(byModel.get(j.model) ?? []), j]);
+    const keysOf = new Map<Job, string[] | null>();
+    const owned = new Set<string>();
+    const hits = jobs.map((job) => {
+      const rt = this.runtimes.get(job.model);
+      if (!rt) return true;
+      let keys: string[];
+      try {
+        keys = job.op === "encode" ? [rt.encodeKey(job.recipe)] : job.op === "connect" ? [rt.connectKey(job.recipe)] : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connectKey(s.recipe)] : []));
+      } catch {
+        keysOf.set(job, null);
+        return true; // a failure surfaces when the job runs
+      }
+      keysOf.set(job, keys);
+      const hit = keys.every((k) => rt.cache.has(k) || rt.cache.computing(k) || owned.has(k));
+      for (const k of keys) owned.add(k);
+      return hit;
+    });
+    await Promise.all(
+      [...byModel].map(async ([model, list]) => {
+        const rt = this.runtimes.get(model);
+        if (!rt) return;
+        const ok = list.filter((j) => keysOf.get(j) !== null);
+        await rt.warm(
+          ok.flatMap((j) => (j.op === "encode" ? [j.recipe] : [])),
+          ok.flatMap((j) => (j.op === "connect" ? [j.recipe] : j.op === "encode" ? [] : j.segments.flatMap((s) => (s.kind === "span" ? [s.recipe] : [])))),
+        );
+      }),
+    );
+    return hits;
   }
 
   /**
@@ -92,6 +146,7 @@ export class JobExecutor {
 
   /** Runs jobs; decode/explain jobs of the same model run as one batch per (model, op). */
   async executeBatch(items: readonly JobItem[]): Promise<JobResult[]> {
+    for (const { job } of items) scopeRecipes(job);
     const results = new Array<JobResult>(items.length);
     const groups = new Map<string, number[]>();
     items.forEach(({ job }, i) => {
@@ -155,11 +210,11 @@ export class JobExecutor {
     const rt = this.runtime(first);
     switch (first.op) {
       case "encode": {
-        const { tensor, hit } = await rt.encode(first.recipe, first.tenant);
+        const { tensor, hit } = await rt.encode(first.recipe);
         return [this.ok(first, rt, { op: "encode", tensor: summarize(tensor) }, hit, t0, items[0]!.ctx, 0, { encoder: first.recipe.encoder })];
       }
       case "connect": {
-        const { tensor, hit } = await rt.connect(first.recipe, first.tenant);
+        const { tensor, hit } = await rt.connect(first.recipe);
         return [this.ok(first, rt, { op: "connect", tensor: summarize(tensor) }, hit, t0, items[0]!.ctx, 0, { connector: first.recipe.connector, encoder: first.recipe.source.encoder })];
       }
       case "decode":
@@ -175,7 +230,7 @@ export class JobExecutor {
       const { job, ctx } = items[i]!;
       if (job.op !== "decode" && job.op !== "explain") throw new Error("unreachable: mixed ops in a batch");
       try {
-        const { prompt, cacheHit } = await rt.buildPrompt(job.segments, job.tenant);
+        const { prompt, cacheHit } = await rt.buildPrompt(job.segments);
         const req: GenerateRequest & Partial<ExplainRequest> = { prompt, params: toGenerateParams(job.params), signal: ctx?.signal, onToken: ctx?.onToken };
         if (job.op === "explain") req.labels = job.labels;
         ready.push({ i, req, hit: cacheHit });

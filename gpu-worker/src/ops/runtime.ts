@@ -45,7 +45,23 @@ export interface RuntimeOptions {
   decodeTimeoutMs?: number;
 }
 
+/**
+ * The cache partition of a recipe: the tenant of the job it came with (`JobExecutor` sets it,
+ * see `scopeRecipes`). Keys carry it, so a cache hit never reveals another tenant's image.
+ */
+export type ScopedRecipe = EncodeRecipe & { scope?: string };
+const scopeOf = (r: EncodeRecipe) => (r as ScopedRecipe).scope ?? "";
+const scopePrefix = (scope: string) => (scope ? `t:${JSON.stringify(scope)}|` : "");
+
 const countRun = (m: Map<string, number>, name: string) => m.set(name, (m.get(name) ?? 0) + 1);
+
+/** A batch output [n, …] → n tensors [1, …] (copies: each is cached on its own). */
+function splitBatch(t: ort.Tensor, n: number): Tensor[] {
+  const data = t.data as Float32Array;
+  const per = data.length / n;
+  const dims = [1, ...t.dims.slice(1)];
+  return Array.from({ length: n }, (_, i) => ({ data: data.slice(i * per, (i + 1) * per), dims }));
+}
 
 /**
  * @example
@@ -84,50 +100,144 @@ export class ModelRuntime {
     return e;
   }
 
-  /** Cache key of an encode recipe (content hash + encoder sha256 + preprocessing). */
+  /** Cache key of an encode recipe (its tenant partition + content hash + encoder sha256 + preprocessing). */
   encodeKey(recipe: EncodeRecipe): string {
     const e = this.encoder(recipe.encoder);
+    const t = scopePrefix(scopeOf(recipe));
     if (e.spec.modality === "image") {
       if (!recipe.image) throw new OpError("missing_input", `encoder "${recipe.encoder}" needs an image`);
-      return `enc:${e.sha256}:${preprocessKey(e.spec.image)}:img:${recipe.image.sha256}`;
+      return `${t}enc:${e.sha256}:${preprocessKey(e.spec.image)}:img:${recipe.image.sha256}`;
     }
     if (recipe.text === undefined) throw new OpError("missing_input", `encoder "${recipe.encoder}" needs a text`);
-    return `enc:${e.sha256}:text:max${e.spec.maxLength}:${this.pkg.tokenizerSha256}:${sha256Hex(recipe.text)}`;
+    return `${t}enc:${e.sha256}:text:max${e.spec.maxLength}:${this.pkg.tokenizerSha256}:${sha256Hex(recipe.text)}`;
   }
 
-  /**
-   * Encoder states [1, P, He] for a recipe (cached). `scope` partitions the cache (the job's
-   * tenant): a hit then only ever reveals what the same tenant computed before.
-   */
-  async encode(recipe: EncodeRecipe, scope = ""): Promise<{ tensor: Tensor; hit: boolean }> {
+  /** Encoder states [1, P, He] for a recipe (cached). */
+  async encode(recipe: EncodeRecipe): Promise<{ tensor: Tensor; hit: boolean }> {
     if (recipe.model !== this.name) throw new OpError("unknown_model", `recipe is for model "${recipe.model}", this runtime holds "${this.name}"`);
-    const key = `${scopePrefix(scope)}${this.encodeKey(recipe)}`;
-    const { value, hit } = await this.cache.getOrCompute(key, () => this.computeEncode(recipe, scope));
+    const key = this.encodeKey(recipe);
+    const { value, hit } = await this.cache.getOrCompute(key, () => this.computeEncode(recipe));
     return { tensor: value, hit };
   }
 
-  private async computeEncode(recipe: EncodeRecipe, scope = ""): Promise<Tensor> {
+  private async computeEncode(recipe: EncodeRecipe): Promise<Tensor> {
     const e = this.encoder(recipe.encoder);
-    if (e.spec.modality === "image") {
-      const sha = recipe.image!.sha256;
-      if (!this.getBlob) throw new OpError("no_blob_source", "this runtime has no getBlob to fetch images with");
-      const bytes = await this.getBlob(sha);
-      if (sha256Hex(bytes) !== sha) throw new OpError("blob_mismatch", `blob ${sha} does not hash to its sha256`);
-      return this.encodeImageBytes(recipe.encoder, bytes, scope);
-    }
+    if (e.spec.modality === "image") return (await this.encodeImagesBytes(recipe.encoder, [await this.imageBytes(recipe)], [scopeOf(recipe)]))[0]!;
     return this.encodeText(recipe.encoder, recipe.text!);
   }
 
-  /** Runs an image encoder on raw PNG/JPEG bytes (uncached); `tenant` = whose turn in the decode queue. */
-  async encodeImageBytes(encoder: string, bytes: Uint8Array, tenant = ""): Promise<Tensor> {
+  /** Runs an image encoder on raw PNG/JPEG bytes (uncached). */
+  async encodeImageBytes(encoder: string, bytes: Uint8Array): Promise<Tensor> {
+    return (await this.encodeImagesBytes(encoder, [bytes]))[0]!;
+  }
+
+  /**
+   * Runs an image encoder on several images in ONE graph run (batch axis; uncached): what jobs of
+   * different runs leased together share. Counts one encoder run per image. Decoding goes through
+   * the decode pool (pixel and time budget; `tenants[i]` = whose turn image i is).
+   */
+  async encodeImagesBytes(encoder: string, images: readonly Uint8Array[], tenants: readonly string[] = []): Promise<Tensor[]> {
     const e = this.encoder(encoder);
-    if (e.spec.modality !== "image") throw new OpError("wrong_modality", `encoder "${encoder}" is not an image encoder`);
-    const S = e.spec.image.size;
-    countRun(this.graphRuns.encoder, encoder);
-    const pixels = await this.decoder.preprocess(bytes, e.spec.image, tenant);
-    const out = await checkedRun(e.session, { pixel_values: new ort.Tensor("float32", pixels, [1, 3, S, S]) }, e.spec.graph);
-    const t = out.last_hidden_state!;
-    return { data: t.data as Float32Array, dims: [...t.dims] };
+    const spec = e.spec;
+    if (spec.modality !== "image") throw new OpError("wrong_modality", `encoder "${encoder}" is not an image encoder`);
+    const S = spec.image.size;
+    const n = images.length;
+    const pixels = new Float32Array(n * 3 * S * S);
+    const decoded = await Promise.all(images.map((bytes, i) => this.decoder.preprocess(bytes, spec.image, tenants[i] ?? "")));
+    decoded.forEach((p, i) => pixels.set(p, i * 3 * S * S));
+    for (let i = 0; i < n; i++) countRun(this.graphRuns.encoder, encoder);
+    const out = await checkedRun(e.session, { pixel_values: new ort.Tensor("float32", pixels, [n, 3, S, S]) }, e.spec.graph);
+    return splitBatch(out.last_hidden_state!, n);
+  }
+
+  /** Cache key of a connect recipe (connector sha256 + the encode key of its source). */
+  connectKey(recipe: ConnectRecipe): string {
+    const c = this.pkg.connectors.get(recipe.connector);
+    if (!c) throw new OpError("unknown_connector", `model ${this.name} has no connector "${recipe.connector}"`);
+    return `conn:${c.sha256}:${this.encodeKey(recipe.source)}`;
+  }
+
+  /**
+   * Computes into the cache, batched, what these recipes need: the image encoder outputs under
+   * `encodes` and `connects` with one encoder run per encoder, then the connector outputs with
+   * one connector run per connector. Best effort and silent: whatever fails here (a bad image, a
+   * missing blob, an unknown encoder) is left uncached, and the job that needs it computes it
+   * alone and reports the error. Text encoders are left to the jobs (their lengths differ).
+   */
+  async warm(encodes: readonly EncodeRecipe[], connects: readonly ConnectRecipe[]): Promise<void> {
+    const groups = new Map<string, { key: string; recipe: EncodeRecipe }[]>();
+    for (const r of [...encodes, ...connects.map((c) => c.source)]) {
+      try {
+        if (r.model !== this.name || this.encoder(r.encoder).spec.modality !== "image") continue;
+        const key = this.encodeKey(r);
+        if (this.cache.has(key) || this.cache.computing(key)) continue;
+        const g = groups.get(r.encoder) ?? [];
+        if (!g.some((x) => x.key === key)) g.push({ key, recipe: r });
+        groups.set(r.encoder, g);
+      } catch {
+        /* the job reports it */
+      }
+    }
+    await Promise.all(
+      [...groups].map(async ([encoder, list]) => {
+        const byKey = new Map(list.map((x) => [x.key, x.recipe]));
+        await this.cache
+          .computeMany([...byKey.keys()], async (keys) => {
+            const bytes = await Promise.all(keys.map((k) => this.imageBytes(byKey.get(k)!)));
+            return this.encodeImagesBytes(encoder, bytes, keys.map((k) => scopeOf(byKey.get(k)!)));
+          })
+          .catch(() => {}); // one by one, in the jobs
+      }),
+    );
+    const conns = new Map<string, { key: string; recipe: ConnectRecipe }[]>();
+    for (const r of connects) {
+      try {
+        const key = this.connectKey(r);
+        if (this.cache.has(key) || this.cache.computing(key) || !this.cache.has(this.encodeKey(r.source))) continue;
+        if (this.pkg.connectors.get(r.connector)!.spec.encoder !== r.source.encoder) continue;
+        const g = conns.get(r.connector) ?? [];
+        if (!g.some((x) => x.key === key)) g.push({ key, recipe: r });
+        conns.set(r.connector, g);
+      } catch {
+        /* the job reports it */
+      }
+    }
+    await Promise.all(
+      [...conns].map(async ([connector, list]) => {
+        const byKey = new Map(list.map((x) => [x.key, x.recipe]));
+        await this.cache
+          .computeMany([...byKey.keys()], async (keys) => {
+            const states = await Promise.all(keys.map(async (k) => (await this.encode(byKey.get(k)!.source)).tensor));
+            return this.runConnector(connector, states);
+          })
+          .catch(() => {});
+      }),
+    );
+  }
+
+  /** The bytes of an image recipe, checked against its sha256. */
+  private async imageBytes(recipe: EncodeRecipe): Promise<Uint8Array> {
+    const sha = recipe.image!.sha256;
+    if (!this.getBlob) throw new OpError("no_blob_source", "this runtime has no getBlob to fetch images with");
+    const bytes = await this.getBlob(sha);
+    if (sha256Hex(bytes) !== sha) throw new OpError("blob_mismatch", `blob ${sha} does not hash to its sha256`);
+    return bytes;
+  }
+
+  /** One connector run over encoder states of equal shape [1, P, He] → [1, P, Hd] each (uncached). */
+  private async runConnector(connector: string, states: readonly Tensor[]): Promise<Tensor[]> {
+    const c = this.pkg.connectors.get(connector)!;
+    const [, P, He] = states[0]!.dims as [number, number, number];
+    if (states.some((t) => t.dims[1] !== P || t.dims[2] !== He)) {
+      const out: Tensor[] = [];
+      for (const t of states) out.push(...(await this.runConnector(connector, [t])));
+      return out;
+    }
+    const data = new Float32Array(states.length * P * He);
+    states.forEach((t, i) => data.set(t.data, i * P * He));
+    for (let i = 0; i < states.length; i++) countRun(this.graphRuns.connector, connector);
+    const out = await checkedRun(c.session, { encoder_hidden_states: new ort.Tensor("float32", data, [states.length, P, He]) }, c.spec.graph);
+    return splitBatch(out.inputs_embeds!, states.length);
   }
 
   /** Runs a text encoder (tokens without specials, truncated to maxLength; uncached). */
@@ -151,25 +261,21 @@ export class ModelRuntime {
   }
 
   /** Connector outputs [1, P, Hd] for a recipe (cached; recomputes or reuses the encode). */
-  async connect(recipe: ConnectRecipe, scope = ""): Promise<{ tensor: Tensor; hit: boolean }> {
+  async connect(recipe: ConnectRecipe): Promise<{ tensor: Tensor; hit: boolean }> {
     const c = this.pkg.connectors.get(recipe.connector);
     if (!c) throw new OpError("unknown_connector", `model ${this.name} has no connector "${recipe.connector}"`);
     if (c.spec.encoder !== recipe.source.encoder) {
       throw new OpError("connector_mismatch", `connector "${recipe.connector}" docks encoder "${c.spec.encoder}", not "${recipe.source.encoder}"`);
     }
-    const key = `${scopePrefix(scope)}conn:${c.sha256}:${this.encodeKey(recipe.source)}`;
-    const { value, hit } = await this.cache.getOrCompute(key, async () => {
-      const { tensor } = await this.encode(recipe.source, scope);
-      countRun(this.graphRuns.connector, recipe.connector);
-      const out = await checkedRun(c.session, { encoder_hidden_states: new ort.Tensor("float32", tensor.data, tensor.dims) }, c.spec.graph);
-      const t = out.inputs_embeds!;
-      return { data: t.data as Float32Array, dims: [...t.dims] };
+    const { value, hit } = await this.cache.getOrCompute(this.connectKey(recipe), async () => {
+      const { tensor } = await this.encode(recipe.source);
+      return (await this.runConnector(recipe.connector, [tensor]))[0]!;
     });
     return { tensor: value, hit };
   }
 
   /** Decoder inputs for segments: `bos`, then each span's connector outputs and each text's tokens, in order. */
-  async buildPrompt(segments: readonly Segment[], scope = ""): Promise<{ prompt: Embedded; cacheHit: boolean }> {
+  async buildPrompt(segments: readonly Segment[]): Promise<{ prompt: Embedded; cacheHit: boolean }> {
     const H = this.pkg.manifest.decoder.hiddenSize;
     const ids: number[] = [this.pkg.manifest.decoder.specialTokens.bos];
     const plan: ({ kind: "tokens"; from: number; n: number } | { kind: "span"; t: Tensor })[] = [{ kind: "tokens", from: 0, n: 1 }];
@@ -180,7 +286,7 @@ export class ModelRuntime {
         if (t.length) plan.push({ kind: "tokens", from: ids.length, n: t.length });
         ids.push(...t);
       } else {
-        const { tensor, hit } = await this.connect(s.recipe, scope);
+        const { tensor, hit } = await this.connect(s.recipe);
         allHit &&= hit;
         if (tensor.dims[2] !== H) throw new OpError("shape_mismatch", `connector output hidden size ${tensor.dims[2]} ≠ decoder hidden size ${H}`);
         plan.push({ kind: "span", t: tensor });
@@ -205,6 +311,3 @@ export class ModelRuntime {
     return explain(this.pkg, reqs);
   }
 }
-
-/** Cache-key prefix of a partition ("" = the shared one; a tenant id cannot contain the separator's role). */
-const scopePrefix = (scope: string) => (scope ? `t:${JSON.stringify(scope)}|` : "");

@@ -159,6 +159,8 @@ export class FakeEdge {
           if (!e || e.done || e.worker !== body.workerId || e.job.leaseId !== r.leaseId) ignored.push(r.jobId);
           else {
             e.done = { ...r, workerId: body.workerId };
+            // tokens the worker did not post as progress ride on the result (as the edge stores them)
+            if (r.ok && r.progress?.length) this.progress.set(r.jobId, [...(this.progress.get(r.jobId) ?? []), ...r.progress]);
             accepted.push(r.jobId);
           }
         }

@@ -15,9 +15,13 @@ export const workerConfigSchema = z.object({
   EXECUTION_PROVIDERS: z.string().default("cpu"),
   INTRA_OP_THREADS: int(1, 1),
   INTER_OP_THREADS: int(1, 1),
-  MAX_BATCH: int(8, 1),
+  MAX_BATCH: int(16, 1),
   MAX_QUEUE_DELAY_MS: int(5),
-  /** Jobs held at once (leased, queued or running); default 2 × MAX_BATCH so the next batch fills while one runs. */
+  /**
+   * Jobs held at once (leased, queued or running). Default 6 × MAX_BATCH (at most 64): a VQA run
+   * is three jobs (encode, connect, decode), so this holds two decode batches' worth of runs and
+   * the next batch fills while one runs.
+   */
   LEASE_MAX: z.coerce.number().int().min(1).max(64).optional(),
   LEASE_WAIT_MS: int(20_000),
   ENCODER_CACHE_MB: int(256, 1),
@@ -75,7 +79,7 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     interOpNumThreads: e.INTER_OP_THREADS,
     maxBatch: e.MAX_BATCH,
     maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
-    leaseMax: e.LEASE_MAX ?? Math.min(64, 2 * e.MAX_BATCH),
+    leaseMax: e.LEASE_MAX ?? Math.min(64, 6 * e.MAX_BATCH),
     leaseWaitMs: Math.min(25_000, e.LEASE_WAIT_MS),
     encoderCacheBytes: e.ENCODER_CACHE_MB * 2 ** 20,
     maxImagePixels: e.MAX_IMAGE_PIXELS,

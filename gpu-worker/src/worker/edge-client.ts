@@ -1,7 +1,14 @@
 /**
- * The worker's side of the pool protocol (ARCHITECTURE.md section 4), over fetch. Every response
- * is validated with the wire schemas; non-2xx answers become `EdgeError`s with the status.
+ * The worker's side of the pool protocol (ARCHITECTURE.md section 4), over node:http with
+ * keep-alive connections. Every response is validated with the wire schemas; non-2xx answers
+ * become `EdgeError`s with the status.
+ *
+ * Why not `fetch`: a worker makes a few requests per job, and undici's fetch (WHATWG streams,
+ * Headers, AbortSignal plumbing) cost more worker CPU per request than the model's own work for a
+ * small VQA job (bench/e2e.ts). node:http on a keep-alive agent reuses the connection and does less.
  */
+import http from "node:http";
+import https from "node:https";
 import type { z } from "zod";
 import {
   HeartbeatResponseSchema,
@@ -27,23 +34,54 @@ export class EdgeError extends Error {
   }
 }
 
+interface Reply {
+  status: number;
+  body: Buffer;
+}
+
 export class EdgeClient {
+  private readonly url: URL;
+  private readonly agent: http.Agent;
+  private readonly mod: typeof http | typeof https;
+
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
     readonly workerId: string,
-  ) {}
+  ) {
+    this.url = new URL(baseUrl);
+    this.mod = this.url.protocol === "https:" ? https : http;
+    // a long-poll, a result post, a heartbeat and a blob fetch can be in flight at once
+    this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: 8 });
+  }
+
+  /** One request; resolves with the status and the whole body (rejects on network errors, timeout or abort). */
+  private request(method: "GET" | "POST", path: string, body: string | undefined, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const headers: Record<string, string | number> = { authorization: `Bearer ${this.token}`, "x-worker-id": this.workerId };
+      if (body !== undefined) {
+        headers["content-type"] = "application/json";
+        headers["content-length"] = Buffer.byteLength(body);
+      }
+      const req = this.mod.request(
+        { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port, path: `${this.url.pathname.replace(/\/$/, "")}${path}`, method, headers, agent: this.agent, signal: opts.signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on("error", reject);
+        },
+      );
+      req.setTimeout(opts.timeoutMs ?? 15_000, () => req.destroy(new Error(`${path}: timed out after ${opts.timeoutMs ?? 15_000} ms`)));
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
 
   private async call<S extends z.ZodType>(path: string, body: unknown, schema: S, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<z.infer<S>> {
-    const signals = [AbortSignal.timeout(opts.timeoutMs ?? 15_000), ...(opts.signal ? [opts.signal] : [])];
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
-      body: JSON.stringify(body),
-      signal: AbortSignal.any(signals),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new EdgeError(`${path} → ${res.status}: ${text.slice(0, 500)}`, res.status);
+    const res = await this.request("POST", path, JSON.stringify(body), opts);
+    const text = res.body.toString("utf8");
+    if (res.status < 200 || res.status >= 300) throw new EdgeError(`${path} → ${res.status}: ${text.slice(0, 500)}`, res.status);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -59,7 +97,7 @@ export class EdgeClient {
     return this.call("/v1/pool/register", { workerId: this.workerId, ...req }, RegisterResponseSchema);
   }
 
-  /** Long-poll: resolves with ≥ 1 job or, after `waitMs`, with none. */
+  /** Long-poll: resolves with ≥ 1 job (and the images they read, inline) or, after `waitMs`, with none. */
   lease(max: number, waitMs: number, signal?: AbortSignal): Promise<LeaseResponse> {
     return this.call("/v1/pool/lease", { workerId: this.workerId, max, waitMs }, LeaseResponseSchema, { signal, timeoutMs: waitMs + 15_000 });
   }
@@ -78,8 +116,13 @@ export class EdgeClient {
 
   /** Input bytes by sha256 (`GET /v1/pool/blobs/:sha256`). */
   async blob(sha256: string): Promise<Uint8Array> {
-    const res = await fetch(`${this.baseUrl}/v1/pool/blobs/${sha256}`, { headers: { authorization: `Bearer ${this.token}`, "x-worker-id": this.workerId }, signal: AbortSignal.timeout(30_000) });
-    if (!res.ok) throw new EdgeError(`blob ${sha256} → ${res.status}`, res.status);
-    return new Uint8Array(await res.arrayBuffer());
+    const res = await this.request("GET", `/v1/pool/blobs/${sha256}`, undefined, { timeoutMs: 30_000 });
+    if (res.status !== 200) throw new EdgeError(`blob ${sha256} → ${res.status}`, res.status);
+    return new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);
+  }
+
+  /** Closes idle keep-alive connections (on stop). */
+  close(): void {
+    this.agent.destroy();
   }
 }

@@ -3,12 +3,18 @@
  * through the dynamic batcher, heartbeat while holding them (honouring `cancel` and `lost`), post
  * token progress and results (batched), and shut down gracefully.
  *
+ * One round trip per phase: the lease answer carries the images its jobs read (kept in a local
+ * content-addressed cache; fetched only on a miss); the image encoder and connector outputs of
+ * all jobs leased together are computed in one graph run each; the results of the jobs of one
+ * run leased together go back in ONE post, with the tokens not yet posted as progress.
+ *
  * A job stays "held" from lease until its result is accepted or ignored by the edge: heartbeats
  * keep extending its lease the whole time, so a slow result post never loses a finished job.
  * A worker that dies simply stops heartbeating; the edge re-leases its jobs to another worker.
  */
 import type { Job, JobResult, ProgressToken } from "../../../workflows/index.js";
 import { DynamicBatcher } from "../batcher/index.js";
+import { ByteLru } from "../cache/lru.js";
 import { DecodePool } from "../image/decode-pool.js";
 import { JobExecutor, type JobItem } from "../job/execute.js";
 import { OpError, type ModelRuntime } from "../ops/runtime.js";
@@ -23,8 +29,15 @@ interface Held {
   ctl: AbortController;
   lost: boolean;
   progress: ProgressToken[];
+  /** A progress post of this job in flight (its tokens must be stored before the result). */
+  sending?: Promise<void>;
   result?: JobResult;
+  /** The jobs of the same run leased in the same answer: their results are posted together. */
+  group: string[];
 }
+
+/** Bytes of input images kept by sha256 (lease answers and blob fetches fill it). */
+const BLOB_CACHE_BYTES = 64 * 2 ** 20;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((r) => {
@@ -55,6 +68,8 @@ export class Worker {
   private leaseLoopDone?: Promise<void>;
   executionProvider = "cpu";
   registered = false;
+  /** Input images by sha256: content-addressed, so an entry never goes stale. */
+  private readonly blobs = new ByteLru<Uint8Array>(BLOB_CACHE_BYTES, (b) => b.byteLength);
 
   constructor(
     readonly cfg: WorkerConfig,
@@ -84,7 +99,9 @@ export class Worker {
     this.batcher = new DynamicBatcher<JobItem, JobResult>({
       maxBatchSize: this.cfg.maxBatch,
       maxQueueDelayMs: this.cfg.maxQueueDelayMs,
-      keyOf: ({ job }) => (job.op === "decode" || job.op === "explain" ? `${job.model}:${job.op}` : null),
+      // encode/connect jobs share a slot too: their graph work was batched ahead (prefetchMany),
+      // what is left per job is a cache read and a summary
+      keyOf: ({ job }) => `${job.model}:${job.op}`,
       run: (items, info) => this.runBatch(items, info.queueMs),
     });
     this.log.info("models loaded", { models: [...this.runtimes.keys()], executionProvider: this.executionProvider });
@@ -120,7 +137,7 @@ export class Worker {
 
   private async getBlob(sha: string): Promise<Uint8Array> {
     try {
-      return await this.client.blob(sha);
+      return (await this.blobs.getOrCompute(sha, () => this.client.blob(sha))).value;
     } catch (e) {
       if (e instanceof EdgeError && e.status === 404) throw new OpError("blob_not_found", `input blob ${sha} not found at the edge`);
       throw e;
@@ -136,9 +153,11 @@ export class Worker {
         continue;
       }
       try {
-        const { jobs } = await this.client.lease(free, this.cfg.leaseWaitMs, this.stopCtl.signal);
+        const { jobs, blobs } = await this.client.lease(free, this.cfg.leaseWaitMs, this.stopCtl.signal);
         backoff = 100;
-        for (const job of jobs) this.accept(job);
+        // the runtime checks every image against its sha256 before use
+        for (const [sha, b64] of Object.entries(blobs ?? {})) this.blobs.set(sha, new Uint8Array(Buffer.from(b64, "base64")));
+        this.accept(jobs);
       } catch (e) {
         if (this.stopping) break;
         this.log.warn("lease failed", { error: (e as Error).message });
@@ -149,19 +168,29 @@ export class Worker {
     }
   }
 
-  private accept(job: Job): void {
-    if (this.held.has(job.jobId)) return; // a duplicate delivery of a job we already hold
-    const h: Held = { job, ctl: new AbortController(), lost: false, progress: [] };
-    this.held.set(job.jobId, h);
+  /** Jobs of one lease answer: held, prefetched together, then each through the batcher. */
+  private accept(jobs: Job[]): void {
+    const fresh = jobs.filter((j) => !this.held.has(j.jobId)); // a duplicate delivery of a job we already hold
+    if (!fresh.length) return;
+    const groups = new Map<string, string[]>();
+    for (const j of fresh) groups.set(j.runId, [...(groups.get(j.runId) ?? []), j.jobId]);
+    const held = fresh.map((job) => {
+      const h: Held = { job, ctl: new AbortController(), lost: false, progress: [], group: groups.get(job.runId)! };
+      this.held.set(job.jobId, h);
+      return h;
+    });
     this.metrics.active.set(this.held.size);
-    const decoding = job.op === "decode" || job.op === "explain";
-    const onToken = decoding && this.cfg.progress ? (t: ProgressToken) => this.onToken(h, t) : undefined;
-    // images are fetched and encoded as soon as the job arrives, outside the batch's compute slot
-    this.executor
-      .prefetch(job)
-      .then((prefetchHit) => this.batcher.submit({ job, ctx: { signal: h.ctl.signal, onToken, prefetchHit } }))
-      .then((r) => this.finish(h, r))
-      .catch((e) => this.finish(h, { jobId: job.jobId, leaseId: job.leaseId, ok: false, error: { code: "worker_error", message: (e as Error).message, retryable: true } }));
+    // images encoded (batched) as soon as the jobs arrive, outside the batch's compute slot
+    const hits = this.executor.prefetchMany(fresh);
+    for (const [i, h] of held.entries()) {
+      const { job } = h;
+      const decoding = job.op === "decode" || job.op === "explain";
+      const onToken = decoding && this.cfg.progress ? (t: ProgressToken) => this.onToken(h, t) : undefined;
+      hits
+        .then((all) => this.batcher.submit({ job, ctx: { signal: h.ctl.signal, onToken, prefetchHit: all[i] } }))
+        .then((r) => this.finish(h, r))
+        .catch((e) => this.finish(h, { jobId: job.jobId, leaseId: job.leaseId, ok: false, error: { code: "worker_error", message: (e as Error).message, retryable: true } }));
+    }
   }
 
   private async runBatch(items: JobItem[], queueMs: number[]): Promise<JobResult[]> {
@@ -187,12 +216,24 @@ export class Worker {
     return results;
   }
 
-  private finish(h: Held, r: JobResult): void {
+  private async finish(h: Held, r: JobResult): Promise<void> {
     this.metrics.jobs.inc({ op: h.job.op, outcome: h.lost ? "lost" : r.ok ? "ok" : "error" });
     if (h.lost) return this.release(h.job.jobId);
     if (r.ok && r.output.op === "decode" && r.output.finishReason === "canceled") this.log.info("job canceled", { jobId: h.job.jobId });
+    // tokens not posted yet travel with the result (no progress post for a finished job); a post
+    // already in flight lands first, so the token events stay in order
+    await h.sending;
+    if (r.ok && h.progress.length) r = { ...r, progress: h.progress.splice(0) };
     h.result = r;
-    void this.flushProgress().finally(() => void this.postResults());
+    void this.postResults();
+  }
+
+  /** A result is posted once every job of its group (same run, same lease answer) has one. */
+  private groupDone(h: Held): boolean {
+    return h.group.every((id) => {
+      const g = this.held.get(id);
+      return !g || g.lost || g.result !== undefined;
+    });
   }
 
   private release(jobId: string): void {
@@ -207,7 +248,7 @@ export class Worker {
     let backoff = 100;
     try {
       for (;;) {
-        const ready = [...this.held.values()].filter((h) => h.result && !h.lost).slice(0, 64);
+        const ready = [...this.held.values()].filter((h) => h.result && !h.lost && this.groupDone(h)).slice(0, 64);
         if (ready.length === 0) break;
         try {
           const { accepted, ignored } = await this.client.results(ready.map((h) => h.result!));
@@ -264,15 +305,22 @@ export class Worker {
     clearTimeout(this.progressTimer);
     this.progressTimer = undefined;
     const sends = [...this.held.values()]
-      .filter((h) => h.progress.length && !h.lost)
-      .map(async (h) => {
+      .filter((h) => h.progress.length && !h.lost && !h.result && !h.sending)
+      .map((h) => {
         const tokens = h.progress.splice(0, 1024);
-        try {
-          const { cancel } = await this.client.progress(h.job.jobId, tokens);
-          if (cancel) h.ctl.abort();
-        } catch (e) {
-          this.log.warn("progress failed", { jobId: h.job.jobId, error: (e as Error).message });
-        }
+        h.sending = (async () => {
+          try {
+            const { cancel } = await this.client.progress(h.job.jobId, tokens);
+            if (cancel) h.ctl.abort();
+          } catch (e) {
+            this.log.warn("progress failed", { jobId: h.job.jobId, error: (e as Error).message });
+          } finally {
+            h.sending = undefined;
+            // tokens that arrived during the post: the next flush (or the result) takes them
+            if (h.progress.length && !h.result && !this.progressTimer) this.progressTimer = setTimeout(() => void this.flushProgress(), 100);
+          }
+        })();
+        return h.sending;
       });
     await Promise.all(sends);
   }
@@ -308,6 +356,7 @@ export class Worker {
     if (timedOut) this.log.warn("shutdown grace expired; abandoning held jobs", { jobIds: [...this.held.keys()] });
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.progressTimer);
+    this.client.close();
     await Promise.all([...this.runtimes.values()].map((r) => r.pkg.release()));
   }
 }

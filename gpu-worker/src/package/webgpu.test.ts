@@ -1,0 +1,49 @@
+/**
+ * The shipped model on the WebGPU execution provider (Dawn → Vulkan) gives the CPU's answers.
+ * Runs only with WEBGPU_TEST=1 and a Vulkan driver Dawn accepts: CI installs Mesa 25's lavapipe
+ * (bookworm-backports `mesa-vulkan-drivers`; Debian 12's Mesa 22 is refused by Dawn) and points
+ * VK_DRIVER_FILES at it, so the WebGPU path is exercised on every CI run without a GPU (software
+ * speed: this proves correctness, not speed). On a GPU machine the same test runs on the real device.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Evaluator } from "../../eval/run.js";
+
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const PKG = join(ROOT, "gpu-worker/models/metalm-tiny");
+const TESTSETS = join(ROOT, "gpu-worker/training/testsets");
+const enabled = process.env.WEBGPU_TEST === "1";
+
+describe.skipIf(!enabled)("metalm-tiny on WebGPU (WEBGPU_TEST=1; CI: Mesa lavapipe)", () => {
+  it("loads every graph on webgpu (no silent CPU fallback) and answers VQA, captions and explanations as the CPU does, at batch 1 and 16", async () => {
+    const cpu = await Evaluator.open(PKG, 16, 1, ["cpu"]);
+    const gpu = await Evaluator.open(PKG, 16, 1, ["webgpu"]);
+    try {
+      // the loader tries webgpu then falls back to cpu per graph: every graph must have stayed on webgpu
+      expect(gpu.rt.pkg.executionProvider).toBe("webgpu");
+      const vqa = readFileSync(join(TESTSETS, "vqa.jsonl"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .slice(0, 16)
+        .map((l) => JSON.parse(l) as { image: string; question: string; answer: string });
+      const prompts = (ev: Evaluator) =>
+        vqa.map((r) => [ev.image(readFileSync(join(TESTSETS, "images", r.image))), { kind: "text" as const, text: `question: ${r.question} answer:` }]);
+      const want = await cpu.generate(prompts(cpu), 8);
+      expect(want.filter((a, i) => a === vqa[i]!.answer).length).toBeGreaterThanOrEqual(15); // the CPU side is the trained model
+      expect(await gpu.generate(prompts(gpu), 8)).toEqual(want); // batch 16
+      const single = [];
+      for (const p of prompts(gpu).slice(0, 4)) single.push(...(await gpu.generate([p], 8))); // batch 1
+      expect(single).toEqual(want.slice(0, 4));
+      const caption = (ev: Evaluator) => vqa.slice(0, 4).map((r) => [ev.image(readFileSync(join(TESTSETS, "images", r.image))), { kind: "text" as const, text: "caption:" }]);
+      expect(await gpu.generate(caption(gpu), 32)).toEqual(await cpu.generate(caption(cpu), 32));
+      const labels = ["entailment", "contradiction", "neutral"];
+      const hyp = (ev: Evaluator) => vqa.slice(0, 4).map((r) => [ev.image(readFileSync(join(TESTSETS, "images", r.image))), { kind: "text" as const, text: "hypothesis: there is a red circle it is" }]);
+      expect(await gpu.explain(hyp(gpu), labels, 24)).toEqual(await cpu.explain(hyp(cpu), labels, 24));
+    } finally {
+      await cpu.release();
+      await gpu.release();
+    }
+  }, 300_000);
+});
