@@ -10,7 +10,7 @@
  * WEBHOOK_TIMEOUT_MS, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_BACKOFF_MS, WEBHOOK_BACKOFF_MAX_MS.
  */
 import type { Limits } from "../context.js";
-import type { MemoryConfig } from "./memory.js";
+import { DEFAULT_NODE_RSS_LIMIT_BYTES, type MemoryConfig } from "./memory.js";
 import type { WebhookOptions } from "../webhooks/options.js";
 import { DEFAULT_RATE_LIMIT, type RateLimit } from "./rate.js";
 
@@ -37,7 +37,7 @@ export function memoryFromEnv(env: Record<string, string | undefined>): Partial<
     viewCacheBytes: num(env.VIEW_CACHE_BYTES),
     viewCacheEntryBytes: num(env.VIEW_CACHE_ENTRY_BYTES),
     rateBucketBytes: num(env.RATE_BUCKET_BYTES),
-    rssLimitBytes: mb === undefined ? undefined : mb * 2 ** 20,
+    rssLimitBytes: mb === undefined ? DEFAULT_NODE_RSS_LIMIT_BYTES : mb * 2 ** 20,
   });
 }
 

@@ -9,7 +9,8 @@
  * - fixed small maps elsewhere: API-key hashes (1,024 entries of ≤ 200 + 64 chars, edge/auth/keys.ts),
  *   compiled statements (512, SQL text only, db/store.ts), notifier waiters (one per open request).
  *
- * And a backstop: while the process's resident memory is over `MEMORY_LIMIT_MB` (512), requests
+ * And a backstop: while the process's resident memory is over `MEMORY_LIMIT_MB` (512 in the Node
+ * entry point; off for an app embedded elsewhere), requests
  * that carry a body (uploads, new runs) are answered `503 memory_pressure` before they are read,
  * so a burst of large requests cannot push the edge further; reads are still served.
  *
@@ -32,8 +33,13 @@ export const DEFAULT_MEMORY: MemoryConfig = {
   viewCacheBytes: 32 << 20,
   viewCacheEntryBytes: 1 << 20,
   rateBucketBytes: 4 << 20,
-  rssLimitBytes: 512 << 20,
+  // off in the library default (an app inside a test runner shares its process); the Node entry
+  // point turns it on: MEMORY_LIMIT_MB, default 512 (edge/limits/env.ts)
+  rssLimitBytes: 0,
 };
+
+/** The RSS bound `edge/node.ts` applies unless MEMORY_LIMIT_MB says otherwise. */
+export const DEFAULT_NODE_RSS_LIMIT_BYTES = 512 << 20;
 
 export const memoryConfig = (m: Partial<MemoryConfig> = {}): MemoryConfig => ({ ...DEFAULT_MEMORY, ...m });
 

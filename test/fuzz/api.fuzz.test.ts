@@ -167,6 +167,7 @@ const pathArb = fc
       "/v1/runs", "/v1/runs/$", "/v1/runs/$/cancel", "/v1/runs/$/rerun", "/v1/runs/$/events", "/v1/runs/$/webhooks", "/v1/workflows", "/v1/workflows/$",
       "/v1/workflows/$/versions", "/v1/workflows/$/versions/$", "/v1/plan", "/v1/models", "/v1/webhooks/endpoints", "/v1/webhooks/endpoints/$",
       "/v1/webhooks/endpoints/$/secret", "/v1/webhooks/endpoints/$/rotate-secret", "/v1/webhooks/deliveries/$/redeliver", "/v1/admin/keys", "/v1/admin/keys/$",
+      "/v1/admin/worker-credentials", "/v1/admin/worker-credentials/$", "/ui/assets/$", "/ui/runs/$/cancel", "/ui/login",
       "/v1/pool/register", "/v1/pool/lease", "/v1/pool/heartbeat", "/v1/pool/results", "/v1/pool/progress", "/v1/pool/blobs/$", "/v1/$", "/metrics", "/openapi.json", "/healthz",
     ),
     segment,
@@ -243,7 +244,7 @@ describe("fuzzing the API: no 5xx, every error in the one shape", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(fc.string(), fc.nat({ max: valid.length }).map((i) => valid.slice(0, i)), fc.constantFrom("null", "[]", "1", '"x"', "{", '{"spec":', '{"spec":null}', "\u0000", "{}".repeat(1000), "[".repeat(5000) + "]".repeat(5000))),
-        fc.constantFrom("/v1/runs", "/v1/plan", "/v1/workflows", "/v1/webhooks/endpoints", "/v1/runs/RUNID/rerun", "/v1/runs/RUNID/cancel", "/v1/admin/keys", "/v1/pool/lease", "/v1/pool/results", "/v1/pool/register", "/ui/api/validate"),
+        fc.constantFrom("/v1/runs", "/v1/plan", "/v1/workflows", "/v1/webhooks/endpoints", "/v1/runs/RUNID/rerun", "/v1/runs/RUNID/cancel", "/v1/admin/keys", "/v1/admin/worker-credentials", "/v1/pool/lease", "/v1/pool/results", "/v1/pool/register", "/ui/api/validate"),
         fc.constantFrom("application/json", "text/plain", "multipart/form-data; boundary=zz", "application/x-www-form-urlencoded", undefined),
         async (body, tpl, type) => {
           const path = tpl.replace("RUNID", runId);
