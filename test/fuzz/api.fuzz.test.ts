@@ -167,7 +167,7 @@ const pathArb = fc
       "/v1/runs", "/v1/runs/$", "/v1/runs/$/cancel", "/v1/runs/$/rerun", "/v1/runs/$/events", "/v1/runs/$/webhooks", "/v1/workflows", "/v1/workflows/$",
       "/v1/workflows/$/versions", "/v1/workflows/$/versions/$", "/v1/plan", "/v1/models", "/v1/webhooks/endpoints", "/v1/webhooks/endpoints/$",
       "/v1/webhooks/endpoints/$/secret", "/v1/webhooks/endpoints/$/rotate-secret", "/v1/webhooks/deliveries/$/redeliver", "/v1/admin/keys", "/v1/admin/keys/$",
-      "/v1/admin/worker-credentials", "/v1/admin/worker-credentials/$", "/ui/assets/$", "/ui/runs/$/cancel", "/ui/login",
+      "/v1/admin/worker-credentials", "/v1/admin/worker-credentials/$",
       "/v1/pool/register", "/v1/pool/lease", "/v1/pool/heartbeat", "/v1/pool/results", "/v1/pool/progress", "/v1/pool/blobs/$", "/v1/$", "/metrics", "/openapi.json", "/healthz",
     ),
     segment,
