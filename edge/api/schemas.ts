@@ -3,7 +3,7 @@
  * `parseOr400`) and feed the OpenAPI document (`api/openapi.ts`).
  */
 import { z } from "@hono/zod-openapi";
-import { ImageValueSchema } from "../../workflows/index.js";
+import { ImageValueSchema, RunStatusSchema, StepStatusSchema } from "../../workflows/index.js";
 import { ReceiptSchema, StepOutputSchema, WorkflowSpecSchema } from "../../workflows/index.js";
 
 export const ErrorSchema = z
@@ -43,7 +43,7 @@ export const StepViewSchema = z
     id: z.string(),
     op: z.string(),
     model: z.string().nullable(),
-    status: z.enum(["pending", "queued", "running", "succeeded", "failed", "canceled", "timed_out", "cached", "skipped"]),
+    status: StepStatusSchema,
     attempts: z.number().int(),
     maxAttempts: z.number().int(),
     cacheKey: z.string().nullable(),
@@ -61,7 +61,6 @@ export const StepViewSchema = z
   })
   .openapi("Step");
 
-const RunStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "canceled", "timed_out"]);
 export const RunSummarySchema = z
   .object({
     id: z.string(),

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { runEvents, runs } from "../../db/schema.js";
 import type { Env } from "../context.js";
-import { isRunTerminal } from "../engine/draft.js";
+import { isRunTerminal } from "../../workflows/index.js";
 import { runTopic } from "../engine/notifier.js";
 import { apiError } from "../lib/errors.js";
 

@@ -4,10 +4,10 @@
 import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { queries } from "../../db/queries.js";
-import { runs, RUN_STATUSES, type RunRow, type StepRow } from "../../db/schema.js";
+import { runs, type RunRow, type StepRow } from "../../db/schema.js";
+import { isRunTerminal, RUN_STATUSES, type RunStatus } from "../../workflows/index.js";
 import { ListRunsQuerySchema } from "../api/schemas.js";
 import type { Env, Ctx } from "../context.js";
-import { isRunTerminal } from "../engine/draft.js";
 import { cancelRun, createRun, waitForRun } from "../engine/runs.js";
 import { decodeCursor, encodeCursor } from "../lib/cursor.js";
 import { apiError, parseOr400 } from "../lib/errors.js";
@@ -115,7 +115,7 @@ runsRoutes.get("/", async (c) => {
     .from(runs)
     .where(and(...base))
     .groupBy(runs.status);
-  const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<(typeof RUN_STATUSES)[number], number>;
+  const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
   for (const r of countRows) counts[r.status] = Number(r.n);
   return c.json({
     runs: list.map(presentRunSummary),

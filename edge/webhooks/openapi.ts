@@ -4,7 +4,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
-import { WEBHOOK_EVENT_TYPES } from "../../db/schema.js";
+import { WEBHOOK_EVENT_TYPES } from "../../workflows/index.js";
 import { ErrorSchema } from "../api/schemas.js";
 import { CreateKeyBody } from "../auth/admin.js";
 import type { Env } from "../context.js";

@@ -20,13 +20,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   runs,
-  WEBHOOK_EVENT_TYPES,
   webhookAttempts,
   webhookDeliveries,
   webhookEndpoints,
   webhookMessages,
   type WebhookEndpointRow,
 } from "../../db/schema.js";
+import { WEBHOOK_EVENT_TYPES } from "../../workflows/index.js";
 import type { Ctx, Env } from "../context.js";
 import { newId } from "../auth/keys.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
