@@ -9,12 +9,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { DEFAULT_TENANT } from "../db/schema.js";
-import { registerOpenApi } from "./api/openapi.js";
+import { mountApiDocs } from "./api/openapi.js";
+import { validationHook } from "./api/route.js";
 import { adminRoutes } from "./auth/admin.js";
 import { loginRoutes } from "./auth/login.js";
 import { authenticate } from "./auth/middleware.js";
 import { DEFAULT_RATE_LIMIT } from "./limits/rate.js";
-import { registerWebhooksOpenApi } from "./webhooks/openapi.js";
 import { runWebhooksRoutes, webhooksRoutes } from "./webhooks/routes.js";
 import type { AppDeps, Env, Limits } from "./context.js";
 import { localNotifier } from "./engine/notifier.js";
@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): EdgeApp {
     commitHooks: [outboxHook],
     pool: { sweptAt: 0, touched: new Map() },
   };
-  const app = new OpenAPIHono<Env>() as EdgeApp;
+  const app = new OpenAPIHono<Env>({ defaultHook: validationHook }) as EdgeApp;
   Object.defineProperty(app, "engine", { value: engine });
 
   app.onError(onError);
@@ -102,11 +102,6 @@ export function createApp(deps: AppDeps): EdgeApp {
   app.route("/", loginRoutes);
   mountUi(app); // notebook UI (edge/ui/: /, /ui/*) — owned by the UI work
 
-  registerOpenApi(app);
-  registerWebhooksOpenApi(app);
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "MetaLM workflow service", version: "0.1.0", description: "Control plane (edge) API and pool protocol" },
-  });
+  mountApiDocs(app); // /openapi.json and /docs, generated from the routes mounted above
   return app;
 }
