@@ -14,7 +14,8 @@
 import { resolve } from "node:path";
 import { main as startEdge } from "./edge/node.js";
 import { MetalmClient } from "./cli/client.js";
-import { EXAMPLES, loadExample, shippedOrFixture, withModel } from "./workflows/examples/index.js";
+import { shippedOrFixture } from "./gpu-worker/src/package/shipped.js";
+import { EXAMPLES, loadExample, withModel } from "./workflows/examples/index.js";
 
 const env = process.env;
 const port = Number(env.PORT ?? 8787);
@@ -68,7 +69,7 @@ const saved: string[] = [];
 if (env.EXAMPLES !== "0" && key) {
   for (const name of EXAMPLES) {
     try {
-      if (await client.saveWorkflowIfChanged(name, withModel(loadExample(name).spec, model))) saved.push(name);
+      if (await client.saveWorkflowIfChanged(name, withModel((await loadExample(name)).spec, model))) saved.push(name);
     } catch (e) {
       console.error(`could not save example ${name}: ${(e as Error).message}`);
     }

@@ -9,6 +9,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { DEFAULT_TENANT } from "../db/schema.js";
+import { MAX_TOKENS } from "../workflows/index.js";
 import { mountApiDocs } from "./api/openapi.js";
 import { validationHook } from "./api/route.js";
 import { adminRoutes } from "./auth/admin.js";
@@ -32,7 +33,7 @@ import { runsRoutes } from "./routes/runs.js";
 import { workflowsRoutes } from "./routes/workflows.js";
 import { mountUi } from "./ui/index.js";
 
-export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60, imagePixels: 16_000_000, maxSteps: 64, maxTokens: 256 };
+export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60, imagePixels: 16_000_000, maxSteps: 64, maxTokens: MAX_TOKENS };
 
 export interface EdgeApp extends OpenAPIHono<Env> {
   /** The engine context the app runs on (for entrypoints: timers, sweeps). */

@@ -20,7 +20,6 @@ export const AUTH = { authorization: `Bearer ${POOL_TOKEN}` };
 /** The harness tenant and its API key: requests without a credential act as this key. */
 export const TEST_TENANT = DEFAULT_TENANT; // rows tests insert directly default to it
 export const TEST_API_KEY = "mlk_test-harness-key-0000000000000000000000000";
-export const KEY_AUTH = { authorization: `Bearer ${TEST_API_KEY}` };
 
 /** A 1×1 PNG. */
 export const PNG_1PX = Buffer.from(

@@ -25,7 +25,7 @@ import { NEW_JS } from "./client/new.js";
 import { RUN_JS } from "./client/run.js";
 import { compareForm, comparePage } from "./compare.js";
 import { CSS } from "./css.js";
-import { loadExamples, readSampleFile, SAMPLE_FILE_RE } from "./examples.js";
+import { listExamples, readSampleFile, SAMPLE_FILE_RE } from "../../workflows/examples/index.js";
 import { readRunForm, sampleReuse } from "./run-form.js";
 import { historyPage, readFilters } from "./history.js";
 import { errorBox, page } from "./layout.js";
@@ -283,7 +283,7 @@ ${compareForm(a, b)}`;
 
   async function newPageBase(c: Ctx): Promise<Pick<NewPageState, "examples" | "saved" | "models">> {
     const [examples, saved, models] = await Promise.all([
-      loadExamples(),
+      listExamples(),
       api(c).call<{ workflows: SavedWorkflow[] }>("/v1/workflows"),
       api(c).call<{ models: LiveModel[] }>("/v1/models"),
     ]);

@@ -27,7 +27,8 @@ import type { Segment } from "../../workflows/index.js";
 import type { Embedded } from "../src/decode/forward.js";
 import { defaultParams } from "../src/decode/generate.js";
 import { ModelRuntime } from "../src/ops/runtime.js";
-import { loadPackage, sha256Hex, type ModelPackage } from "../src/package/load.js";
+import { loadPackage, type ModelPackage } from "../src/package/load.js";
+import { sha256Hex } from "../../workflows/index.js";
 import { corpusBleu } from "./bleu.js";
 import { ciderD } from "./cider.js";
 import {

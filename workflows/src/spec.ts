@@ -22,6 +22,8 @@ export const IMAGE_REF_RE = /^\{\{\s*inputs\.([a-zA-Z_][a-zA-Z0-9_]{0,63})\s*\}\
 export const MAX_TEMPLATE_LENGTH = 16_384;
 /** Most steps a workflow may have. */
 export const MAX_STEPS = 256;
+/** The largest `params.maxTokens` a spec may ask for (the edge's `MAX_TOKENS` limit can only lower it). */
+export const MAX_TOKENS = 256;
 /** Labels `explain` uses when none are given. */
 export const DEFAULT_LABELS = ["entailment", "contradiction", "neutral"] as const;
 
@@ -102,7 +104,7 @@ export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 /** Sampling parameters of `decode` / `explain`; every field has a default. */
 export const DecodeParamsSchema = z
   .object({
-    maxTokens: z.number().int().min(1).max(256).default(32),
+    maxTokens: z.number().int().min(1).max(MAX_TOKENS).default(32),
     temperature: z.number().min(0).max(2).default(0),
     topP: z.number().gt(0).max(1).default(1),
     topK: z.number().int().min(0).max(1_000_000).default(0),
