@@ -7,7 +7,7 @@
 import { and, desc, eq } from "drizzle-orm";
 import { blobs, tenantBlobs, workflows, type WorkflowRow } from "../../db/schema.js";
 import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
-import { catalogFrom, WorkflowSpecSchema, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
+import { catalogFrom, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
 import { validateWorkflow } from "../../workflows/index.js";
 import { withInputDefaults, type InputValue } from "../../workflows/index.js";
 import { CreateRunBodyLoose, type CreateRunBody } from "../api/schemas.js";

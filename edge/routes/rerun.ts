@@ -11,7 +11,6 @@ import { NonRetryableError } from "../../workflows/index.js";
 import { applyOverrides, rerunSet } from "../../workflows/index.js";
 import { err, json, jsonBody, newRouter, route } from "../api/route.js";
 import { RerunBodySchema, RunSchema } from "../api/schemas.js";
-import type { Env } from "../context.js";
 import { createRun } from "../engine/runs.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 import { resolveSpecAndInputs } from "../lib/run-request.js";

@@ -8,7 +8,7 @@ import { runs, type RunRow, type StepRow } from "../../db/schema.js";
 import { isRunTerminal, RUN_STATUSES, type RunStatus } from "../../workflows/index.js";
 import { err, json, newRouter, route } from "../api/route.js";
 import { createRunBody, ListRunsQuerySchema, ListRunsResponseSchema, RunSchema } from "../api/schemas.js";
-import type { Env, Ctx } from "../context.js";
+import type { Ctx } from "../context.js";
 import { cancelRun, createRun, waitForRun } from "../engine/runs.js";
 import { decodeCursor, encodeCursor } from "../lib/cursor.js";
 import { apiError } from "../lib/errors.js";

@@ -176,7 +176,7 @@ ${step.op === "explain" ? html`<p class="hint">labels: ${step.labels.map((l) => 
   }
 }
 
-function metaView(run: RunView, s: StepView): Html {
+function metaView(_run: RunView, s: StepView): Html {
   const wall = s.startedAt && s.finishedAt ? s.finishedAt - s.startedAt : null;
   const [fromRun = "", fromStep = ""] = s.cachedFrom ? s.cachedFrom.split("/") : [];
   const r = s.receipt;

@@ -169,7 +169,7 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const pick = c.req.query("pick") ?? (c.req.query("example") ? `example:${c.req.query("example")}` : c.req.query("from") ? `run:${c.req.query("from")}` : "");
     const base = await newPageBase(c);
     let specText: string | undefined;
-    let values: Record<string, string> = {};
+    const values: Record<string, string> = {};
     const reuse: NonNullable<NewPageState["reuse"]> = {};
     if (pick.startsWith("run:")) {
       const r = await api(c).run(pick.slice(4));

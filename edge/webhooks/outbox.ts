@@ -12,7 +12,6 @@
  */
 import { rawStmt, type Stmt, type Store } from "../../db/driver.js";
 import { webhookTypeOf, type WebhookEventType } from "../../workflows/index.js";
-import type { NewEvent } from "../engine/commit.js";
 import type { CommitHook, CommitView } from "../engine/context.js";
 import { presentRun } from "../lib/present.js";
 
