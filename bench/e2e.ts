@@ -25,7 +25,8 @@ import { randomScene, renderPng, rng } from "../gpu-worker/eval/shapes.js";
 import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
 import { loadPackage } from "../gpu-worker/src/package/load.js";
 import { startStack } from "../test/e2e/stack.js";
-import { loadExample, shippedOrFixture, withModel } from "../workflows/examples/index.js";
+import { shippedOrFixture } from "../gpu-worker/src/package/shipped.js";
+import { loadExample, withModel } from "../workflows/examples/index.js";
 
 const N = Number(process.env.BENCH_N ?? 60);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -112,8 +113,8 @@ try {
   const ready = await api.readyz();
   const model = ready.models[0]!;
   console.log(`stack: npm start ready in ${f(stack.readyMs / 1000, 1)} s, ${ready.workers} worker(s), model ${model}${fixture ? " (the random-weight FIXTURE: gpu-worker/models/metalm-tiny missing)" : ""}`);
-  const vqaSpec = withModel(loadExample("vqa").spec, model) as { steps: Array<{ params?: Record<string, unknown> }> };
-  const explainSpec = withModel(loadExample("vqa-then-explain").spec, model);
+  const vqaSpec = withModel((await loadExample("vqa")).spec, model) as { steps: Array<{ params?: Record<string, unknown> }> };
+  const explainSpec = withModel((await loadExample("vqa-then-explain")).spec, model);
 
   // in-process baseline: the same package and session settings as a worker (CPU EP, 1 intra-op thread)
   const pkg = await loadPackage(dir, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });

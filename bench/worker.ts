@@ -15,7 +15,8 @@ import { embedTokens, type Embedded } from "../gpu-worker/src/decode/forward.js"
 import { generate } from "../gpu-worker/src/decode/generate.js";
 import { JobExecutor, type JobItem } from "../gpu-worker/src/job/execute.js";
 import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
-import { loadPackage, sha256Hex, type ModelPackage } from "../gpu-worker/src/package/load.js";
+import { loadPackage, type ModelPackage } from "../gpu-worker/src/package/load.js";
+import { sha256Hex } from "../workflows/index.js";
 
 const quick = process.env.BENCH_QUICK === "1";
 /** BENCH_ONLY=2,3 runs only those sections. */

@@ -17,7 +17,7 @@ import {
   type CreateRunBodySchema,
   type ListRunsQuerySchema,
 } from "../edge/api/schemas.js";
-import type { ModelAdvert, WorkflowSpecSchema } from "../workflows/index.js";
+import { RunEventSchema, type ModelAdvert, type RunEvent as RunEventData, type WorkflowSpecSchema } from "../workflows/index.js";
 
 export type Run = z.infer<typeof RunSchema>;
 export type StepView = Run["steps"][number];
@@ -37,17 +37,8 @@ export interface Readiness {
   workers: number;
   models: string[];
 }
-/** One SSE event of `GET /v1/runs/:id/events` (its data, plus the event id). */
-export interface RunEvent {
-  id: number;
-  type: string;
-  runId: string;
-  stepId: string | null;
-  at: number;
-  [field: string]: unknown;
-}
-
-export const TERMINAL: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "canceled", "timed_out"]);
+/** One SSE event of `GET /v1/runs/:id/events`: its data (workflows/src/events.ts) plus the event id. */
+export type RunEvent = RunEventData & { id: number };
 
 /** A non-2xx answer, with the API's `{ error: { code, message, details } }` fields. */
 export class ApiError extends Error {
@@ -162,11 +153,11 @@ export class MetalmClient {
       try {
         for await (const ev of parseSse(res.body!)) {
           if (ev.id !== undefined) last = Number(ev.id);
-          const data = JSON.parse(ev.data) as RunEvent;
-          const type = ev.event ?? data.type;
+          const raw: unknown = JSON.parse(ev.data);
+          const data = this.validate ? RunEventSchema.parse(raw) : (raw as RunEventData);
           attempt = 0;
-          yield { ...data, id: last, type };
-          if (type === "run.completed") completed = true;
+          yield { ...data, id: last };
+          if (data.type === "run.completed") completed = true;
         }
       } catch (e) {
         if (opts.signal?.aborted || attempt >= 5) throw e;

@@ -2,17 +2,18 @@
  * The CLI's live view of a run: one line per step (status, op, timing, cache hit, worker, and the
  * tokens of a decode as they stream), redrawn in place on a terminal, one line per change otherwise.
  */
+import type { RunStatus, StepError, StepStatus } from "../workflows/index.js";
 import type { Run, RunEvent, StepView } from "./client.js";
 
 interface StepLine {
   id: string;
   op: string;
-  status: string;
+  status: StepStatus;
   tokens: string[];
   detail: string;
 }
 
-const ICON: Record<string, string> = {
+const ICON: Record<StepStatus, string> = {
   pending: "·",
   queued: "○",
   running: "▸",
@@ -39,6 +40,8 @@ export function outputText(step: Pick<StepView, "output">): string {
   }
 }
 
+const errorText = (err: StepError) => `${err.code}: ${err.message}`;
+
 function detailOf(s: StepView): string {
   const parts: string[] = [];
   if (s.status === "cached") parts.push(`memo hit${s.cachedFrom ? ` (${s.cachedFrom})` : ""}`);
@@ -53,7 +56,7 @@ function detailOf(s: StepView): string {
 
 export class ProgressView {
   private readonly steps = new Map<string, StepLine>();
-  private status = "queued";
+  private status: RunStatus = "queued";
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly t0 = Date.now();
@@ -75,26 +78,53 @@ export class ProgressView {
   }
 
   onEvent(e: RunEvent): void {
-    const s = e.stepId ? this.steps.get(e.stepId) : undefined;
-    if (e.type === "token" && s) {
-      s.tokens.push(String(e.text ?? ""));
+    (this.handlers[e.type] as (ev: RunEvent) => void)(e);
+  }
+
+  // One handler per event type: a type added to workflows/src/events.ts without one here is a
+  // compile error.
+  private readonly handlers: { [T in RunEvent["type"]]: (e: Extract<RunEvent, { type: T }>) => void } = {
+    "run.created": (e) => this.runStatus(e.status),
+    "run.started": (e) => this.runStatus(e.status),
+    "run.completed": (e) => this.runStatus(e.status),
+    token: (e) => {
+      const s = this.stepOf(e);
+      if (!s) return;
+      s.tokens.push(e.text);
       s.detail = `${s.tokens.join(" ")}…`;
-      return this.schedule();
-    }
-    if (e.type.startsWith("run.")) {
-      this.status = String(e.status ?? this.status);
-      if (!this.tty) this.out.write(`run ${this.status}\n`);
-      return this.schedule();
-    }
+      this.schedule();
+    },
+    "step.queued": (e) => this.stepStatus(e, e.status, undefined),
+    "step.started": (e) => this.stepStatus(e, e.status, `attempt ${e.attempt} on ${e.workerId ?? "?"}`),
+    "step.retrying": (e) => this.stepStatus(e, e.status, errorText(e.error)),
+    "step.completed": (e) =>
+      this.stepStatus(
+        e,
+        e.status,
+        detailOf({ ...stub, status: e.status, output: e.output, computeMs: e.computeMs ?? null, cacheHit: Boolean(e.cacheHit), workerId: e.workerId ?? null, cachedFrom: e.cachedFrom ?? null }),
+      ),
+    "step.failed": (e) => this.stepStatus(e, e.status, errorText(e.error)),
+    "step.timed_out": (e) => this.stepStatus(e, e.status, errorText(e.error)),
+    "step.skipped": (e) => this.stepStatus(e, e.status, errorText(e.error)),
+    "step.canceled": (e) => this.stepStatus(e, e.status, undefined),
+  };
+
+  private stepOf(e: RunEvent): StepLine | undefined {
+    return e.stepId ? this.steps.get(e.stepId) : undefined;
+  }
+
+  private runStatus(status: RunStatus): void {
+    this.status = status;
+    if (!this.tty) this.out.write(`run ${this.status}\n`);
+    this.schedule();
+  }
+
+  private stepStatus(e: RunEvent, status: StepStatus, detail: string | undefined): void {
+    const s = this.stepOf(e);
     if (!s) return;
-    s.status = String(e.status ?? s.status);
-    if (e.type === "step.completed" && e.output) s.detail = detailOf({ ...stub, status: s.status as StepView["status"], output: e.output as StepView["output"], computeMs: (e.computeMs as number | undefined) ?? null, cacheHit: Boolean(e.cacheHit), workerId: (e.workerId as string | undefined) ?? null, cachedFrom: (e.cachedFrom as string | undefined) ?? null });
-    else if (e.type === "step.started") s.detail = `attempt ${String(e.attempt ?? 1)} on ${String(e.workerId ?? "?")}`;
-    else if (e.error && typeof e.error === "object") {
-      const err = e.error as { code?: string; message?: string };
-      s.detail = `${err.code ?? "error"}: ${err.message ?? ""}`;
-    }
-    if (!this.tty) this.out.write(`  ${ICON[s.status] ?? "?"} ${s.id} ${s.status} ${s.detail}\n`);
+    s.status = status;
+    if (detail !== undefined) s.detail = detail;
+    if (!this.tty) this.out.write(`  ${ICON[s.status]} ${s.id} ${s.status} ${s.detail}\n`);
     this.schedule();
   }
 
@@ -124,7 +154,7 @@ export class ProgressView {
     const secs = ((Date.now() - this.t0) / 1000).toFixed(1);
     const lines = [
       `run ${this.runId} (${this.name})  ${this.status}  ${secs}s`,
-      ...[...this.steps.values()].map((s) => `  ${ICON[s.status] ?? "?"} ${s.id.padEnd(12)} ${s.op.padEnd(8)} ${s.status.padEnd(9)} ${s.detail}`.slice(0, width - 1)),
+      ...[...this.steps.values()].map((s) => `  ${ICON[s.status]} ${s.id.padEnd(12)} ${s.op.padEnd(8)} ${s.status.padEnd(9)} ${s.detail}`.slice(0, width - 1)),
     ];
     let buf = this.drawn ? `\x1b[${this.drawn}A` : "";
     for (const l of lines) buf += `\x1b[2K${l}\n`;

@@ -14,7 +14,7 @@ import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type * as schema from "./schema.js";
 
 export type Schema = typeof schema;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's result kind differs per driver (better-sqlite3 vs D1)
 export type Db = BaseSQLiteDatabase<"sync" | "async", any, Schema>;
 /**
  * A statement as SQL text + bound parameters (already in driver form: JSON as text, booleans as

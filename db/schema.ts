@@ -20,6 +20,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { RunEventData, RunEventType, RunStatus, StepStatus, WebhookEventType } from "../workflows/index.js";
 import type {
   JobPayload,
   ModelAdvert,
@@ -50,9 +51,6 @@ export const workflows = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.id, t.version] })],
 );
-
-export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "canceled", "timed_out"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const runs = sqliteTable(
   "runs",
@@ -90,19 +88,6 @@ export const runs = sqliteTable(
     index("runs_status_deadline").on(t.status, t.deadlineAt),
   ],
 );
-
-export const STEP_STATUSES = [
-  "pending",
-  "queued",
-  "running",
-  "succeeded",
-  "failed",
-  "canceled",
-  "timed_out",
-  "cached",
-  "skipped",
-] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
 
 export const steps = sqliteTable(
   "steps",
@@ -206,9 +191,9 @@ export const runEvents = sqliteTable(
     id: integer("id").primaryKey({ autoIncrement: true }),
     runId: text("run_id").notNull(),
     tenantId: tenantId(),
-    type: text("type").notNull(),
+    type: text("type").$type<RunEventType>().notNull(),
     stepId: text("step_id"),
-    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    data: text("data", { mode: "json" }).$type<RunEventData>().notNull(),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("run_events_run").on(t.runId, t.id)],
@@ -275,9 +260,6 @@ export const workerCredentials = sqliteTable(
   (t) => [uniqueIndex("worker_credentials_hash").on(t.hash)],
 );
 export type WorkerCredentialRow = typeof workerCredentials.$inferSelect;
-
-export const WEBHOOK_EVENT_TYPES = ["run.started", "step.completed", "run.completed", "run.failed", "run.canceled"] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** A tenant's webhook endpoint. `secret` is the current `whsec_…`; rotated-out ones sign until they expire. */
 export const webhookEndpoints = sqliteTable(

@@ -10,6 +10,8 @@ export type {
   JobPayload,
   ModelAdvert,
   Receipt,
+  RunError,
+  StepError,
   StepOutput,
   WorkflowSpec as Spec,
 } from "../workflows/index.js";
@@ -18,5 +20,3 @@ export type {
 export type ResolvedInputs = Record<string, InputValue>;
 /** The model adverts a run was validated and planned against (name → advert), frozen at creation. */
 export type RunCatalog = Record<string, ModelAdvert>;
-export type StepError = { code: string; message: string; retryable?: boolean; attempt?: number; details?: unknown };
-export type RunError = { code: string; message: string; stepId?: string };

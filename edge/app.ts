@@ -9,7 +9,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { DEFAULT_TENANT } from "../db/schema.js";
-import { registerOpenApi } from "./api/openapi.js";
+import { MAX_TOKENS } from "../workflows/index.js";
+import { mountApiDocs } from "./api/openapi.js";
+import { validationHook } from "./api/route.js";
 import { adminRoutes } from "./auth/admin.js";
 import { credentialRoutes } from "./credentials/routes.js";
 import { loginRoutes } from "./auth/login.js";
@@ -17,7 +19,6 @@ import { authenticate } from "./auth/middleware.js";
 import { checkMemory, edgeCaches, memoryConfig } from "./limits/memory.js";
 import { DEFAULT_RATE_LIMIT, RateLimiter } from "./limits/rate.js";
 import { StorageHealth, watchWrites } from "./storage/health.js";
-import { registerWebhooksOpenApi } from "./webhooks/openapi.js";
 import { runWebhooksRoutes, webhooksRoutes } from "./webhooks/routes.js";
 import type { AppDeps, Env, Limits } from "./context.js";
 import { localNotifier } from "./engine/notifier.js";
@@ -36,7 +37,7 @@ import { workflowsRoutes } from "./routes/workflows.js";
 import { mountUi } from "./ui/index.js";
 import { uiSecurity } from "./ui/security.js";
 
-export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60, imagePixels: 16_000_000, maxSteps: 64, maxTokens: 256 };
+export const DEFAULT_LIMITS: Limits = { bodyBytes: 16 << 20, imageBytes: 4 << 20, maxWaitS: 60, imagePixels: 16_000_000, maxSteps: 64, maxTokens: MAX_TOKENS };
 
 export interface EdgeApp extends OpenAPIHono<Env> {
   /** The engine context the app runs on (for entrypoints: timers, sweeps). */
@@ -65,7 +66,7 @@ export function createApp(deps: AppDeps): EdgeApp {
     commitHooks: [outboxHook],
     pool: { sweptAt: 0, touched: new Map() },
   };
-  const app = new OpenAPIHono<Env>() as EdgeApp;
+  const app = new OpenAPIHono<Env>({ defaultHook: validationHook }) as EdgeApp;
   Object.defineProperty(app, "engine", { value: engine });
 
   app.onError(onError);
@@ -129,11 +130,6 @@ export function createApp(deps: AppDeps): EdgeApp {
   app.route("/", loginRoutes);
   mountUi(app); // notebook UI (edge/ui/: /, /ui/*) — owned by the UI work
 
-  registerOpenApi(app);
-  registerWebhooksOpenApi(app);
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "MetaLM workflow service", version: "0.1.0", description: "Control plane (edge) API and pool protocol" },
-  });
+  mountApiDocs(app); // /openapi.json and /docs, generated from the routes mounted above
   return app;
 }

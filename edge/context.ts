@@ -25,7 +25,7 @@ export interface Limits {
   imagePixels: number;
   /** Most steps in one workflow. Default 64. */
   maxSteps: number;
-  /** Largest `params.maxTokens` of a decode/explain step. Default 256 (the spec's own bound). */
+  /** Largest `params.maxTokens` of a decode/explain step. Default: the spec's own bound, `MAX_TOKENS`. */
   maxTokens: number;
 }
 

@@ -2,6 +2,7 @@
  * SSE: the event stream of a run, `id:` = event id, and `Last-Event-ID` resume.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { RunEventSchema } from "../workflows/index.js";
 import { call, drive, makeHarness, okResult, pngDataUrl, POOL_TOKEN, register, vqa, type Harness } from "./testing/harness.js";
 import { listen, PoolClient } from "./testing/pool-client.js";
 
@@ -46,6 +47,9 @@ describe("GET /v1/runs/:id/events", () => {
     expect([...ids].sort((x, y) => x - y)).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
     expect(all.filter((e) => e.event === "step.completed").map((e) => e.data.stepId)).toEqual(["see", "dock", "answer", "why"]);
+    // every event is one of the vocabulary's, with exactly its data (workflows/src/events.ts)
+    for (const e of all) expect(RunEventSchema.parse(e.data), e.event).toEqual(e.data);
+    expect(all.every((e) => e.event === e.data.type)).toBe(true);
     // resume from the middle: exactly the rest, by header and by query
     const mid = all[5]!.id;
     const rest = await readAll(`/v1/runs/${run.id}/events`, { "last-event-id": String(mid) });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, drive, lease, makeHarness, okResult, pngDataUrl, postResults, register, vqa, type Harness } from "./testing/harness.js";
+import { call, lease, makeHarness, okResult, pngDataUrl, postResults, register, vqa, type Harness } from "./testing/harness.js";
 
 let h: Harness;
 beforeEach(async () => {

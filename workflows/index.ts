@@ -12,3 +12,4 @@ export * from "./src/hash.js";
 export * from "./src/plan.js";
 export * from "./src/rerun.js";
 export * from "./src/state.js";
+export * from "./src/events.js";

@@ -167,10 +167,10 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
     });
 
     test("a statement with 96 bound parameters (16 events) is accepted", async (store) => {
-      const rows = Array.from({ length: 16 }, (_, i) => ({ runId: "r1", type: `e${i}`, data: { i }, createdAt: i }));
+      const rows = Array.from({ length: 16 }, (_, i) => ({ runId: "r1", type: "token" as const, data: { index: i, id: i, text: `t${i}`, logprob: 0 }, createdAt: i }));
       await store.batch([store.db.insert(runEvents).values(rows)]);
       const got = await store.db.select().from(runEvents).orderBy(runEvents.id);
-      expect(got.map((e) => e.type)).toEqual(rows.map((r) => r.type));
+      expect(got.map((e) => e.data)).toEqual(rows.map((r) => r.data));
       // ids are assigned in insertion order (the SSE cursor relies on it)
       expect(got.every((e, i) => i === 0 || e.id > got[i - 1]!.id)).toBe(true);
     });
@@ -186,13 +186,13 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
 
     test("the rev guard rolls back a commit computed from a stale snapshot", async (store) => {
       await store.batch([store.db.insert(runs).values(runRow("r1"))]);
-      const ev = (type: string) => store.db.insert(runEvents).values({ runId: "r1", type, data: {}, createdAt: 1 });
+      const ev = (stepId: string) => store.db.insert(runEvents).values({ runId: "r1", type: "step.canceled", stepId, data: { status: "canceled" }, createdAt: 1 });
       await store.batch([revGuard("r1", 0, 2), ev("first")]);
       const stale = store.batch([revGuard("r1", 0, 3), ev("stale")]);
       await expect(stale).rejects.toSatisfy(isRevConflict);
       const [r] = await store.db.select().from(runs).where(eq(runs.id, "r1"));
       expect(r!.rev).toBe(1);
-      expect((await store.db.select().from(runEvents)).map((e) => e.type)).toEqual(["first"]);
+      expect((await store.db.select().from(runEvents)).map((e) => e.stepId)).toEqual(["first"]);
     });
 
     test("the job guard applies an outcome only under the current lease", async (store) => {

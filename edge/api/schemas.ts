@@ -3,7 +3,7 @@
  * `parseOr400`) and feed the OpenAPI document (`api/openapi.ts`).
  */
 import { z } from "@hono/zod-openapi";
-import { ImageValueSchema } from "../../workflows/index.js";
+import { ImageValueSchema, RunStatusSchema, StepStatusSchema } from "../../workflows/index.js";
 import { ReceiptSchema, StepOutputSchema, WorkflowSpecSchema } from "../../workflows/index.js";
 
 export const ErrorSchema = z
@@ -14,7 +14,7 @@ export const ErrorSchema = z
       details: z.unknown().openapi({ description: "For workflow errors: the per-step error map { stepId: [{ code, message, field }] }" }),
     }),
   })
-  .openapi("Error");
+  .meta({ id: "Error" });
 
 const TagSchema = z.string().min(1).max(64).regex(/^[\w.:/-]+$/, "tag must be [A-Za-z0-9_.:/-]");
 const WorkflowIdSchema = z.string().regex(/^[a-z0-9_-]{1,64}$/, "workflow id must match [a-z0-9_-]{1,64}");
@@ -22,7 +22,7 @@ const WorkflowIdSchema = z.string().regex(/^[a-z0-9_-]{1,64}$/, "workflow id mus
 /** An input value in a request: text, number, an image as base64 / data URL, or a stored image by hash. */
 export const InputValueInSchema = z
   .union([z.string(), z.number(), ImageValueSchema.partial({ mime: true })])
-  .openapi("InputValueIn", { description: "text, number, image as base64 or data URL, or { sha256 } of a stored image" });
+  .meta({ id: "InputValueIn", description: "text, number, image as base64 or data URL, or { sha256 } of a stored image" });
 
 /** `POST /v1/runs` and `POST /v1/plan`; `spec` is checked by the workflow validator, not here. */
 export const CreateRunBodySchema = z
@@ -34,7 +34,19 @@ export const CreateRunBodySchema = z
     tags: z.array(TagSchema).max(16).default([]),
   })
   .strict()
-  .openapi("CreateRunRequest");
+  .meta({ id: "CreateRunRequest" });
+/** `POST /v1/runs` and `/v1/plan` as multipart: the JSON request plus one file part per image input. */
+export const CreateRunMultipartSchema = z
+  .object({
+    request: z.string().openapi({ description: "the JSON request (CreateRunRequest without the image values)" }),
+    "inputs.<name>": z.string().openapi({ format: "binary", description: "an image file per image input (or a part named <name>)" }),
+  })
+  .meta({ id: "CreateRunMultipart" });
+/** The request body of `POST /v1/runs` and `POST /v1/plan`, JSON or multipart. */
+export const createRunBody = {
+  required: true,
+  content: { "application/json": { schema: CreateRunBodySchema }, "multipart/form-data": { schema: CreateRunMultipartSchema } },
+};
 export const CreateRunBodyLoose = CreateRunBodySchema.extend({ spec: z.unknown().optional() });
 export type CreateRunBody = z.infer<typeof CreateRunBodyLoose>;
 
@@ -43,7 +55,7 @@ export const StepViewSchema = z
     id: z.string(),
     op: z.string(),
     model: z.string().nullable(),
-    status: z.enum(["pending", "queued", "running", "succeeded", "failed", "canceled", "timed_out", "cached", "skipped"]),
+    status: StepStatusSchema,
     attempts: z.number().int(),
     maxAttempts: z.number().int(),
     cacheKey: z.string().nullable(),
@@ -59,9 +71,8 @@ export const StepViewSchema = z
     receipt: ReceiptSchema.nullable(),
     error: z.object({ code: z.string(), message: z.string() }).passthrough().nullable(),
   })
-  .openapi("Step");
+  .meta({ id: "Step" });
 
-const RunStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "canceled", "timed_out"]);
 export const RunSummarySchema = z
   .object({
     id: z.string(),
@@ -78,12 +89,12 @@ export const RunSummarySchema = z
     outputs: z.record(z.string(), z.unknown()).nullable(),
     error: z.object({ code: z.string(), message: z.string(), stepId: z.string().optional() }).nullable(),
   })
-  .openapi("RunSummary");
+  .meta({ id: "RunSummary" });
 export const RunSchema = RunSummarySchema.extend({
   inputs: z.record(z.string(), z.unknown()),
   spec: WorkflowSpecSchema,
   steps: z.array(StepViewSchema),
-}).openapi("Run");
+}).meta({ id: "Run" });
 
 /** A time in a query string: ms since the epoch (`1700000000000`) or ISO 8601 (`2026-11-26T14:00:00Z`). */
 const TimeParamSchema = z.string().transform((v, ctx) => {
@@ -112,7 +123,7 @@ export const ListRunsResponseSchema = z
     nextCursor: z.string().nullable(),
     counts: z.record(RunStatusSchema, z.number().int()),
   })
-  .openapi("RunList");
+  .meta({ id: "RunList" });
 
 export const RerunBodySchema = z
   .object({
@@ -129,12 +140,12 @@ export const RerunBodySchema = z
     tags: z.array(TagSchema).max(16).optional(),
   })
   .strict()
-  .openapi("RerunRequest");
+  .meta({ id: "RerunRequest" });
 
 export const SaveWorkflowBodySchema = z
   .object({ id: WorkflowIdSchema.optional(), spec: WorkflowSpecSchema })
   .strict()
-  .openapi("SaveWorkflowRequest");
+  .meta({ id: "SaveWorkflowRequest" });
 export const SaveWorkflowBodyLoose = SaveWorkflowBodySchema.extend({ spec: z.unknown() });
 
 export const WorkflowVersionSchema = z
@@ -146,7 +157,7 @@ export const WorkflowVersionSchema = z
     createdAt: z.number(),
     spec: WorkflowSpecSchema,
   })
-  .openapi("WorkflowVersion");
+  .meta({ id: "WorkflowVersion" });
 
 export const PlanResponseSchema = z
   .object({
@@ -165,4 +176,4 @@ export const PlanResponseSchema = z
       }),
     ),
   })
-  .openapi("Plan");
+  .meta({ id: "Plan" });

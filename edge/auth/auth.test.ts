@@ -28,12 +28,14 @@ const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
 const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 
 describe("API keys", () => {
-  it("only /healthz, /readyz and UI assets are open; everything else is a 401 in the error shape", async () => {
+  it("only /healthz, /readyz, the API description and UI assets are open; everything else is a 401 in the error shape", async () => {
     expect((await req("/healthz")).status).toBe(200);
     expect((await req("/readyz")).status).toBe(503); // open (no worker yet)
     expect((await req("/ui/assets/app.css")).status).toBe(200);
     expect((await req("/ui/login")).status).toBe(200);
-    for (const path of ["/v1/runs", "/v1/workflows", "/v1/models", "/metrics", "/openapi.json", "/v1/webhooks/endpoints", "/v1/runs/run_x/webhooks", "/nope"]) {
+    expect((await req("/openapi.json")).status).toBe(200);
+    expect((await req("/docs")).status).toBe(200);
+    for (const path of ["/v1/runs", "/v1/workflows", "/v1/models", "/metrics", "/v1/webhooks/endpoints", "/v1/runs/run_x/webhooks", "/nope"]) {
       const r = await req(path);
       expect(r.status, path).toBe(401);
       expect(r.body.error.code).toBe("unauthorized");

@@ -11,17 +11,12 @@ import { and, desc, eq, isNull } from "drizzle-orm";
 import { queries } from "../../db/queries.js";
 import type { Store } from "../../db/driver.js";
 import { apiKeys, type ApiKeyRow } from "../../db/schema.js";
+import { sha256Hex } from "../../workflows/index.js";
 
 export const KEY_PREFIX = "mlk_";
 export const TENANT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
-
-/** Lowercase hex sha256 of a string (Web Crypto). */
-export async function sha256Text(s: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
-  return Buffer.from(d).toString("hex");
-}
 
 export function generateKey(): string {
   return KEY_PREFIX + b64url(crypto.getRandomValues(new Uint8Array(32)));
@@ -45,7 +40,7 @@ export async function createApiKey(
   opts: { tenantId: string; name?: string | null; key?: string; now?: number },
 ): Promise<{ key: string; row: ApiKeyRow }> {
   const key = opts.key ?? generateKey();
-  const hash = await sha256Text(key);
+  const hash = sha256Hex(key);
   const row: ApiKeyRow = {
     id: newId("key", 8),
     tenantId: opts.tenantId,
@@ -65,7 +60,7 @@ export async function findApiKey(store: Store, key: string): Promise<ApiKeyRow |
   if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
   let hash = keyHashes.get(key);
   if (hash === undefined) {
-    hash = await sha256Text(key);
+    hash = sha256Hex(key);
     if (keyHashes.size >= 1024) keyHashes.delete(keyHashes.keys().next().value!);
     keyHashes.set(key, hash);
   }

@@ -1,6 +1,6 @@
 /**
- * Who is calling. Every route needs a credential except `/healthz`, `/readyz`, the UI's static
- * assets and its login page:
+ * Who is calling. Every route needs a credential except `/healthz`, `/readyz`, `/openapi.json`,
+ * `/docs`, the UI's static assets and its login page:
  * - `/v1/pool/*`: the pool token (checked by the pool routes' own middleware);
  * - `/v1/admin/*`: the admin key (`ADMIN_KEY`);
  * - everything else: an API key — `Authorization: Bearer mlk_…`, `X-API-Key`, or the UI's
@@ -26,7 +26,8 @@ export interface AuthOptions {
   limiter?: RateLimiter;
 }
 
-const OPEN = new Set(["/healthz", "/readyz"]);
+// the API's description is public: `npm start` prints it as the first link to open
+const OPEN = new Set(["/healthz", "/readyz", "/openapi.json", "/docs"]);
 
 const isUiPath = (p: string) => p === "/" || p === "/ui" || p.startsWith("/ui/");
 

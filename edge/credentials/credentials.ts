@@ -24,7 +24,8 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Store } from "../../db/driver.js";
 import { workerCredentials, type WorkerCredentialRow } from "../../db/schema.js";
-import { newId, sha256Text } from "../auth/keys.js";
+import { sha256Hex } from "../../workflows/index.js";
+import { newId } from "../auth/keys.js";
 
 export const CREDENTIAL_PREFIX = "mlw_";
 /** The credential id of the shared `POOL_TOKEN`. */
@@ -52,7 +53,7 @@ export async function createWorkerCredential(
     id: newId("wc", 8),
     name: opts.name ?? null,
     prefix: token.slice(0, 12),
-    hash: await sha256Text(token),
+    hash: sha256Hex(token),
     tenants: opts.tenants ?? null,
     models: opts.models ?? null,
     createdAt: opts.now ?? Date.now(),
@@ -68,7 +69,7 @@ export async function findWorkerCredential(store: Store, token: string): Promise
   const [row] = await store.db
     .select()
     .from(workerCredentials)
-    .where(and(eq(workerCredentials.hash, await sha256Text(token)), isNull(workerCredentials.revokedAt)));
+    .where(and(eq(workerCredentials.hash, sha256Hex(token)), isNull(workerCredentials.revokedAt)));
   return row ? { id: row.id, tenants: row.tenants ?? null, models: row.models ?? null } : undefined;
 }
 

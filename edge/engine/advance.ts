@@ -7,9 +7,9 @@ import { queries } from "../../db/queries.js";
 import type { StepRow } from "../../db/schema.js";
 import type { Store } from "../../db/driver.js";
 import type { StepError } from "../../db/types.js";
-import { advanceRun, type ModelCatalog, type StepOutput } from "../../workflows/index.js";
+import { advanceRun, isRunTerminal, isTerminal, STEP_DEAD, STEP_OK, type ModelCatalog, type StepOutput } from "../../workflows/index.js";
 import { jobIdOf } from "../lib/ids.js";
-import { isRunTerminal, isStepTerminal, RunDraft, STEP_BAD, STEP_OK } from "./draft.js";
+import { RunDraft } from "./draft.js";
 import type { EngineCtx } from "./context.js";
 
 /** Outputs of the steps that have them (succeeded or cached). */
@@ -45,7 +45,7 @@ export async function advance(ctx: Pick<EngineCtx, "store" | "planner" | "observ
     const tick = advanceRun(draft.steps.map((s) => ({ id: s.stepId, status: s.status, valueDeps: s.valueDeps, tensorDeps: s.tensorDeps })));
     for (const id of tick.skip) {
       const s = draft.step(id)!;
-      const dead = [...s.valueDeps, ...s.tensorDeps].find((d) => STEP_BAD.has(draft.step(d)!.status));
+      const dead = [...s.valueDeps, ...s.tensorDeps].find((d) => STEP_DEAD.has(draft.step(d)!.status));
       // a queued step may already have a job: withdraw it
       if (s.status === "queued") draft.cancelJobs.push(jobIdOf(draft.run.id, s.stepId));
       skip(draft, s, { code: "upstream_failed", message: `upstream step '${dead}' is ${dead ? draft.step(dead)!.status : "dead"}` });
@@ -117,7 +117,7 @@ export function settle(ctx: Pick<EngineCtx, "planner">, draft: RunDraft): void {
   if (isRunTerminal(draft.run.status)) return;
   const started = draft.steps.some((s) => s.status !== "pending" && s.status !== "queued");
   const { runStatus } = advanceRun(draft.steps.map((s) => ({ id: s.stepId, status: s.status, valueDeps: s.valueDeps, tensorDeps: s.tensorDeps })));
-  if (runStatus === "running" || !draft.steps.every((s) => isStepTerminal(s.status))) {
+  if (runStatus === "running" || !draft.steps.every((s) => isTerminal(s.status))) {
     if (started && draft.run.status === "queued") {
       draft.patchRun({ status: "running", startedAt: draft.now });
       draft.event("run.started", null, { status: "running" });
@@ -129,7 +129,7 @@ export function settle(ctx: Pick<EngineCtx, "planner">, draft: RunDraft): void {
     draft.patchRun({ status: "running", startedAt: draft.now });
     draft.event("run.started", null, { status: "running" });
   }
-  const culprit = draft.steps.find((s) => s.status === "failed" || s.status === "timed_out") ?? draft.steps.find((s) => STEP_BAD.has(s.status));
+  const culprit = draft.steps.find((s) => s.status === "failed" || s.status === "timed_out") ?? draft.steps.find((s) => STEP_DEAD.has(s.status));
   const patch: Parameters<RunDraft["patchRun"]>[0] = { status: runStatus, finishedAt: draft.now };
   if (!draft.run.startedAt) patch.startedAt = draft.now;
   if (runStatus !== "succeeded" && culprit) {

@@ -13,6 +13,7 @@ import { errorMentions, rawStmt, type Stmt, type Store } from "../../db/driver.j
 import { queries } from "../../db/queries.js";
 import { encodeValue, insertRows, updateRow } from "../../db/rows.js";
 import { jobs, runEvents, steps, type RunRow, type StepRow } from "../../db/schema.js";
+import type { RunEventRecord } from "../../workflows/index.js";
 
 export interface RunSnapshot {
   run: RunRow;
@@ -50,7 +51,7 @@ export const isRevConflict = (e: unknown) => errorMentions(e, "runs.rev");
 export const isJobConflict = (e: unknown) => errorMentions(e, "jobs.status");
 
 /** Insert a new event row (the id is assigned by SQLite: monotonically increasing). */
-export type NewEvent = { type: string; stepId?: string | null; data: Record<string, unknown> };
+export type NewEvent = RunEventRecord;
 
 /** Multi-row event inserts, ≤ 100 bound params per statement (6 per row). */
 export function insertEvents(run: { id: string; tenantId: string }, events: NewEvent[], now: number): Stmt[] {

@@ -4,15 +4,10 @@
  */
 import { rawStmt, type Stmt } from "../../db/driver.js";
 import { insertRows, updateRow } from "../../db/rows.js";
-import { jobs, runs, steps, type JobRow, type RunRow, type StepRow, type StepStatus } from "../../db/schema.js";
-import { assertTransition } from "../../workflows/index.js";
+import { jobs, runs, steps, type JobRow, type RunRow, type StepRow } from "../../db/schema.js";
+import { assertTransition, type RunEventData, type RunEventRecord, type RunEventType } from "../../workflows/index.js";
 import { insertEvents, updateStep, type NewEvent } from "./commit.js";
 import { hookStatements, type EngineCtx } from "./context.js";
-
-export const STEP_OK: ReadonlySet<StepStatus> = new Set(["succeeded", "cached"]);
-export const STEP_BAD: ReadonlySet<StepStatus> = new Set(["failed", "canceled", "timed_out", "skipped"]);
-export const isStepTerminal = (s: StepStatus) => STEP_OK.has(s) || STEP_BAD.has(s);
-export const isRunTerminal = (s: RunRow["status"]) => s !== "queued" && s !== "running";
 
 export type NewJob = typeof jobs.$inferInsert;
 
@@ -53,8 +48,9 @@ export class RunDraft {
     Object.assign(this.runPatch, patch);
   }
 
-  event(type: string, stepId: string | null, data: Record<string, unknown> = {}): void {
-    this.events.push({ type, stepId, data });
+  /** Record an event; its data must be that type's (workflows/src/events.ts). */
+  event<T extends RunEventType>(type: T, stepId: string | null, data: RunEventData<T>): void {
+    this.events.push({ type, stepId, data } as RunEventRecord);
   }
 
   get changed(): boolean {

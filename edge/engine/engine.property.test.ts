@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Job, JobResult } from "../../workflows/index.js";
+import { isRunTerminal, isTerminal, type Job, type JobResult, type StepStatus } from "../../workflows/index.js";
 import { call, lease, makeHarness, okResult, pngDataUrl, postResults, register, vqa } from "../testing/harness.js";
 
 type Op =
@@ -27,8 +27,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant("create" as const) }),
 );
 
-const TERMINAL_RUN = ["succeeded", "failed", "canceled", "timed_out"];
-const TERMINAL_STEP = ["succeeded", "failed", "canceled", "timed_out", "cached", "skipped"];
 
 describe("engine invariants under random interleavings", () => {
   it("state stays consistent; results apply at most once; finished runs are frozen", async () => {
@@ -92,9 +90,9 @@ describe("engine invariants under random interleavings", () => {
             // invariants after every step
             for (const id of runIds) {
               const { body: run } = await call(h.app, `/v1/runs/${id}`);
-              const steps = run.steps as { id: string; status: string; output: unknown; attempts: number; maxAttempts: number }[];
-              const allDone = steps.every((s) => TERMINAL_STEP.includes(s.status));
-              expect(TERMINAL_RUN.includes(run.status)).toBe(allDone || run.status === "canceled");
+              const steps = run.steps as { id: string; status: StepStatus; output: unknown; attempts: number; maxAttempts: number }[];
+              const allDone = steps.every((s) => isTerminal(s.status));
+              expect(isRunTerminal(run.status)).toBe(allDone || run.status === "canceled");
               for (const s of steps) {
                 if (s.status === "succeeded" || s.status === "cached") expect(s.output).not.toBeNull();
                 expect(s.attempts).toBeLessThanOrEqual(s.maxAttempts);
@@ -102,7 +100,7 @@ describe("engine invariants under random interleavings", () => {
               if (run.status === "succeeded") expect(run.outputs.answer).toBe("red");
               const snapshot = JSON.stringify(run);
               if (frozen.has(id)) expect(snapshot).toBe(frozen.get(id));
-              else if (TERMINAL_RUN.includes(run.status)) frozen.set(id, snapshot);
+              else if (isRunTerminal(run.status)) frozen.set(id, snapshot);
             }
           }
           // events: strictly increasing ids, exactly one run.completed per finished run

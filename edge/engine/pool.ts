@@ -9,11 +9,11 @@
  */
 import { queries } from "../../db/queries.js";
 import type { JobRow } from "../../db/schema.js";
-import type { Job, JobPayload, ProgressToken } from "../../workflows/index.js";
+import { isRunTerminal, type Job, type JobPayload, type ProgressToken } from "../../workflows/index.js";
 import { advance } from "./advance.js";
 import { insertEvents, withRun } from "./commit.js";
 import type { EngineCtx } from "./context.js";
-import { isRunTerminal, RunDraft } from "./draft.js";
+import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
 import { sweepExpired } from "./results.js";
 import { touchWorker } from "./workers.js";

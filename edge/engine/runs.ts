@@ -6,12 +6,12 @@ import { insertRows } from "../../db/rows.js";
 import { blobs, tenantBlobs, type RunRow, type StepRow } from "../../db/schema.js";
 import { errorMentions, type Stmt } from "../../db/driver.js";
 import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
-import { endRun, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
+import { endRun, isRunTerminal, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
 import { jobIdOf, newRunId } from "../lib/ids.js";
 import { advance } from "./advance.js";
 import { withRun } from "./commit.js";
 import type { EngineCtx } from "./context.js";
-import { isRunTerminal, RunDraft } from "./draft.js";
+import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
 
 /** The run deadline when neither the spec nor the edge (`RUN_TIMEOUT_MS`) sets one. */

@@ -7,7 +7,8 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import { storageErrorCode, type StorageHealth } from "../storage/health.js";
+import { storageErrorCode } from "../storage/errors.js";
+import type { StorageHealth } from "../storage/health.js";
 
 export interface ErrorBody {
   error: { code: string; message: string; details: unknown };

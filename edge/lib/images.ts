@@ -25,12 +25,6 @@ export function decodeBase64Strict(s: string): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** Lowercase hex sha256 (WebCrypto: Node and Workers alike). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Buffer.from(d).toString("hex");
-}
-
 export interface DecodedImage {
   bytes: Uint8Array;
   mime: ImageMime;

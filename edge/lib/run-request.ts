@@ -7,7 +7,7 @@
 import { and, desc, eq } from "drizzle-orm";
 import { blobs, tenantBlobs, workflows, type WorkflowRow } from "../../db/schema.js";
 import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
-import { catalogFrom, WorkflowSpecSchema, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
+import { catalogFrom, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
 import { validateWorkflow } from "../../workflows/index.js";
 import { withInputDefaults, type InputValue } from "../../workflows/index.js";
 import { CreateRunBodyLoose, type CreateRunBody } from "../api/schemas.js";
@@ -15,7 +15,8 @@ import type { Ctx } from "../context.js";
 import { liveAdverts } from "../engine/workers.js";
 import type { NewBlob } from "../engine/runs.js";
 import { apiError, parseOr400, readJson } from "./errors.js";
-import { checkImage, decodeImageString, sha256Hex } from "./images.js";
+import { sha256Hex } from "../../workflows/index.js";
+import { checkImage, decodeImageString } from "./images.js";
 import { checkImagePixels, checkSpecLimits } from "../limits/spec.js";
 
 export interface RawCreate {
@@ -84,7 +85,7 @@ export async function loadWorkflow(c: Ctx, id: string, version?: number): Promis
 }
 
 /** The spec, inputs and catalog of a create-run/plan request, or a 4xx naming what is wrong. */
-export async function resolveRunRequest(c: Ctx, raw: RawCreate, opts: { storeBlobs: boolean } = { storeBlobs: true }): Promise<ResolvedRun> {
+export async function resolveRunRequest(c: Ctx, raw: RawCreate): Promise<ResolvedRun> {
   const { body, files } = raw;
   if ((body.spec === undefined) === (body.workflowId === undefined))
     throw apiError(400, "invalid_request", "give exactly one of 'spec' (inline) or 'workflowId'", { field: "spec" });
@@ -131,7 +132,7 @@ export async function resolveSpecAndInputs(
     if (file !== undefined || typeof v === "string") {
       const img = file !== undefined ? checkImage(file, field, maxBytes) : decodeImageString(v as string, field, maxBytes);
       checkImagePixels(img.bytes, field, c.var.limits.imagePixels);
-      const sha256 = await sha256Hex(img.bytes);
+      const sha256 = sha256Hex(img.bytes);
       newBlobs.push({ sha256, mime: img.mime, bytes: img.bytes });
       inputs[name] = { sha256, mime: img.mime } satisfies InputValue;
     } else if (v && typeof v === "object" && typeof (v as { sha256?: unknown }).sha256 === "string") {

@@ -1,14 +1,13 @@
 /**
  * Limits checked before a spec is validated, planned or stored — on the raw JSON, so they hold
  * whatever else is wrong with it: steps per workflow (`maxSteps`) and `params.maxTokens` of
- * decode/explain steps (`maxTokens`, below the spec's own bound of 256 when configured lower).
+ * decode/explain steps (`maxTokens`, below the spec's own bound `MAX_TOKENS` when configured lower).
  * Over a limit is a 422 naming the limit, the step and the field; image pixels are checked from
  * the image header (PNG IHDR, JPEG SOFn) without decoding: 422 `image_too_many_pixels`.
  */
+import { MAX_TOKENS } from "../../workflows/index.js";
 import type { Limits } from "../context.js";
 import { apiError } from "../lib/errors.js";
-
-const SPEC_MAX_TOKENS = 256;
 
 export function checkSpecLimits(specJson: unknown, limits: Pick<Limits, "maxSteps" | "maxTokens">): void {
   const steps = (specJson as { steps?: unknown } | null)?.steps;
@@ -21,8 +20,8 @@ export function checkSpecLimits(specJson: unknown, limits: Pick<Limits, "maxStep
     });
   steps.forEach((s, i) => {
     const mt = (s as { params?: { maxTokens?: unknown } } | null)?.params?.maxTokens;
-    // above the spec's own bound (256) the schema answers (400 invalid_workflow), not this limit
-    if (typeof mt === "number" && mt > limits.maxTokens && mt <= SPEC_MAX_TOKENS) {
+    // above the spec's own bound the schema answers (400 invalid_workflow), not this limit
+    if (typeof mt === "number" && mt > limits.maxTokens && mt <= MAX_TOKENS) {
       const id = (s as { id?: unknown }).id;
       throw apiError(422, "max_tokens_exceeded", `step '${typeof id === "string" ? id : i}': params.maxTokens ${mt} is over this service's limit of ${limits.maxTokens}`, {
         field: `steps.${i}.params.maxTokens`,

@@ -4,21 +4,41 @@
  * resumes exactly after the last event seen. The stream ends after `run.completed`.
  */
 import { and, asc, eq, gt } from "drizzle-orm";
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { runEvents, runs } from "../../db/schema.js";
-import type { Env } from "../context.js";
-import { isRunTerminal } from "../engine/draft.js";
+import { err, newRouter, route } from "../api/route.js";
+import { isRunTerminal, RUN_EVENT_TYPES, RunEventSchema } from "../../workflows/index.js";
 import { runTopic } from "../engine/notifier.js";
 import { apiError } from "../lib/errors.js";
+import { RunIdParam } from "./runs.js";
 
-export const eventsRoutes = new Hono<Env>();
+export const eventsRoutes = newRouter();
 
 const PAGE = 500;
 const KEEPALIVE_MS = 15_000;
 
-eventsRoutes.get("/:id/events", async (c) => {
-  const id = c.req.param("id");
+const eventsRoute = createRoute({
+  method: "get",
+  path: "/{id}/events",
+  summary: "Server-Sent Events of a run (Last-Event-ID resume); ends after run.completed",
+  request: {
+    params: RunIdParam,
+    headers: z.object({ "last-event-id": z.string().optional() }),
+    query: z.object({ lastEventId: z.string().optional().openapi({ description: "like Last-Event-ID, for EventSource" }) }),
+  },
+  responses: {
+    200: {
+      description: `text/event-stream; each event's data is a RunEvent (${RUN_EVENT_TYPES.join(", ")})`,
+      content: { "text/event-stream": { schema: RunEventSchema } },
+    },
+    400: err("Bad Last-Event-ID"),
+    404: err("Unknown run"),
+  },
+});
+
+route(eventsRoutes, eventsRoute, async (c) => {
+  const { id } = c.req.valid("param");
   const { store, notifier } = c.var.engine;
   const [run] = await store.db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, id), eq(runs.tenantId, c.var.tenantId)));
   if (!run) throw apiError(404, "run_not_found", `run ${id} not found`, { runId: id });

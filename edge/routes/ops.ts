@@ -1,20 +1,36 @@
 /**
  * Operations and introspection: /healthz, /readyz, /metrics, GET /v1/models, POST /v1/plan.
  */
-import { Hono } from "hono";
-import type { ModelCatalog } from "../../workflows/index.js";
-import type { Env } from "../context.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import { ModelAdvertSchema, type ModelCatalog } from "../../workflows/index.js";
+import { err, json, newRouter, route } from "../api/route.js";
+import { createRunBody, PlanResponseSchema } from "../api/schemas.js";
 import { advance } from "../engine/advance.js";
 import { RunDraft } from "../engine/draft.js";
 import { liveWorkers } from "../engine/workers.js";
 import { newRunRow, pendingStepRows } from "../engine/runs.js";
 import { readCreateRequest, resolveRunRequest } from "../lib/run-request.js";
 
-export const opsRoutes = new Hono<Env>();
+export const opsRoutes = newRouter();
 
-opsRoutes.get("/healthz", (c) => c.json({ ok: true }));
+const healthzRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "Liveness (no credential)",
+  responses: { 200: json(z.object({ ok: z.literal(true) }), "Alive") },
+});
 
-opsRoutes.get("/readyz", async (c) => {
+route(opsRoutes, healthzRoute, (c) => c.json({ ok: true }));
+
+const Readiness = z.object({ ready: z.boolean(), db: z.boolean(), workers: z.number().int(), models: z.array(z.string()) }).meta({ id: "Readiness" });
+const readyzRoute = createRoute({
+  method: "get",
+  path: "/readyz",
+  summary: "Ready = DB reachable and ≥ 1 live worker with a model (no credential)",
+  responses: { 200: json(Readiness, "Ready"), 503: json(Readiness, "Not ready") },
+});
+
+route(opsRoutes, readyzRoute, async (c) => {
   const dbOk = await c.var.engine.store.ping();
   const workers = dbOk ? await liveWorkers(c.var.engine) : [];
   const withModel = workers.filter((w) => w.models.length > 0);
@@ -27,14 +43,28 @@ opsRoutes.get("/readyz", async (c) => {
   );
 });
 
-opsRoutes.get("/metrics", async (c) => {
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  summary: "Prometheus metrics (text exposition format)",
+  responses: { 200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } } },
+});
+
+route(opsRoutes, metricsRoute, async (c) => {
   const reg = c.var.metrics.registry;
   return c.text(await reg.metrics(), 200, { "Content-Type": reg.contentType });
 });
 
-export const modelsRoutes = new Hono<Env>();
+export const modelsRoutes = newRouter();
 
-modelsRoutes.get("/", async (c) => {
+const modelsRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "Models live workers advertise",
+  responses: { 200: json(z.object({ models: z.array(ModelAdvertSchema.extend({ workers: z.array(z.string()) })) }), "Models") },
+});
+
+route(modelsRoutes, modelsRoute, async (c) => {
   const byName = new Map<string, { advert: unknown; workers: string[] }>();
   for (const w of await liveWorkers(c.var.engine)) {
     for (const m of w.models) {
@@ -48,13 +78,21 @@ modelsRoutes.get("/", async (c) => {
   });
 });
 
-export const planRoutes = new Hono<Env>();
+export const planRoutes = newRouter();
+
+const planRoute = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Dry run: resolved graph, cache hits, workers per step (stores nothing)",
+  request: { body: createRunBody },
+  responses: { 200: json(PlanResponseSchema, "The plan"), 400: err("Invalid request or workflow") },
+});
 
 /**
  * Dry run: the same validation, planning and memo lookups as creating a run, without storing
  * anything (not even the images).
  */
-planRoutes.post("/", async (c) => {
+route(planRoutes, planRoute, async (c) => {
   const raw = await readCreateRequest(c);
   const r = await resolveRunRequest(c, raw);
   const ctx = c.var.engine;

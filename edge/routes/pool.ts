@@ -2,45 +2,45 @@
  * The pool protocol under /v1/pool/* (ARCHITECTURE.md §4), bearer-token protected. Bodies are
  * validated with the wire schemas from workflows/src/wire.ts.
  */
+import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray } from "drizzle-orm";
-import { Hono } from "hono";
 import { queries } from "../../db/queries.js";
 import { blobs, tenantBlobs, workers } from "../../db/schema.js";
 import {
   HeartbeatRequestSchema,
+  HeartbeatResponseSchema,
   LeaseRequestSchema,
+  LeaseResponseSchema,
   ProgressRequestSchema,
+  ProgressResponseSchema,
   RegisterRequestSchema,
+  RegisterResponseSchema,
   ResultsRequestSchema,
+  ResultsResponseSchema,
   Sha256Schema,
 } from "../../workflows/index.js";
-import type { Ctx, Env } from "../context.js";
+import { err, json, jsonBody, newRouter, route } from "../api/route.js";
+import { safeEqual } from "../auth/keys.js";
+import type { Ctx } from "../context.js";
 import { findWorkerCredential, UNLIMITED_POOL } from "../credentials/credentials.js";
 import { heartbeat, leaseJobs, progress } from "../engine/pool.js";
 import { applyResults } from "../engine/results.js";
 import { registerWorker } from "../engine/workers.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 
-export const poolRoutes = new Hono<Env>();
-
-/** Constant-time comparison of the bearer token. */
-function tokenOk(given: string, expected: string): boolean {
-  const a = new TextEncoder().encode(given);
-  const b = new TextEncoder().encode(expected);
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a[i % Math.max(a.length, 1)] ?? 0) ^ b[i]!;
-  return diff === 0;
-}
+export const poolRoutes = newRouter();
+poolRoutes.openAPIRegistry.registerComponent("securitySchemes", "poolToken", { type: "http", scheme: "bearer", description: "POOL_TOKEN" });
 
 /**
- * The shared POOL_TOKEN (credential `pool`, unlimited) or a worker credential `mlw_…` made with
- * the admin key (edge/credentials/): sets `c.var.poolCredential`. Unknown or revoked → 401.
+ * The shared POOL_TOKEN (credential `pool`, unlimited; compared in constant time with
+ * `safeEqual`) or a worker credential `mlw_…` made with the admin key (edge/credentials/): sets
+ * `c.var.poolCredential`. Unknown or revoked → 401.
  */
 export function poolAuth(token: string) {
   return async (c: Ctx, next: () => Promise<void>) => {
     const h = c.req.header("authorization") ?? "";
     const given = /^Bearer\s+(.+)$/i.exec(h)?.[1]?.trim();
-    const cred = !given ? undefined : tokenOk(given, token) ? UNLIMITED_POOL : await findWorkerCredential(c.var.engine.store, given);
+    const cred = !given ? undefined : safeEqual(given, token) ? UNLIMITED_POOL : await findWorkerCredential(c.var.engine.store, given);
     if (!cred)
       throw apiError(401, "unauthorized", "pool calls need 'Authorization: Bearer <pool token or worker credential>' (unknown or revoked)", null, { "WWW-Authenticate": "Bearer" });
     c.set("poolCredential", cred);
@@ -63,7 +63,24 @@ const notRegistered = (workerId: string) =>
     field: "workerId",
   });
 
-poolRoutes.post("/register", async (c) => {
+/** A pool call: JSON in, JSON out, the pool token, and the protocol's errors. */
+const poolCall = <Req extends z.ZodType, Res extends z.ZodType>(path: string, req: Req, res: Res, summary: string) =>
+  createRoute({
+    method: "post",
+    path,
+    summary,
+    security: [{ poolToken: [] }],
+    request: { body: jsonBody(req) },
+    responses: {
+      200: json(res, "OK"),
+      400: err("Invalid body"),
+      401: err("Bad or revoked pool token / worker credential"),
+      403: err("The worker id belongs to another credential, or the model is not allowed"),
+      409: err("Worker not registered (register again), or the worker id is taken"),
+    },
+  });
+
+route(poolRoutes, poolCall("/register", RegisterRequestSchema, RegisterResponseSchema, "Register a worker and its models"), async (c) => {
   const req = parseOr400(RegisterRequestSchema, await readJson(c));
   const cred = c.var.poolCredential;
   if (!WORKER_ID_RE.test(req.workerId))
@@ -82,7 +99,7 @@ poolRoutes.post("/register", async (c) => {
   return c.json(r);
 });
 
-poolRoutes.post("/lease", async (c) => {
+route(poolRoutes, poolCall("/lease", LeaseRequestSchema, LeaseResponseSchema, "Long-poll for up to max jobs"), async (c) => {
   const req = parseOr400(LeaseRequestSchema, await readJson(c));
   await ownWorker(c, req.workerId);
   const cred = c.var.poolCredential;
@@ -91,7 +108,7 @@ poolRoutes.post("/lease", async (c) => {
   return c.json(lease);
 });
 
-poolRoutes.post("/heartbeat", async (c) => {
+route(poolRoutes, poolCall("/heartbeat", HeartbeatRequestSchema, HeartbeatResponseSchema, "Extend leases; learn cancels / lost leases"), async (c) => {
   const req = parseOr400(HeartbeatRequestSchema, await readJson(c));
   await ownWorker(c, req.workerId);
   const r = await heartbeat(c.var.engine, req.workerId, req.jobIds);
@@ -99,7 +116,7 @@ poolRoutes.post("/heartbeat", async (c) => {
   return c.json(r);
 });
 
-poolRoutes.post("/progress", async (c) => {
+route(poolRoutes, poolCall("/progress", ProgressRequestSchema, ProgressResponseSchema, "Stream tokens (SSE token events)"), async (c) => {
   const req = parseOr400(ProgressRequestSchema, await readJson(c));
   await ownWorker(c, req.workerId);
   const r = await progress(c.var.engine, req.workerId, req.jobId, req.tokens);
@@ -107,7 +124,7 @@ poolRoutes.post("/progress", async (c) => {
   return c.json(r ?? { cancel: true });
 });
 
-poolRoutes.post("/results", async (c) => {
+route(poolRoutes, poolCall("/results", ResultsRequestSchema, ResultsResponseSchema, "Post job results (duplicates / late ones ignored)"), async (c) => {
   const req = parseOr400(ResultsRequestSchema, await readJson(c));
   await ownWorker(c, req.workerId);
   // the receipt says who produced the output as the edge saw it, not as the worker claims
@@ -116,8 +133,21 @@ poolRoutes.post("/results", async (c) => {
   return c.json(await applyResults(c.var.engine, req.workerId, results));
 });
 
-poolRoutes.get("/blobs/:sha256", async (c) => {
-  const sha = c.req.param("sha256");
+const blobRoute = createRoute({
+  method: "get",
+  path: "/blobs/{sha256}",
+  summary: "Stored input bytes (images) by content hash",
+  security: [{ poolToken: [] }],
+  request: { params: z.object({ sha256: z.string().openapi({ description: "lowercase hex sha256" }) }) },
+  responses: {
+    200: { description: "The bytes (X-Content-Type: their mime type)", content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } } },
+    400: err("Not a sha256"),
+    404: err("Unknown blob"),
+  },
+});
+
+route(poolRoutes, blobRoute, async (c) => {
+  const sha = c.req.valid("param").sha256;
   if (!Sha256Schema.safeParse(sha).success) throw apiError(400, "invalid_request", "expected a lowercase hex sha256", { field: "sha256" });
   const { tenants } = c.var.poolCredential;
   // a credential limited to tenants reads only images those tenants stored

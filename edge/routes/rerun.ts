@@ -5,21 +5,33 @@
  * copied from the earlier run as `cached` (when it succeeded there).
  */
 import { asc, eq } from "drizzle-orm";
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { runs, steps, type StepRow } from "../../db/schema.js";
 import { NonRetryableError } from "../../workflows/index.js";
 import { applyOverrides, rerunSet } from "../../workflows/index.js";
-import { RerunBodySchema } from "../api/schemas.js";
-import type { Env } from "../context.js";
+import { err, json, jsonBody, newRouter, route } from "../api/route.js";
+import { RerunBodySchema, RunSchema } from "../api/schemas.js";
 import { createRun } from "../engine/runs.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 import { resolveSpecAndInputs } from "../lib/run-request.js";
-import { answerRun, preferWait } from "./runs.js";
+import { answerRun, preferWait, RunIdParam } from "./runs.js";
 
-export const rerunRoutes = new Hono<Env>();
+export const rerunRoutes = newRouter();
 
-rerunRoutes.post("/:id/rerun", async (c) => {
-  const id = c.req.param("id");
+const rerunRoute = createRoute({
+  method: "post",
+  path: "/{id}/rerun",
+  summary: "Rerun from a step with overrides, reusing unchanged upstream outputs",
+  request: {
+    params: RunIdParam,
+    headers: z.object({ prefer: z.string().optional().openapi({ description: "wait=N, as for POST /v1/runs" }) }),
+    body: jsonBody(RerunBodySchema),
+  },
+  responses: { 202: json(RunSchema, "The new run"), 200: json(RunSchema, "The new run, finished"), 400: err("Bad step or override"), 404: err("Unknown run") },
+});
+
+route(rerunRoutes, rerunRoute, async (c) => {
+  const { id } = c.req.valid("param");
   const waitS = preferWait(c);
   const body = parseOr400(RerunBodySchema, await readJson(c));
   const { db } = c.var.engine.store;

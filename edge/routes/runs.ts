@@ -2,19 +2,22 @@
  * Runs: create (JSON or multipart; Idempotency-Key; Prefer: wait=N), get, list, cancel.
  */
 import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { queries } from "../../db/queries.js";
-import { runs, RUN_STATUSES, type RunRow, type StepRow } from "../../db/schema.js";
-import { ListRunsQuerySchema } from "../api/schemas.js";
-import type { Env, Ctx } from "../context.js";
-import { isRunTerminal } from "../engine/draft.js";
+import { runs, type RunRow, type StepRow } from "../../db/schema.js";
+import { isRunTerminal, RUN_STATUSES, type RunStatus } from "../../workflows/index.js";
+import { err, json, newRouter, route } from "../api/route.js";
+import { createRunBody, ListRunsQuerySchema, ListRunsResponseSchema, RunSchema } from "../api/schemas.js";
+import type { Ctx } from "../context.js";
 import { cancelRun, createRun, waitForRun } from "../engine/runs.js";
 import { decodeCursor, encodeCursor } from "../lib/cursor.js";
-import { apiError, parseOr400 } from "../lib/errors.js";
+import { apiError } from "../lib/errors.js";
 import { presentRun, presentRunSummary } from "../lib/present.js";
 import { readCreateRequest, resolveRunRequest } from "../lib/run-request.js";
 
-export const runsRoutes = new Hono<Env>();
+export const runsRoutes = newRouter();
+
+export const RunIdParam = z.object({ id: z.string().openapi({ example: "run_01hx3…" }) });
 
 /** `Prefer: wait=N` (RFC 7240) → seconds, clamped; undefined when absent. */
 export function preferWait(c: Ctx): number | undefined {
@@ -51,7 +54,28 @@ export async function answerRun(c: Ctx, run: RunRow, opts: { created: boolean; w
   return c.json(view, isRunTerminal(view.status) ? 200 : 202);
 }
 
-runsRoutes.post("/", async (c) => {
+const createRunRoute = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Create a run (inline spec or saved workflow)",
+  request: {
+    headers: z.object({
+      "idempotency-key": z.string().optional().openapi({ description: "Same key → the same run (per tenant)" }),
+      prefer: z.string().optional().openapi({ description: "wait=N: answer with the finished run if it finishes within N s" }),
+    }),
+    body: createRunBody,
+  },
+  responses: {
+    200: json(RunSchema, "The run, finished (also an idempotent replay)"),
+    202: json(RunSchema, "Accepted; poll Location"),
+    400: err("Invalid request or workflow (details: per-step error map)"),
+    404: err("Saved workflow not found"),
+    409: err("Idempotency-Key reused with a different request"),
+    413: err("Body or image too large"),
+  },
+});
+
+route(runsRoutes, createRunRoute, async (c) => {
   const key = c.req.header("idempotency-key");
   if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key))
     throw apiError(400, "invalid_request", "Idempotency-Key must be 1–255 visible ASCII characters", { field: "Idempotency-Key" });
@@ -86,8 +110,16 @@ function sameRequest(run: RunRow, spec: unknown, inputs: unknown, tags: string[]
   );
 }
 
-runsRoutes.get("/", async (c) => {
-  const q = parseOr400(ListRunsQuerySchema, c.req.query(), "query");
+const listRunsRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "List runs (filters, cursor pagination, counts per status)",
+  request: { query: ListRunsQuerySchema },
+  responses: { 200: json(ListRunsResponseSchema, "A page of runs"), 400: err("Bad filter, cursor or limit") },
+});
+
+route(runsRoutes, listRunsRoute, async (c) => {
+  const q = c.req.valid("query");
   const { db } = c.var.engine.store;
   const base: (SQL | undefined)[] = [
     eq(runs.tenantId, c.var.tenantId),
@@ -115,7 +147,7 @@ runsRoutes.get("/", async (c) => {
     .from(runs)
     .where(and(...base))
     .groupBy(runs.status);
-  const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<(typeof RUN_STATUSES)[number], number>;
+  const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
   for (const r of countRows) counts[r.status] = Number(r.n);
   return c.json({
     runs: list.map(presentRunSummary),
@@ -130,8 +162,20 @@ runsRoutes.get("/", async (c) => {
  * `runs.rev` in the same batch, so (id, rev) determines the view: a hit costs one indexed read of
  * `rev`, and the DB stays the truth (another instance's commit changes the rev).
  */
-runsRoutes.get("/:id", async (c) => {
-  const id = c.req.param("id");
+const getRunRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  summary: "Get a run with its steps",
+  request: { params: RunIdParam, headers: z.object({ "if-none-match": z.string().optional() }) },
+  responses: {
+    200: json(RunSchema, "The run (ETag: changes with every engine commit)"),
+    304: { description: "Unchanged since If-None-Match" },
+    404: err("Unknown run"),
+  },
+});
+
+route(runsRoutes, getRunRoute, async (c) => {
+  const { id } = c.req.valid("param");
   const store = c.var.engine.store;
   const cache = c.var.caches.runViews;
   const [head] = await queries(store).runRevById.all({ id });
@@ -149,8 +193,16 @@ runsRoutes.get("/:id", async (c) => {
   return c.body(hit.json, 200, { "Content-Type": "application/json", ETag: etag });
 });
 
-runsRoutes.post("/:id/cancel", async (c) => {
-  const id = c.req.param("id");
+const cancelRunRoute = createRoute({
+  method: "post",
+  path: "/{id}/cancel",
+  summary: "Cancel a run (workers see it at their next heartbeat)",
+  request: { params: RunIdParam },
+  responses: { 200: json(RunSchema, "The run after cancel"), 404: err("Unknown run") },
+});
+
+route(runsRoutes, cancelRunRoute, async (c) => {
+  const { id } = c.req.valid("param");
   await loadRunView(c, id); // 404 for unknown / other tenant's
   await cancelRun(c.var.engine, id);
   return c.json(await loadRunView(c, id));

@@ -3,16 +3,19 @@
  * concurrent saves cannot collide); list shows the latest version of each.
  */
 import { and, desc, eq, sql } from "drizzle-orm";
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { workflows, type WorkflowRow } from "../../db/schema.js";
 import { validateWorkflow } from "../../workflows/index.js";
-import { SaveWorkflowBodyLoose } from "../api/schemas.js";
-import type { Env } from "../context.js";
+import { err, json, jsonBody, newRouter, route } from "../api/route.js";
+import { SaveWorkflowBodyLoose, SaveWorkflowBodySchema, WorkflowVersionSchema } from "../api/schemas.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
 import { loadWorkflow } from "../lib/run-request.js";
 import { checkSpecLimits } from "../limits/spec.js";
 
-export const workflowsRoutes = new Hono<Env>();
+export const workflowsRoutes = newRouter();
+
+const WorkflowIdParam = z.object({ id: z.string() });
+const VersionParam = z.string().openapi({ description: "a positive integer", example: "2" });
 
 const present = (w: WorkflowRow) => ({
   id: w.id,
@@ -23,7 +26,15 @@ const present = (w: WorkflowRow) => ({
   spec: w.spec,
 });
 
-workflowsRoutes.post("/", async (c) => {
+const saveRoute = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Save a workflow version (id defaults to the spec's name; each save is a new version)",
+  request: { body: jsonBody(SaveWorkflowBodySchema) },
+  responses: { 201: json(WorkflowVersionSchema, "The saved version"), 400: err("Invalid workflow") },
+});
+
+route(workflowsRoutes, saveRoute, async (c) => {
   const body = parseOr400(SaveWorkflowBodyLoose, await readJson(c));
   checkSpecLimits(body.spec, c.var.limits);
   // structure and graph now; models are checked when a run is created (workers come and go)
@@ -56,7 +67,14 @@ workflowsRoutes.post("/", async (c) => {
   return c.json(present(row), 201);
 });
 
-workflowsRoutes.get("/", async (c) => {
+const listRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "List workflows (latest version of each)",
+  responses: { 200: json(z.object({ workflows: z.array(WorkflowVersionSchema) }), "Workflows") },
+});
+
+route(workflowsRoutes, listRoute, async (c) => {
   const { db } = c.var.engine.store;
   const latest = db
     .select({ id: workflows.id, v: sql<number>`max(${workflows.version})`.as("v") })
@@ -79,11 +97,29 @@ const versionOf = (raw: string | undefined) => {
   return Number(raw);
 };
 
-workflowsRoutes.get("/:id", async (c) => c.json(present(await loadWorkflow(c, c.req.param("id"), versionOf(c.req.query("version"))))));
+const getRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  summary: "Get a workflow (latest, or ?version=N)",
+  request: { params: WorkflowIdParam, query: z.object({ version: VersionParam.optional() }) },
+  responses: { 200: json(WorkflowVersionSchema, "The version"), 400: err("Bad version"), 404: err("Unknown workflow / version") },
+});
 
-workflowsRoutes.get("/:id/versions", async (c) => {
+route(workflowsRoutes, getRoute, async (c) =>
+  c.json(present(await loadWorkflow(c, c.req.valid("param").id, versionOf(c.req.valid("query").version)))),
+);
+
+const versionsRoute = createRoute({
+  method: "get",
+  path: "/{id}/versions",
+  summary: "Every version of a workflow, newest first",
+  request: { params: WorkflowIdParam },
+  responses: { 200: json(z.object({ versions: z.array(WorkflowVersionSchema) }), "The versions"), 404: err("Unknown workflow") },
+});
+
+route(workflowsRoutes, versionsRoute, async (c) => {
   const { db } = c.var.engine.store;
-  const id = c.req.param("id");
+  const { id } = c.req.valid("param");
   const rows = await db
     .select()
     .from(workflows)
@@ -93,6 +129,15 @@ workflowsRoutes.get("/:id/versions", async (c) => {
   return c.json({ versions: rows.map(present) });
 });
 
-workflowsRoutes.get("/:id/versions/:version", async (c) =>
-  c.json(present(await loadWorkflow(c, c.req.param("id"), versionOf(c.req.param("version"))))),
-);
+const versionRoute = createRoute({
+  method: "get",
+  path: "/{id}/versions/{version}",
+  summary: "Get one workflow version",
+  request: { params: WorkflowIdParam.extend({ version: VersionParam }) },
+  responses: { 200: json(WorkflowVersionSchema, "The version"), 400: err("Bad version"), 404: err("Unknown workflow / version") },
+});
+
+route(workflowsRoutes, versionRoute, async (c) => {
+  const { id, version } = c.req.valid("param");
+  return c.json(present(await loadWorkflow(c, id, versionOf(version))));
+});

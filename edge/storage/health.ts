@@ -16,6 +16,9 @@
  */
 import type { Store } from "../../db/driver.js";
 import { apiError } from "../lib/errors.js";
+import { storageErrorCode } from "./errors.js";
+
+export { storageErrorCode };
 
 export interface StorageOptions {
   /** Free bytes where the database lives, or undefined when it cannot be known. */
@@ -25,20 +28,6 @@ export interface StorageOptions {
 }
 
 export const DEFAULT_MIN_FREE_BYTES = 32 << 20;
-
-/** SQLite/D1 errors that mean "the disk cannot take this write", not "this write is wrong". */
-export function storageErrorCode(e: unknown): string | undefined {
-  for (let x: unknown = e, i = 0; x && i < 4; x = (x as { cause?: unknown }).cause, i++) {
-    const code = (x as { code?: unknown }).code;
-    if (typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code)) return code;
-    const msg = (x as { message?: unknown }).message;
-    if (typeof msg === "string") {
-      const m = /\b(SQLITE_(?:FULL|IOERR\w*|READONLY\w*)|ENOSPC|EROFS|database or disk is full)\b/.exec(msg);
-      if (m) return m[1] === "database or disk is full" ? "SQLITE_FULL" : m[1];
-    }
-  }
-  return undefined;
-}
 
 export class StorageHealth {
   readonly minFreeBytes: number;

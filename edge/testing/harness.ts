@@ -20,7 +20,6 @@ export const AUTH = { authorization: `Bearer ${POOL_TOKEN}` };
 /** The harness tenant and its API key: requests without a credential act as this key. */
 export const TEST_TENANT = DEFAULT_TENANT; // rows tests insert directly default to it
 export const TEST_API_KEY = "mlk_test-harness-key-0000000000000000000000000";
-export const KEY_AUTH = { authorization: `Bearer ${TEST_API_KEY}` };
 /** Admin key for harnesses that pass `adminKey: TEST_ADMIN_KEY` (the admin API and /metrics). */
 export const TEST_ADMIN_KEY = "mla_test-harness-admin-key";
 export const ADMIN_AUTH = { authorization: `Bearer ${TEST_ADMIN_KEY}` };

@@ -7,8 +7,8 @@
  * const { key, headers } = createTenantKeySync(store, "acme");
  * await app.request("/v1/runs", { headers });
  */
-import { createHash } from "node:crypto";
 import type { Store } from "../../db/driver.js";
+import { sha256Hex } from "../../workflows/index.js";
 import { apiKeys } from "../../db/schema.js";
 import { generateKey, newId } from "../auth/keys.js";
 
@@ -22,7 +22,7 @@ export interface TenantKey {
 /** Store a key for `tenantId` now (better-sqlite3 only: its writes are synchronous). Idempotent per key. */
 export function createTenantKeySync(store: Store, tenantId = newId("t", 6), key = generateKey()): TenantKey {
   if (store.driver !== "better-sqlite3") throw new Error("createTenantKeySync needs better-sqlite3; use createApiKey (async) elsewhere");
-  const hash = createHash("sha256").update(key).digest("hex");
+  const hash = sha256Hex(key);
   const id = newId("key", 8);
   // drizzle's better-sqlite3 builders run synchronously with .run()
   (store.db.insert(apiKeys).values({ id, tenantId, name: "test", prefix: key.slice(0, 12), hash, createdAt: Date.now() }).onConflictDoNothing() as unknown as { run(): void }).run();

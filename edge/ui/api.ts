@@ -5,7 +5,7 @@
  * the API picks it for the UI.
  */
 import type { Hono } from "hono";
-import type { Ctx } from "../context.js";
+import type { Ctx, Env } from "../context.js";
 import type { presentRun, presentRunSummary } from "../lib/present.js";
 
 export type RunView = ReturnType<typeof presentRun>;
@@ -27,7 +27,7 @@ const FORWARD = ["authorization", "x-api-key", "cookie"];
 /** Calls the app's own API with the caller's credentials. */
 export class ApiClient {
   constructor(
-    private readonly app: Hono<any>,
+    private readonly app: Hono<Env>,
     private readonly c: Ctx,
   ) {}
 

@@ -6,7 +6,7 @@
  * fragment the live view swaps in when a step completes.
  */
 import { html, raw } from "hono/html";
-import { IMAGE_REF_RE, recordLookup, renderTemplate, type RefLookup, type Step, type WorkflowSpec } from "../../workflows/index.js";
+import { IMAGE_REF_RE, MAX_TOKENS, recordLookup, renderTemplate, type RefLookup, type Step, type WorkflowSpec } from "../../workflows/index.js";
 import type { RunView, StepView } from "./api.js";
 import { badge, duration, num, time, type Html } from "./layout.js";
 
@@ -176,7 +176,7 @@ ${step.op === "explain" ? html`<p class="hint">labels: ${step.labels.map((l) => 
   }
 }
 
-function metaView(run: RunView, s: StepView): Html {
+function metaView(_run: RunView, s: StepView): Html {
   const wall = s.startedAt && s.finishedAt ? s.finishedAt - s.startedAt : null;
   const [fromRun = "", fromStep = ""] = s.cachedFrom ? s.cachedFrom.split("/") : [];
   const r = s.receipt;
@@ -222,7 +222,7 @@ function rerunForm(run: RunView, step: Step): Html {
     const numField = (k: keyof typeof p, attrs: string, hint: string) =>
       html`<div class="field"><label for="${id}-${k}">${k}</label><input id="${id}-${k}" name="params.${k}" type="number" ${raw(attrs)} value="${String(p[k])}" aria-describedby="${id}-${k}-h"><span class="hint" id="${id}-${k}-h">${hint}</span></div>`;
     fields.push(
-      numField("maxTokens", 'min="1" max="256" step="1"', "1–256"),
+      numField("maxTokens", `min="1" max="${MAX_TOKENS}" step="1"`, `1–${MAX_TOKENS}`),
       numField("temperature", 'min="0" max="2" step="0.05"', "0 = greedy"),
       numField("topP", 'min="0.01" max="1" step="0.01"', "0 < p ≤ 1"),
       numField("topK", 'min="0" step="1"', "0 = off"),

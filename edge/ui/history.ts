@@ -3,10 +3,10 @@
  * one `GET /v1/runs` page per view, never the whole table, and no JavaScript needed to read it.
  */
 import { html } from "hono/html";
+import { RUN_STATUSES } from "../../workflows/index.js";
 import type { ApiClient, RunListView, RunSummaryView } from "./api.js";
 import { badge, duration, page, time, valueText, type Html } from "./layout.js";
 
-export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "canceled", "timed_out"] as const;
 const DEFAULT_LIMIT = 25;
 
 export interface HistoryFilters {

@@ -25,7 +25,7 @@ import { NEW_JS } from "./client/new.js";
 import { RUN_JS } from "./client/run.js";
 import { compareForm, comparePage } from "./compare.js";
 import { CSS } from "./css.js";
-import { loadExamples, readSampleFile, SAMPLE_FILE_RE } from "./examples.js";
+import { listExamples, readSampleFile, SAMPLE_FILE_RE } from "../../workflows/examples/index.js";
 import { readRunForm, sampleReuse } from "./run-form.js";
 import { historyPage, readFilters } from "./history.js";
 import { errorBox, page } from "./layout.js";
@@ -171,7 +171,7 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const pick = c.req.query("pick") ?? (c.req.query("example") ? `example:${c.req.query("example")}` : c.req.query("from") ? `run:${c.req.query("from")}` : "");
     const base = await newPageBase(c);
     let specText: string | undefined;
-    let values: Record<string, string> = {};
+    const values: Record<string, string> = {};
     const reuse: NonNullable<NewPageState["reuse"]> = {};
     if (pick.startsWith("run:")) {
       const r = await api(c).run(pick.slice(4));
@@ -285,7 +285,7 @@ ${compareForm(a, b)}`;
 
   async function newPageBase(c: Ctx): Promise<Pick<NewPageState, "examples" | "saved" | "models">> {
     const [examples, saved, models] = await Promise.all([
-      loadExamples(),
+      listExamples(),
       api(c).call<{ workflows: SavedWorkflow[] }>("/v1/workflows"),
       api(c).call<{ models: LiveModel[] }>("/v1/models"),
     ]);

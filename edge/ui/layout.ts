@@ -38,7 +38,7 @@ ${(opts.scripts ?? []).map((s) => html`<script defer src="/ui/assets/${s}"></scr
       <li><a href="/ui/runs" ${cur("history")}>History</a></li>
       <li><a href="/ui/new" ${cur("new")}>New run</a></li>
       <li><a href="/ui/compare" ${cur("compare")}>Compare</a></li>
-      <li><a href="/openapi.json">API</a></li>
+      <li><a href="/docs">API</a></li>
     </ul>
   </nav>
 </header>

@@ -10,7 +10,7 @@
  */
 import { html, raw } from "hono/html";
 import type { ValidationErrorMap } from "../../workflows/index.js";
-import type { Example } from "./examples.js";
+import type { Example } from "../../workflows/examples/index.js";
 import { page, type Html } from "./layout.js";
 
 export interface LiveModel {

@@ -4,7 +4,7 @@
  * input. Ticked "reuse" boxes become a stored image (`{ sha256 }`) or a sample file's bytes; a
  * file the user chose wins over both.
  */
-import { readSampleFile } from "./examples.js";
+import { readSampleFile } from "../../workflows/examples/index.js";
 import type { ReuseSource } from "./new-run.js";
 
 export interface RunForm {

@@ -6,15 +6,13 @@
  * cell is rendered by one function whether it arrives with the page or later.
  */
 import { html, raw } from "hono/html";
-import { isImageValue } from "../../workflows/index.js";
+import { isImageValue, isRunTerminal } from "../../workflows/index.js";
 import type { RunView } from "./api.js";
 import { cellView, inputImageUrl } from "./cells.js";
 import { badge, duration, page, time, valueText, type Html } from "./layout.js";
 
-export const TERMINAL = new Set(["succeeded", "failed", "canceled", "timed_out"]);
-
 export function runHead(run: RunView): Html {
-  const live = !TERMINAL.has(run.status);
+  const live = !isRunTerminal(run.status);
   const took = run.finishedAt ? run.finishedAt - run.createdAt : null;
   const outs = run.outputs ? Object.entries(run.outputs) : [];
   return html`<div id="run-head" class="run-head" data-run-status="${run.status}">
@@ -79,7 +77,7 @@ function inputsPanel(run: RunView): Html {
 
 export function runPage(run: RunView, lastEventId: number, problem?: string): Html {
   const byId = new Map(run.steps.map((s) => [s.id, s]));
-  const live = !TERMINAL.has(run.status);
+  const live = !isRunTerminal(run.status);
   const body = html`<div id="run" data-run-id="${run.id}" data-last-event-id="${lastEventId}" data-live="${live ? "1" : "0"}">
 ${problem ? html`<p class="notice error" role="alert" id="page-problem">${problem}</p>` : ""}
 ${runHead(run)}

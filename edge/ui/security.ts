@@ -21,7 +21,7 @@ import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { Ctx, Env } from "../context.js";
 import { KEY_COOKIE } from "../auth/middleware.js";
-import { sha256Text } from "../auth/keys.js";
+import { sha256Hex } from "../../workflows/index.js";
 import { apiError } from "../lib/errors.js";
 
 export const CSRF_FIELD = "_csrf";
@@ -40,7 +40,7 @@ const isUiPath = (p: string) => p === "/" || p === "/ui" || p.startsWith("/ui/")
 
 /** The CSRF token for an API key (the same on every instance, for as long as the key lives). */
 export async function csrfToken(key: string): Promise<string> {
-  return (await sha256Text(`metalm-csrf:${key}`)).slice(0, 40);
+  return sha256Hex(`metalm-csrf:${key}`).slice(0, 40);
 }
 
 /** Whether a browser says the request came from another origin (absent headers = not a browser form). */

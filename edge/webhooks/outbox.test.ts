@@ -28,7 +28,7 @@ describe("outbox", () => {
       const d = new RunDraft(snap.run, snap.steps, Date.now());
       for (const s of d.steps) if (s.status === "pending" || s.status === "queued") d.patchStep(s.stepId, { status: "skipped" });
       d.patchRun({ status: "canceled", finishedAt: d.now });
-      d.event("run.completed", null, { status: "canceled" });
+      d.event("run.completed", null, { status: "canceled", outputs: null, error: null });
       return d;
     };
     const stale = draft();

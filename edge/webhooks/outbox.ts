@@ -6,31 +6,14 @@
  * (only if the tenant has an enabled endpoint subscribed to the type) and one delivery per such
  * endpoint. Bound parameters stay far below D1's 100.
  *
- * Engine event → webhook type: `run.started` → `run.started`; `step.completed` (succeeded or
- * cached) → `step.completed`; `run.completed` → `run.completed` (succeeded), `run.failed` (failed,
- * timed out) or `run.canceled`. The payload is `{ type, timestamp, data: <the run object, as
- * GET /v1/runs/:id shows it at that commit> }`, plus `stepId` for `step.completed`.
+ * Which run event sends which webhook is `webhookTypeOf` (workflows/src/events.ts). The payload
+ * is `{ type, timestamp, data: <the run object, as GET /v1/runs/:id shows it at that commit> }`,
+ * plus `stepId` for `step.completed`.
  */
 import { rawStmt, type Stmt, type Store } from "../../db/driver.js";
-import type { RunRow, WebhookEventType } from "../../db/schema.js";
-import type { NewEvent } from "../engine/commit.js";
+import { webhookTypeOf, type WebhookEventType } from "../../workflows/index.js";
 import type { CommitHook, CommitView } from "../engine/context.js";
 import { presentRun } from "../lib/present.js";
-
-export function webhookTypeOf(e: NewEvent, run: RunRow): WebhookEventType | undefined {
-  switch (e.type) {
-    case "run.started":
-      return "run.started";
-    case "step.completed":
-      return "step.completed";
-    case "run.completed": {
-      const status = (e.data.status as string | undefined) ?? run.status;
-      return status === "succeeded" ? "run.completed" : status === "canceled" ? "run.canceled" : "run.failed";
-    }
-    default:
-      return undefined;
-  }
-}
 
 export function newMessageId(): string {
   return `msg_${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex")}`;
@@ -61,7 +44,7 @@ export const outboxHook: CommitHook = (_store: Store, commit: CommitView): Stmt[
   let view: string | undefined;
   let stamp: string | undefined;
   for (const e of commit.events) {
-    const type = webhookTypeOf(e, commit.run);
+    const type = webhookTypeOf(e);
     if (!type) continue;
     view ??= JSON.stringify(presentRun(commit.run, commit.steps));
     stamp ??= JSON.stringify(new Date(commit.now).toISOString());

@@ -16,37 +16,33 @@
  * metadata address (unless the edge allows that by configuration).
  */
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import {
   runs,
-  WEBHOOK_EVENT_TYPES,
   webhookAttempts,
   webhookDeliveries,
   webhookEndpoints,
   webhookMessages,
   type WebhookEndpointRow,
 } from "../../db/schema.js";
-import type { Ctx, Env } from "../context.js";
+import { WEBHOOK_EVENT_TYPES } from "../../workflows/index.js";
+import { err, json, jsonBody, newRouter, route } from "../api/route.js";
+import type { Ctx } from "../context.js";
 import { newId } from "../auth/keys.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
+import { CreateEndpointBody, DeliveryLogSchema, EndpointSchema, PatchEndpointBody, RedeliveredSchema, RotateSecretBody, SecretSchema } from "./schemas.js";
 import { webhookOptions } from "./options.js";
 import { newSecret } from "./sign.js";
 import { urlProblem } from "./ssrf.js";
 
-export const webhooksRoutes = new Hono<Env>();
-export const runWebhooksRoutes = new Hono<Env>();
+export const webhooksRoutes = newRouter();
+export const runWebhooksRoutes = newRouter();
 
 const MAX_ENDPOINTS = 20;
-const Events = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length);
-export const CreateEndpointBody = z.strictObject({
-  url: z.string().min(1).max(2048),
-  events: Events.optional(),
-  description: z.string().max(500).optional(),
-  enabled: z.boolean().optional(),
-});
-export const PatchEndpointBody = CreateEndpointBody.partial();
-export const RotateSecretBody = z.strictObject({ graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() });
+
+const IdParam = z.object({ id: z.string() });
+const apiKey = [{ apiKey: [] }];
+webhooksRoutes.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer", description: "An API key (mlk_…): picks the tenant" });
 
 const present = (e: WebhookEndpointRow) => ({
   id: e.id,
@@ -74,7 +70,16 @@ async function loadEndpoint(c: Ctx, id: string): Promise<WebhookEndpointRow> {
   return row;
 }
 
-webhooksRoutes.post("/endpoints", async (c) => {
+const endpointRoute = <M extends "get" | "post" | "patch" | "delete", P extends string, Req extends object>(method: M, path: P, summary: string, request: Req, responses: Record<number, ReturnType<typeof json>>) =>
+  createRoute({ method, path, summary, security: apiKey, request, responses });
+
+const createEndpointRoute = endpointRoute("post", "/endpoints", "Add a webhook endpoint (returns its whsec_ secret)", { body: jsonBody(CreateEndpointBody) }, {
+  201: json(EndpointSchema.extend({ secret: z.string() }), "The endpoint"),
+  400: err("Invalid body"),
+  422: err("URL refused (scheme, private address) or too many endpoints"),
+});
+
+route(webhooksRoutes, createEndpointRoute, async (c) => {
   const body = parseOr400(CreateEndpointBody, await readJson(c));
   checkUrl(c, body.url);
   const { store, now } = c.var.engine;
@@ -100,7 +105,7 @@ webhooksRoutes.post("/endpoints", async (c) => {
   return c.json({ ...present(row), secret: row.secret }, 201);
 });
 
-webhooksRoutes.get("/endpoints", async (c) => {
+route(webhooksRoutes, endpointRoute("get", "/endpoints", "The tenant's webhook endpoints", {}, { 200: json(z.object({ endpoints: z.array(EndpointSchema) }), "Endpoints") }), async (c) => {
   const rows = await c.var.engine.store.db
     .select()
     .from(webhookEndpoints)
@@ -109,16 +114,29 @@ webhooksRoutes.get("/endpoints", async (c) => {
   return c.json({ endpoints: rows.map(present) });
 });
 
-webhooksRoutes.get("/endpoints/:id", async (c) => c.json(present(await loadEndpoint(c, c.req.param("id")))));
+route(
+  webhooksRoutes,
+  endpointRoute("get", "/endpoints/{id}", "A webhook endpoint", { params: IdParam }, { 200: json(EndpointSchema, "The endpoint"), 404: err("Unknown endpoint") }),
+  async (c) => c.json(present(await loadEndpoint(c, c.req.valid("param").id))),
+);
 
-webhooksRoutes.get("/endpoints/:id/secret", async (c) => {
-  const e = await loadEndpoint(c, c.req.param("id"));
+const secretRoute = endpointRoute("get", "/endpoints/{id}/secret", "The endpoint's signing secret", { params: IdParam }, { 200: json(SecretSchema, "The secret"), 404: err("Unknown endpoint") });
+
+route(webhooksRoutes, secretRoute, async (c) => {
+  const e = await loadEndpoint(c, c.req.valid("param").id);
   const now = c.var.engine.now();
   return c.json({ secret: e.secret, previous: e.previousSecrets.filter((p) => p.expiresAt > now).map((p) => ({ expiresAt: p.expiresAt })) });
 });
 
-webhooksRoutes.patch("/endpoints/:id", async (c) => {
-  const e = await loadEndpoint(c, c.req.param("id"));
+const patchRoute = endpointRoute("patch", "/endpoints/{id}", "Change url, events, description, enabled", { params: IdParam, body: jsonBody(PatchEndpointBody) }, {
+  200: json(EndpointSchema, "The endpoint"),
+  400: err("Invalid body"),
+  404: err("Unknown endpoint"),
+  422: err("URL refused"),
+});
+
+route(webhooksRoutes, patchRoute, async (c) => {
+  const e = await loadEndpoint(c, c.req.valid("param").id);
   const body = parseOr400(PatchEndpointBody, await readJson(c));
   if (body.url !== undefined) checkUrl(c, body.url);
   const { store, now } = c.var.engine;
@@ -134,15 +152,28 @@ webhooksRoutes.patch("/endpoints/:id", async (c) => {
   return c.json(present({ ...e, ...patch }));
 });
 
-webhooksRoutes.delete("/endpoints/:id", async (c) => {
-  const e = await loadEndpoint(c, c.req.param("id"));
+const deleteRoute = endpointRoute("delete", "/endpoints/{id}", "Delete a webhook endpoint", { params: IdParam }, {
+  200: json(EndpointSchema.extend({ deleted: z.boolean() }), "Deleted"),
+  404: err("Unknown endpoint"),
+});
+
+route(webhooksRoutes, deleteRoute, async (c) => {
+  const e = await loadEndpoint(c, c.req.valid("param").id);
   const { store } = c.var.engine;
   await store.batch([store.db.delete(webhookEndpoints).where(and(eq(webhookEndpoints.id, e.id), eq(webhookEndpoints.tenantId, c.var.tenantId)))]);
   return c.json({ ...present(e), deleted: true });
 });
 
-webhooksRoutes.post("/endpoints/:id/rotate-secret", async (c) => {
-  const e = await loadEndpoint(c, c.req.param("id"));
+const rotateRoute = endpointRoute(
+  "post",
+  "/endpoints/{id}/rotate-secret",
+  "New secret; the old one keeps signing for the grace period",
+  { params: IdParam, body: jsonBody(RotateSecretBody, false) },
+  { 200: json(SecretSchema, "The new secret"), 400: err("Invalid body"), 404: err("Unknown endpoint") },
+);
+
+route(webhooksRoutes, rotateRoute, async (c) => {
+  const e = await loadEndpoint(c, c.req.valid("param").id);
   const text = await c.req.text();
   const body = text.trim() ? parseOr400(RotateSecretBody, (() => { try { return JSON.parse(text); } catch { throw apiError(400, "invalid_json", "malformed JSON"); } })()) : {};
   const { store, now } = c.var.engine;
@@ -159,8 +190,14 @@ webhooksRoutes.post("/endpoints/:id/rotate-secret", async (c) => {
   return c.json({ secret, previous: previous.map((p) => ({ expiresAt: p.expiresAt })) });
 });
 
-webhooksRoutes.post("/deliveries/:id/redeliver", async (c) => {
-  const id = c.req.param("id");
+const redeliverRoute = endpointRoute("post", "/deliveries/{id}/redeliver", "Send a delivery again (same webhook-id)", { params: IdParam }, {
+  202: json(RedeliveredSchema, "Queued"),
+  404: err("Unknown delivery"),
+  409: err("Endpoint disabled or deleted"),
+});
+
+route(webhooksRoutes, redeliverRoute, async (c) => {
+  const { id } = c.req.valid("param");
   const { store, now } = c.var.engine;
   const [d] = await store.db
     .select()
@@ -183,8 +220,13 @@ webhooksRoutes.post("/deliveries/:id/redeliver", async (c) => {
   return c.json({ id: d.id, messageId: d.messageId, endpointId: d.endpointId, status: "pending", nextAttemptAt: t }, 202);
 });
 
-runWebhooksRoutes.get("/:id/webhooks", async (c) => {
-  const runId = c.req.param("id");
+const deliveryLogRoute = endpointRoute("get", "/{id}/webhooks", "The run's webhook delivery log", { params: IdParam }, {
+  200: json(DeliveryLogSchema, "Messages, deliveries, attempts"),
+  404: err("Unknown run"),
+});
+
+route(runWebhooksRoutes, deliveryLogRoute, async (c) => {
+  const runId = c.req.valid("param").id;
   const { db } = c.var.engine.store;
   const tenantId = c.var.tenantId;
   const [run] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), eq(runs.tenantId, tenantId)));

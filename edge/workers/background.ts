@@ -12,7 +12,7 @@
  * Every pass is DB-driven, idempotent and bounded (the dispatcher claims deliveries with one
  * atomic UPDATE … RETURNING), so overlapping triggers are harmless.
  */
-import { and, asc, eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import type { DurableObjectNamespace } from "@cloudflare/workers-types";
 import type { Store } from "../../db/driver.js";
 import { webhookDeliveries } from "../../db/schema.js";

@@ -27,7 +27,8 @@ import type { Segment } from "../../workflows/index.js";
 import type { Embedded } from "../src/decode/forward.js";
 import { defaultParams } from "../src/decode/generate.js";
 import { ModelRuntime } from "../src/ops/runtime.js";
-import { loadPackage, sha256Hex, type ModelPackage } from "../src/package/load.js";
+import { loadPackage, type ModelPackage } from "../src/package/load.js";
+import { sha256Hex } from "../../workflows/index.js";
 import { corpusBleu } from "./bleu.js";
 import { ciderD } from "./cider.js";
 import {
@@ -744,7 +745,7 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
     const gk4 = r.icl.find((x) => x.k === 4)?.gpt ?? 0;
     if (gk4 < 0.1)
       L.push(
-      `Note on the GPT column: the committed gpt-baseline is the checkpoint after its last stage, full fine-tuning on text NLI (train.py recipe \`gpt_gpu\`: text LM + in-context text, then \`nli_full\`), and it has forgotten the in-context format: at k = 4 it answers e.g. ${r.gptIclExample ?? "—"}. The GPT baseline column is therefore not a fair test of the paper's claim${extra ? "; the extra column is: the same GPT before its NLI stage (gpt-baseline-lm, trained by train.py recipe \`gpt_gpu\` on the same GPU budget and batch sizes as metalm-tiny's recipe \`slots\`)" : "; it needs the GPT checkpoint from before NLI fine-tuning exported as its own package"}.`,
+      `Note on the GPT column: the committed gpt-baseline is the checkpoint after its last stage, full fine-tuning on text NLI (train.py recipe \`gpt_gpu\`: text LM + in-context text, then \`nli_full\`), and it has forgotten the in-context format: at k = 4 it answers e.g. ${r.gptIclExample ?? "—"}. The GPT baseline column is therefore not a fair test of the paper's claim${extra ? "; the extra column is: the same GPT before its NLI stage (gpt-baseline-lm, trained by train.py recipe `gpt_gpu` on the same GPU budget and batch sizes as metalm-tiny's recipe `slots`)" : "; it needs the GPT checkpoint from before NLI fine-tuning exported as its own package"}.`,
       "",
     );
     L.push("Per task (k = 0 / 1 / 4):", "", "| task | n | MetaLM | GPT baseline |", "|---|---|---|---|");

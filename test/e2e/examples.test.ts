@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetalmClient, type Run } from "../../cli/client.js";
-import { renderPng } from "../../gpu-worker/eval/shapes.js";
+import { renderPng, type Scene } from "../../gpu-worker/eval/shapes.js";
 import { EXAMPLE_MODEL, EXAMPLES, loadExample, sampleInputs, withModel, type ExampleName } from "../../workflows/examples/index.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
 
@@ -36,8 +36,8 @@ afterAll(async () => {
 });
 
 async function runExample(name: ExampleName): Promise<Run> {
-  const { spec, sample } = loadExample(name);
-  const { values, files } = sampleInputs(sample);
+  const { spec, sample } = await loadExample(name);
+  const { values, files } = await sampleInputs(sample);
   const { run, finished } = await api.createRun({ spec: withModel(spec, model) as never, inputs: values, files, tags: ["e2e"] }, { wait: 30 });
   expect(finished, `run ${run.id} not finished after 30 s`).toBe(true);
   runs.set(name, run);
@@ -57,7 +57,7 @@ describe("npm start → every example end to end", () => {
     const run = await runExample(name);
     expect(run.error).toBeNull();
     expect(run.status).toBe("succeeded");
-    const expected = loadExample(name).sample.expected;
+    const expected = (await loadExample(name)).sample.expected;
     expect(Object.keys(run.outputs ?? {}).sort()).toEqual(Object.keys(expected).sort());
     for (const v of Object.values(run.outputs ?? {})) expect(typeof v).toBe("string");
     if (name === "vqa-then-explain") expect(LABELS).toContain(run.outputs!.label);
@@ -72,7 +72,7 @@ describe("npm start → every example end to end", () => {
     ctx.skip(fixture, `served model is ${model}, the random-weight fixture: ground truth needs the trained gpu-worker/models/metalm-tiny`);
     const run = runs.get(name) ?? (await runExample(name));
     const norm = (v: unknown) => String(v).trim().toLowerCase().replace(/\s+/g, " ");
-    const expected = loadExample(name).sample.expected;
+    const expected = (await loadExample(name)).sample.expected;
     expect(Object.fromEntries(Object.entries(run.outputs ?? {}).map(([k, v]) => [k, norm(v)]))).toEqual(expected);
   });
 
@@ -86,8 +86,8 @@ describe("npm start → every example end to end", () => {
       return n;
     };
     expect(stack.workerMetricsUrls().length).toBeGreaterThan(0);
-    const { spec, sample } = loadExample("vqa-then-explain");
-    const png = new Uint8Array(renderPng(sample.scenes.image!, { size: 96, seed: 4242 })); // bytes no earlier run used
+    const { spec, sample } = await loadExample("vqa-then-explain");
+    const png = new Uint8Array(renderPng(sample.scenes.image as Scene, { size: 96, seed: 4242 })); // bytes no earlier run used
     const before = await runs();
     const { run } = await api.createRun({ spec: withModel(spec, model) as never, inputs: { question: sample.inputs.question! }, files: { image: png } }, { wait: 30 });
     expect(run.status).toBe("succeeded");
@@ -98,7 +98,7 @@ describe("npm start → every example end to end", () => {
   it("the README's curl form (saved workflow by id, multipart image) answers like the inline spec", async () => {
     const form = new FormData();
     form.set("request", JSON.stringify({ workflowId: "vqa" }));
-    const { values, files } = sampleInputs(loadExample("vqa").sample);
+    const { values, files } = await sampleInputs((await loadExample("vqa")).sample);
     form.set("image", new Blob([files.image! as Uint8Array<ArrayBuffer>]), "vqa.png");
     form.set("question", values.question!);
     const res = await fetch(`${stack.url}/v1/runs`, { method: "POST", body: form, headers: { prefer: "wait=30", authorization: `Bearer ${stack.apiKey}` } });

@@ -13,12 +13,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { referencePngs } from "../../gpu-worker/src/testing/fixture.js";
+import { isRunTerminal, type RunStatus } from "../../workflows/index.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { api, peek, sleep, startEdge, startWorker, tempDir, until, vqaSpec, type Edge, type Proc } from "./procs.js";
 import { freePort } from "../helpers/net.js";
 
 const image = `data:image/png;base64,${referencePngs.a!.toString("base64")}`;
-const TERMINAL = new Set(["succeeded", "failed", "canceled", "timed_out"]);
 const tmp = tempDir("faults-");
 let port = 0;
 let edge: Edge;
@@ -45,14 +45,14 @@ async function createRuns(n: number, tag: string): Promise<string[]> {
 
 const statusOf = (ids: string[]) =>
   peek(tmp.dir, (db) => {
-    const rows = db.prepare(`SELECT id, status FROM runs WHERE id IN (${ids.map(() => "?").join(",")})`).all(...ids) as { id: string; status: string }[];
+    const rows = db.prepare(`SELECT id, status FROM runs WHERE id IN (${ids.map(() => "?").join(",")})`).all(...ids) as { id: string; status: RunStatus }[];
     return new Map(rows.map((r) => [r.id, r.status]));
   });
 
 async function allFinished(ids: string[], ms: number) {
   return until(`${ids.length} runs to finish`, async () => {
     const s = statusOf(ids);
-    return [...s.values()].every((v) => TERMINAL.has(v)) && s.size === ids.length ? s : undefined;
+    return [...s.values()].every((v) => isRunTerminal(v)) && s.size === ids.length ? s : undefined;
   }, ms, 250);
 }
 
@@ -113,7 +113,7 @@ describe("fault tolerance with real processes", () => {
     const statuses = [...done.values()];
     Object.assign(figures, {
       killWorker: {
-        inFlight: [...before.values()].filter((s) => !TERMINAL.has(s)).length,
+        inFlight: [...before.values()].filter((s) => !isRunTerminal(s)).length,
         decodeJobsHeldByVictim: held,
         succeeded: statuses.filter((s) => s === "succeeded").length,
         lost: ids.length - statuses.filter((s) => s === "succeeded").length,
@@ -192,7 +192,7 @@ describe("fault tolerance with real processes", () => {
     expect([...perRun.values()].every((n) => n === 5)).toBe(true);
     expect(perRun.size).toBe(160);
     figures.restartEdge = {
-      inFlight: [...before.values()].filter((s) => !TERMINAL.has(s)).length,
+      inFlight: [...before.values()].filter((s) => !isRunTerminal(s)).length,
       succeeded: [...done.values()].filter((s) => s === "succeeded").length,
       lost: 40 - [...done.values()].filter((s) => s === "succeeded").length,
       duplicated: dup.steps.length + dup.runs.length,

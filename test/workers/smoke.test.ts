@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../helpers/net.js";
+import { isRunTerminal } from "../../workflows/index.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
@@ -199,7 +200,7 @@ describe(`the edge on wrangler dev --local (workerd + D1), a Node gpu-worker ser
       "the run to finish",
       async () => {
         const r = await api(`/v1/runs/${runId}`);
-        return ["succeeded", "failed", "canceled", "timed_out"].includes(r.body?.status) ? r.body : undefined;
+        return r.body && isRunTerminal(r.body.status) ? r.body : undefined;
       },
       90_000,
       () => `--- worker ---\n${workerLog.slice(-3000)}\n--- wrangler ---\n${devLog.slice(-3000)}`,

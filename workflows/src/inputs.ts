@@ -2,15 +2,15 @@
  * Resolved input values: what validation and the planner see after the edge has stored images
  * (by content hash). Text → string, number → number, image → `{ sha256, mime }`.
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { InputDecl, WorkflowSpec } from "./spec.js";
 import { Sha256Schema } from "./wire.js";
 
 /** A stored image, referenced by content. */
-export const ImageValueSchema = z.object({ sha256: Sha256Schema, mime: z.string().min(1) }).strict().openapi("ImageValue");
+export const ImageValueSchema = z.object({ sha256: Sha256Schema, mime: z.string().min(1) }).strict().meta({ id: "ImageValue" });
 export type ImageValue = z.infer<typeof ImageValueSchema>;
 /** One resolved input value. */
-export const InputValueSchema = z.union([z.string(), z.number(), ImageValueSchema]).openapi("InputValue");
+export const InputValueSchema = z.union([z.string(), z.number(), ImageValueSchema]).meta({ id: "InputValue" });
 export type InputValue = z.infer<typeof InputValueSchema>;
 /** Input name → resolved value. */
 export type InputValues = Readonly<Record<string, InputValue>>;

@@ -5,7 +5,7 @@
  * `rerunSet(newSpec, [from, ...changed])`; steps outside that set are copied from the earlier
  * run as `cached`, the others are planned afresh.
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { NonRetryableError } from "./errors.js";
 import { collectRefs, referencedStep } from "./graph/refs.js";
 import { canonicalJson } from "./hash.js";
@@ -17,7 +17,7 @@ import type { StepInput, WorkflowSpec, WorkflowSpecInput } from "./spec.js";
  */
 export const StepOverridesSchema = z
   .record(z.string(), z.record(z.string(), z.unknown()))
-  .openapi("StepOverrides", { example: { answer: { params: { temperature: 0.7, seed: 7 } } } });
+  .meta({ id: "StepOverrides", example: { answer: { params: { temperature: 0.7, seed: 7 } } } });
 export type StepOverrides = z.infer<typeof StepOverridesSchema>;
 
 /** Step id → the steps that reference it directly (tensor or value). */

@@ -1,12 +1,13 @@
 /**
  * The workflow spec: one strict zod schema, the single source of the spec's TS types
  * (ARCHITECTURE.md §1). The edge validates request bodies and generates its OpenAPI document
- * from these schemas, so they use `z` from `@hono/zod-openapi` (zod v4 with `.openapi()`).
+ * from these schemas. Plain `zod`, so the worker's parsing does not depend on a web framework:
+ * `.meta({ id })` names a schema, which the edge's generator turns into a `$ref`.
  *
  * Only the *shape* is checked here. Everything that needs the whole graph (references, cycles,
  * types of referenced steps, the model catalog, input values) lives in `graph/`.
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 
 /** Step id: `[a-z][a-z0-9_-]{0,63}`. */
 export const STEP_ID_RE = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -21,11 +22,13 @@ export const IMAGE_REF_RE = /^\{\{\s*inputs\.([a-zA-Z_][a-zA-Z0-9_]{0,63})\s*\}\
 export const MAX_TEMPLATE_LENGTH = 16_384;
 /** Most steps a workflow may have. */
 export const MAX_STEPS = 256;
+/** The largest `params.maxTokens` a spec may ask for (the edge's `MAX_TOKENS` limit can only lower it). */
+export const MAX_TOKENS = 256;
 /** Labels `explain` uses when none are given. */
 export const DEFAULT_LABELS = ["entailment", "contradiction", "neutral"] as const;
 
 /** The four ops of the workflow vocabulary. */
-export const OpSchema = z.enum(["encode", "connect", "decode", "explain"]).openapi("Op");
+export const OpSchema = z.enum(["encode", "connect", "decode", "explain"]).meta({ id: "Op" });
 export type Op = z.infer<typeof OpSchema>;
 /** Every op, in a fixed order (handy for exhaustive tables and tests). */
 export const OPS: readonly Op[] = OpSchema.options;
@@ -79,7 +82,7 @@ export const NumberInputDeclSchema = z
 /** An input declaration; a text/number input with a `default` is optional, all others required. */
 export const InputDeclSchema = z
   .discriminatedUnion("type", [ImageInputDeclSchema, TextInputDeclSchema, NumberInputDeclSchema])
-  .openapi("InputDecl");
+  .meta({ id: "InputDecl" });
 export type ImageInputDecl = z.infer<typeof ImageInputDeclSchema>;
 export type TextInputDecl = z.infer<typeof TextInputDeclSchema>;
 export type NumberInputDecl = z.infer<typeof NumberInputDeclSchema>;
@@ -95,13 +98,13 @@ export const RetryPolicySchema = z
     backoffMs: z.number().int().min(0).max(600_000).default(500),
   })
   .strict()
-  .openapi("RetryPolicy");
+  .meta({ id: "RetryPolicy" });
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 
 /** Sampling parameters of `decode` / `explain`; every field has a default. */
 export const DecodeParamsSchema = z
   .object({
-    maxTokens: z.number().int().min(1).max(256).default(32),
+    maxTokens: z.number().int().min(1).max(MAX_TOKENS).default(32),
     temperature: z.number().min(0).max(2).default(0),
     topP: z.number().gt(0).max(1).default(1),
     topK: z.number().int().min(0).max(1_000_000).default(0),
@@ -109,7 +112,7 @@ export const DecodeParamsSchema = z
     stop: z.array(z.string().min(1).max(64)).max(4).default(() => []),
   })
   .strict()
-  .openapi("DecodeParams");
+  .meta({ id: "DecodeParams" });
 export type DecodeParams = z.infer<typeof DecodeParamsSchema>;
 /** What a client may send for params (every field optional). */
 export type DecodeParamsInput = z.input<typeof DecodeParamsSchema>;
@@ -117,7 +120,7 @@ export type DecodeParamsInput = z.input<typeof DecodeParamsSchema>;
 /** A decode segment: a connected span (`{ span: <connect step id> }`) or a text template. */
 export const SpanSegmentSchema = z.object({ span: StepIdSchema }).strict();
 export const TextSegmentSchema = z.object({ text: TemplateSchema }).strict();
-export const SegmentSpecSchema = z.union([SpanSegmentSchema, TextSegmentSchema]).openapi("SegmentSpec");
+export const SegmentSpecSchema = z.union([SpanSegmentSchema, TextSegmentSchema]).meta({ id: "SegmentSpec" });
 export type SpanSegment = z.infer<typeof SpanSegmentSchema>;
 export type TextSegment = z.infer<typeof TextSegmentSchema>;
 export type SegmentSpec = z.infer<typeof SegmentSpecSchema>;
@@ -174,7 +177,7 @@ export const ExplainStepSchema = z
 /** One step; discriminated on `op` (an unknown op is a schema error on field `op`). */
 export const StepSchema = z
   .discriminatedUnion("op", [EncodeStepSchema, ConnectStepSchema, DecodeStepSchema, ExplainStepSchema])
-  .openapi("Step");
+  .meta({ id: "StepSpec" });
 export type EncodeStep = z.infer<typeof EncodeStepSchema>;
 export type ConnectStep = z.infer<typeof ConnectStepSchema>;
 export type DecodeStep = z.infer<typeof DecodeStepSchema>;
@@ -226,7 +229,7 @@ export const WorkflowSpecSchema = z
     timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
   })
   .strict()
-  .openapi("WorkflowSpec");
+  .meta({ id: "WorkflowSpec" });
 /** A parsed spec: every default applied. */
 export type WorkflowSpec = z.infer<typeof WorkflowSpecSchema>;
 /** A spec as a client may write it. */

@@ -5,9 +5,12 @@ import {
   canTransition,
   endRun,
   IllegalTransitionError,
+  isRunTerminal,
   isTerminal,
   RUN_STATUSES,
   RUN_TRANSITIONS,
+  STEP_DEAD,
+  STEP_OK,
   STEP_STATUSES,
   STEP_TRANSITIONS,
   type StepSnapshot,
@@ -34,6 +37,8 @@ describe("transition tables", () => {
 
   it("terminal states have no way out, and only they", () => {
     for (const s of RUN_STATUSES) expect(RUN_TRANSITIONS[s].length === 0).toBe(isTerminal(s));
+    for (const s of RUN_STATUSES) expect(RUN_TRANSITIONS[s].length === 0).toBe(isRunTerminal(s));
+    for (const s of STEP_STATUSES) expect(STEP_TRANSITIONS[s].length === 0).toBe(STEP_OK.has(s) || STEP_DEAD.has(s));
     for (const s of STEP_STATUSES) expect(STEP_TRANSITIONS[s].length === 0).toBe(isTerminal(s));
   });
 

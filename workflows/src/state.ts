@@ -3,12 +3,28 @@
  * engine: given the steps' statuses it says which steps are ready, which must be skipped, and
  * what the run's status becomes. The edge persists what it returns.
  */
+import { z } from "zod";
 import { NonRetryableError } from "./errors.js";
 
+/**
+ * The one list of run statuses (the DB column, the API, the UI's filters and the CLI read it).
+ * The terminal ones are those without outgoing transitions in `RUN_TRANSITIONS`.
+ */
 export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "canceled", "timed_out"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+export const RunStatusSchema = z.enum(RUN_STATUSES);
+/** The one list of step statuses; `cached` and `skipped` are step-only. */
 export const STEP_STATUSES = ["pending", "queued", "running", "succeeded", "failed", "canceled", "timed_out", "cached", "skipped"] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
+export const StepStatusSchema = z.enum(STEP_STATUSES);
+
+/** Final run statuses. */
+export const RUN_TERMINAL: ReadonlySet<RunStatus> = new Set<RunStatus>(["succeeded", "failed", "canceled", "timed_out"]);
+export type RunTerminalStatus = "succeeded" | "failed" | "canceled" | "timed_out";
+/** Final step statuses with an output downstream steps can use. */
+export const STEP_OK: ReadonlySet<StepStatus> = new Set<StepStatus>(["succeeded", "cached"]);
+/** Final step statuses without an output: their dependents can never run. */
+export const STEP_DEAD: ReadonlySet<StepStatus> = new Set<StepStatus>(["failed", "canceled", "timed_out", "skipped"]);
 
 /**
  * Allowed run transitions. A run may fail or end before it starts (cancel, deadline, a model
@@ -88,7 +104,17 @@ export function assertTransition(kind: "run" | "step", from: string, to: string,
  * isTerminal("cached"); // true
  */
 export function isTerminal(status: RunStatus | StepStatus): boolean {
-  return status === "succeeded" || status === "failed" || status === "canceled" || status === "timed_out" || status === "cached" || status === "skipped";
+  return STEP_OK.has(status) || STEP_DEAD.has(status);
+}
+
+/**
+ * Whether a run has ended.
+ *
+ * @example
+ * isRunTerminal("running"); // false
+ */
+export function isRunTerminal(status: RunStatus): status is RunTerminalStatus {
+  return RUN_TERMINAL.has(status);
 }
 
 /**
@@ -98,7 +124,7 @@ export function isTerminal(status: RunStatus | StepStatus): boolean {
  * hasOutput("cached"); // true
  */
 export function hasOutput(status: StepStatus): boolean {
-  return status === "succeeded" || status === "cached";
+  return STEP_OK.has(status);
 }
 
 /**
@@ -108,7 +134,7 @@ export function hasOutput(status: StepStatus): boolean {
  * isDead("skipped"); // true
  */
 export function isDead(status: StepStatus): boolean {
-  return isTerminal(status) && !hasOutput(status);
+  return STEP_DEAD.has(status);
 }
 
 /** What `advanceRun` needs of a step (e.g. a `PlannedStep` plus its stored status). */

@@ -7,7 +7,7 @@
  * Numbers must be finite (JSON has no Infinity): a worker clamps a `-Infinity` log-prob to
  * `MIN_LOGPROB`.
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { DecodeParamsSchema, OpSchema } from "./spec.js";
 
 /** Lowercase hex sha256. */
@@ -47,7 +47,7 @@ export const ModelAdvertSchema = z
     ops: z.array(OpSchema).min(1),
     vocabSize: z.number().int().positive().optional(),
   })
-  .openapi("ModelAdvert");
+  .meta({ id: "ModelAdvert" });
 export type ModelAdvert = z.infer<typeof ModelAdvertSchema>;
 
 /**
@@ -80,12 +80,12 @@ export const EncodeRecipeSchema = z
     image: z.object({ sha256: Sha256Schema }).optional(),
     text: z.string().optional(),
   })
-  .openapi("EncodeRecipe");
+  .meta({ id: "EncodeRecipe" });
 export type EncodeRecipe = z.infer<typeof EncodeRecipeSchema>;
 
 export const ConnectRecipeSchema = z
   .object({ connector: z.string().min(1), source: EncodeRecipeSchema })
-  .openapi("ConnectRecipe");
+  .meta({ id: "ConnectRecipe" });
 export type ConnectRecipe = z.infer<typeof ConnectRecipeSchema>;
 
 /** A resolved decode segment: a connected span (by recipe) or literal text. */
@@ -94,7 +94,7 @@ export const SegmentSchema = z
     z.object({ kind: z.literal("span"), recipe: ConnectRecipeSchema }),
     z.object({ kind: z.literal("text"), text: z.string() }),
   ])
-  .openapi("Segment");
+  .meta({ id: "Segment" });
 export type Segment = z.infer<typeof SegmentSchema>;
 
 // ---------------------------------------------------------------- jobs
@@ -132,7 +132,7 @@ export const ExplainJobSchema = z.object({
 /** A leased job; discriminated on `op`. */
 export const JobSchema = z
   .discriminatedUnion("op", [EncodeJobSchema, ConnectJobSchema, DecodeJobSchema, ExplainJobSchema])
-  .openapi("Job");
+  .meta({ id: "Job" });
 export type Job = z.infer<typeof JobSchema>;
 export type JobOf<O extends Job["op"]> = Extract<Job, { op: O }>;
 /** The op-specific part of a job (what the planner computes; the edge adds ids and lease data). */
@@ -152,7 +152,7 @@ export const TensorSummarySchema = z
     mean: z.number(),
     std: z.number(),
   })
-  .openapi("TensorSummary");
+  .meta({ id: "TensorSummary" });
 export type TensorSummary = z.infer<typeof TensorSummarySchema>;
 
 export const FinishReasonSchema = z.enum(["stop", "length", "eos", "canceled"]);
@@ -181,7 +181,7 @@ export const StepOutputSchema = z
       logprobs: z.array(z.number()),
     }),
   ])
-  .openapi("StepOutput");
+  .meta({ id: "StepOutput" });
 export type StepOutput = z.infer<typeof StepOutputSchema>;
 export type StepOutputOf<O extends StepOutput["op"]> = Extract<StepOutput, { op: O }>;
 
@@ -198,7 +198,7 @@ export const ReceiptSchema = z
     seed: z.number().int(),
     params: z.record(z.string(), z.unknown()),
   })
-  .openapi("Receipt");
+  .meta({ id: "Receipt" });
 export type Receipt = z.infer<typeof ReceiptSchema>;
 
 /** An error as it crosses the wire (see errors.ts for rebuilding typed errors). */
@@ -209,7 +209,7 @@ export const WireErrorSchema = z
     retryable: z.boolean(),
     details: z.unknown().optional(),
   })
-  .openapi("WireError");
+  .meta({ id: "WireError" });
 export type WireError = z.infer<typeof WireErrorSchema>;
 
 /** One generated token, for SSE `token` events. */
@@ -237,7 +237,7 @@ export const JobResultOkSchema = z.object({
 });
 export const JobResultErrSchema = z.object({ jobId: Id, leaseId: Id, ok: z.literal(false), error: WireErrorSchema });
 /** A job's outcome; discriminated on `ok`. */
-export const JobResultSchema = z.discriminatedUnion("ok", [JobResultOkSchema, JobResultErrSchema]).openapi("JobResult");
+export const JobResultSchema = z.discriminatedUnion("ok", [JobResultOkSchema, JobResultErrSchema]).meta({ id: "JobResult" });
 export type JobResult = z.infer<typeof JobResultSchema>;
 
 // ---------------------------------------------------------------- requests / responses
@@ -245,15 +245,15 @@ export type JobResult = z.infer<typeof JobResultSchema>;
 /** `POST /v1/pool/register`. */
 export const RegisterRequestSchema = z
   .object({ workerId: Id, executionProvider: z.string().min(1), ortVersion: z.string().min(1), models: z.array(ModelAdvertSchema) })
-  .openapi("RegisterRequest");
+  .meta({ id: "RegisterRequest" });
 export type RegisterRequest = z.infer<typeof RegisterRequestSchema>;
-export const RegisterResponseSchema = z.object({ leaseMs: z.number().int().positive() }).openapi("RegisterResponse");
+export const RegisterResponseSchema = z.object({ leaseMs: z.number().int().positive() }).meta({ id: "RegisterResponse" });
 export type RegisterResponse = z.infer<typeof RegisterResponseSchema>;
 
 /** `POST /v1/pool/lease` (long-poll). */
 export const LeaseRequestSchema = z
   .object({ workerId: Id, max: z.number().int().min(1).max(64), waitMs: z.number().int().min(0).max(25_000) })
-  .openapi("LeaseRequest");
+  .meta({ id: "LeaseRequest" });
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>;
 export const LeaseResponseSchema = z
   .object({
@@ -265,31 +265,31 @@ export const LeaseResponseSchema = z
      */
     blobs: z.record(Sha256Schema, z.string()).optional(),
   })
-  .openapi("LeaseResponse");
+  .meta({ id: "LeaseResponse" });
 export type LeaseResponse = z.infer<typeof LeaseResponseSchema>;
 
 /** `POST /v1/pool/heartbeat`. */
-export const HeartbeatRequestSchema = z.object({ workerId: Id, jobIds: z.array(Id).max(1024) }).openapi("HeartbeatRequest");
+export const HeartbeatRequestSchema = z.object({ workerId: Id, jobIds: z.array(Id).max(1024) }).meta({ id: "HeartbeatRequest" });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequestSchema>;
 export const HeartbeatResponseSchema = z
   .object({ cancel: z.array(Id), lost: z.array(Id) })
-  .openapi("HeartbeatResponse");
+  .meta({ id: "HeartbeatResponse" });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
 /** `POST /v1/pool/progress` (optional). */
 export const ProgressRequestSchema = z
   .object({ workerId: Id, jobId: Id, tokens: z.array(ProgressTokenSchema).max(1024) })
-  .openapi("ProgressRequest");
+  .meta({ id: "ProgressRequest" });
 export type ProgressRequest = z.infer<typeof ProgressRequestSchema>;
-export const ProgressResponseSchema = z.object({ cancel: z.boolean() }).openapi("ProgressResponse");
+export const ProgressResponseSchema = z.object({ cancel: z.boolean() }).meta({ id: "ProgressResponse" });
 export type ProgressResponse = z.infer<typeof ProgressResponseSchema>;
 
 /** `POST /v1/pool/results`. */
 export const ResultsRequestSchema = z
   .object({ workerId: Id, results: z.array(JobResultSchema).min(1).max(64) })
-  .openapi("ResultsRequest");
+  .meta({ id: "ResultsRequest" });
 export type ResultsRequest = z.infer<typeof ResultsRequestSchema>;
 export const ResultsResponseSchema = z
   .object({ accepted: z.array(Id), ignored: z.array(Id) })
-  .openapi("ResultsResponse");
+  .meta({ id: "ResultsResponse" });
 export type ResultsResponse = z.infer<typeof ResultsResponseSchema>;

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { JobResultSchema, type Job, type JobResult } from "../../../workflows/index.js";
 import { DynamicBatcher } from "../batcher/index.js";
 import type { ModelRuntime } from "../ops/runtime.js";
-import { sha256Hex } from "../package/load.js";
+import { sha256Hex } from "../../../workflows/index.js";
 import { fixtureRuntime, greedy, reference, referencePngs, toSegments } from "../testing/fixture.js";
 import { JobExecutor, type JobItem } from "./execute.js";
 

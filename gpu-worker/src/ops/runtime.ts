@@ -12,7 +12,8 @@ import { concatEmbedded, embedTokens, type Embedded } from "../decode/forward.js
 import { generate, type GenerateRequest, type GenerateResult } from "../decode/generate.js";
 import { DecodePool } from "../image/decode-pool.js";
 import { preprocessKey } from "../image/preprocess.js";
-import { sha256Hex, type ModelPackage } from "../package/load.js";
+import { type ModelPackage } from "../package/load.js";
+import { sha256Hex } from "../../../workflows/index.js";
 import { checkedRun } from "../package/session.js";
 
 /** A float32 tensor kept inside the worker (only summaries leave it). */

@@ -2,7 +2,7 @@
  * Loads a model package folder: validates the manifest, checks every file's sha256, builds the
  * tokenizer and creates one onnxruntime session per graph.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../../../workflows/index.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "../tokenizer/index.js";
@@ -24,8 +24,6 @@ export interface ModelPackage {
   decoder: Session;
   release(): Promise<void>;
 }
-
-export const sha256Hex = (bytes: Uint8Array | string): string => createHash("sha256").update(bytes).digest("hex");
 
 /** Reads `manifest.json` and checks every listed file's sha256. Throws `PackageError` naming the file. */
 export async function readVerifiedManifest(dir: string): Promise<{ manifest: Manifest; sha256: string }> {
@@ -94,10 +92,4 @@ export async function loadPackage(dir: string, cfg: SessionConfig = defaultSessi
       await Promise.all(all.map((s) => s.release()));
     },
   };
-}
-
-/** The connector that docks `encoder` (the manifest's default for a `connect` without an explicit connector). */
-export function connectorFor(pkg: ModelPackage, encoder: string): string | undefined {
-  for (const [name, c] of pkg.connectors) if (c.spec.encoder === encoder) return name;
-  return undefined;
 }

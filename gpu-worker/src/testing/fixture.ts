@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
 import type { Segment } from "../../../workflows/index.js";
-import { loadPackage, sha256Hex, type ModelPackage } from "../package/load.js";
+import { loadPackage, type ModelPackage } from "../package/load.js";
+import { sha256Hex } from "../../../workflows/index.js";
 import { ModelRuntime, type RuntimeOptions } from "../ops/runtime.js";
 
 export const FIXTURE_DIR = fileURLToPath(new URL("../../fixtures/tiny", import.meta.url));

@@ -15,6 +15,7 @@ import { openSqliteStore } from "../../../db/store.js";
 import { createApp } from "../../../edge/app.js";
 import { sweepExpired } from "../../../edge/engine/results.js";
 import { createTenantKeySync, defaultKey } from "../../../edge/testing/tenants.js";
+import { isRunTerminal } from "../../../workflows/index.js";
 import { FIXTURE_DIR, referencePngs } from "../testing/fixture.js";
 import { startPool, type Pool } from "./pool.js";
 
@@ -67,7 +68,7 @@ const pool = (prefix: string, env: Record<string, string> = {}) => {
 };
 const finished = (id: string) => until(async () => {
   const { body } = await api(`/v1/runs/${id}`);
-  return ["succeeded", "failed", "canceled", "timed_out"].includes(body.status) ? body : undefined;
+  return isRunTerminal(body.status) ? body : undefined;
 });
 
 beforeAll(async () => {

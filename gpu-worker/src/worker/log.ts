@@ -13,5 +13,3 @@ export function jsonLog(base: Record<string, unknown>, level: keyof typeof LEVEL
   };
   return { info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
-
-export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };

@@ -7,7 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Job } from "../../../workflows/index.js";
-import { sha256Hex } from "../package/load.js";
+import { sha256Hex } from "../../../workflows/index.js";
 import { FakeEdge } from "../testing/fake-edge.js";
 import { FIXTURE_DIR, referencePngs } from "../testing/fixture.js";
 import { startPool, type Pool } from "./pool.js";

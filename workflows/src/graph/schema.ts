@@ -2,7 +2,7 @@
  * zod issues → the per-step error map: an issue at `["steps", 2, "params", "maxTokens"]` is
  * filed under `steps[2]`'s id with field `params.maxTokens`.
  */
-import type { z } from "@hono/zod-openapi";
+import type { z } from "zod";
 import { OPS } from "../spec.js";
 import { INPUTS_KEY, OUTPUTS_KEY, SPEC_KEY, type KeyedIssue } from "./types.js";
 

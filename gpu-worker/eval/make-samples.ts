@@ -1,7 +1,9 @@
 /**
- * Renders the examples' sample inputs with the shapes world's TS renderer and writes
- * `samples/<name>.json` (not beside the specs, so that `*.json` here are exactly the workflows): the inputs to run it with (`@file` = a file in this folder), the
- * scenes drawn, and the ground truth the model should answer.
+ * Renders the examples' sample inputs with the shapes world's TS renderer (here in
+ * gpu-worker/eval/) and writes them into workflows/examples/: the images, and
+ * `samples/<name>.json` (not beside the specs, so that `*.json` there are exactly the workflows):
+ * the inputs to run it with (`@file` = a file in that folder), the scenes drawn, and the ground
+ * truth the model should answer.
  *
  * Every scene is a random draw, `randomScene(rng(seed))`, from the fixed seeds below: the first
  * scene drawn from its seed to which the example's question applies (a condition of the world,
@@ -9,14 +11,14 @@
  * placement ranges (`placement: "full"`, 128 px). No scene or seed was chosen for the model
  * getting it right; the end-to-end test checks the model against this ground truth.
  *
- * Deterministic: `npx tsx workflows/examples/make-samples.ts` reproduces the committed files byte for byte.
+ * Deterministic: `npx tsx gpu-worker/eval/make-samples.ts` reproduces the committed files byte for byte.
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { caption, hypotheses, questions, randomScene, renderPng, rng, VE_LABELS, type Scene } from "../../gpu-worker/eval/shapes.js";
-import type { ExampleName, Sample } from "./index.js";
+import type { ExampleName, Sample } from "../../workflows/examples/index.js";
+import { caption, hypotheses, questions, randomScene, renderPng, rng, VE_LABELS, type Scene } from "./shapes.js";
 
-const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const here = (f: string) => fileURLToPath(new URL(f, new URL("../../workflows/examples/", import.meta.url)));
 
 /** The seed every draw below starts from (one stream per example, so that examples do not shift each other). */
 const SEED = 20_261_100;
