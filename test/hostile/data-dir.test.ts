@@ -51,6 +51,6 @@ describe("DATA_DIR not writable", () => {
     expect(r.status).toBe(1);
     const err = r.stderr;
     expect(err).toContain(`DATA_DIR ${dir()} is not writable`);
-    expect(err).not.toMatch(/SQLITE_CANTOPEN|    at /);
+    expect(err).not.toMatch(/SQLITE_CANTOPEN| {4}at /);
   });
 });
