@@ -75,7 +75,9 @@ function build(store: Store) {
               .orderBy(asc(jobs.availableAt), asc(jobs.runId), asc(jobs.stepIdx))
               .limit(P("max")),
           ),
-          eq(jobs.status, "queued"),
+          // `+status`: no index on status here, so SQLite finds the claimed ids by primary key
+          // instead of walking every queued job (a backlog) through the jobs_deadline index
+          sql`+${jobs.status} = 'queued'`,
         ),
       )
       .returning()
@@ -84,7 +86,7 @@ function build(store: Store) {
     extendLeases: db
       .update(jobs)
       .set({ leaseExpiresAt: sql`${P("expires")}`, updatedAt: sql`${P("now")}` })
-      .where(and(sql`${jobs.id} IN (SELECT value FROM json_each(${P("ids")}))`, eq(jobs.leasedBy, P("workerId")), eq(jobs.status, "leased")))
+      .where(and(sql`${jobs.id} IN (SELECT value FROM json_each(${P("ids")}))`, eq(jobs.leasedBy, P("workerId")), sql`+${jobs.status} = 'leased'`))
       .returning({ id: jobs.id })
       .prepare(),
     /** Leased jobs whose lease expired before `now` (the worker stopped heartbeating). */
