@@ -39,6 +39,12 @@ function build(store: Store) {
       .from(runs)
       .where(eq(runs.id, sql.placeholder("id")))
       .prepare(),
+    /** A run's status alone (what a `Prefer: wait` poll needs, without parsing spec and catalog). */
+    runStatusById: db
+      .select({ status: runs.status })
+      .from(runs)
+      .where(eq(runs.id, sql.placeholder("id")))
+      .prepare(),
     stepsByRun: db.select().from(steps).where(eq(steps.runId, sql.placeholder("runId"))).orderBy(asc(steps.idx)).prepare(),
     jobById: db.select().from(jobs).where(eq(jobs.id, sql.placeholder("id"))).prepare(),
     /** Jobs by id; `ids` = a JSON array. */
