@@ -54,39 +54,16 @@ function build(store: Store) {
       .where(sql`${jobs.id} IN (SELECT value FROM json_each(${P("ids")}))`)
       .prepare(),
     /**
-     * The lease claim: one atomic UPDATE … WHERE id IN (SELECT … LIMIT max) RETURNING, so two
-     * workers never get one job. Params: workerId, now, expires (now + leaseMs), max, models (a
-     * JSON array of model names).
+     * Jobs a worker may lease now, oldest first, a run's jobs in spec order. Params: now, max,
+     * models (a JSON array of model names). The claim itself is a guarded write in the same batch
+     * that marks the steps started (edge/engine/pool.ts), so two workers never get one job.
      */
-    claimJobs: db
-      .update(jobs)
-      .set({
-        status: "leased",
-        leaseId: sql`lower(hex(randomblob(12)))`,
-        leasedBy: sql`${P("workerId")}`,
-        leasedAt: sql`${P("now")}`,
-        leaseExpiresAt: sql`${P("expires")}`,
-        deadlineAt: sql`${P("now")} + ${jobs.timeoutMs}`,
-        attempts: sql`${jobs.attempts} + 1`,
-        updatedAt: sql`${P("now")}`,
-      })
-      .where(
-        and(
-          inArray(
-            jobs.id,
-            db
-              .select({ id: jobs.id })
-              .from(jobs)
-              .where(and(eq(jobs.status, "queued"), lte(jobs.availableAt, P("now")), sql`${jobs.model} IN (SELECT value FROM json_each(${P("models")}))`))
-              .orderBy(asc(jobs.availableAt), asc(jobs.runId), asc(jobs.stepIdx))
-              .limit(P("max")),
-          ),
-          // `+status`: no index on status here, so SQLite finds the claimed ids by primary key
-          // instead of walking every queued job (a backlog) through the jobs_deadline index
-          sql`+${jobs.status} = 'queued'`,
-        ),
-      )
-      .returning()
+    readyJobs: db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.status, "queued"), lte(jobs.availableAt, P("now")), sql`${jobs.model} IN (SELECT value FROM json_each(${P("models")}))`))
+      .orderBy(asc(jobs.availableAt), asc(jobs.runId), asc(jobs.stepIdx))
+      .limit(P("max"))
       .prepare(),
     /** Extend this worker's live leases (`ids` = a JSON array); the ids it still holds come back. */
     extendLeases: db
