@@ -208,7 +208,7 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
       const claim = (worker: string) => ({ leaseId: `L-${worker}`, leasedBy: worker, leasedAt: 10, leaseExpiresAt: 1010, deadlineAt: 5010, attempts: 1 });
       await store.batch([claimGuard("j1", 0, claim("a"), 10)]);
       // b read the job while it was queued (attempts 0): its claim and everything batched with it roll back
-      await expect(store.batch([claimGuard("j1", 0, claim("b"), 11), store.db.insert(runEvents).values({ runId: "r1", type: "lost", data: {}, createdAt: 1 })])).rejects.toSatisfy(isJobConflict);
+      await expect(store.batch([claimGuard("j1", 0, claim("b"), 11), store.db.insert(runEvents).values({ runId: "r1", type: "step.canceled", stepId: "lost", data: { status: "canceled" }, createdAt: 1 })])).rejects.toSatisfy(isJobConflict);
       const [j] = await store.db.select().from(jobs);
       expect(j).toMatchObject({ status: "leased", leaseId: "L-a", leasedBy: "a", attempts: 1, deadlineAt: 5010 });
       expect(await store.db.select().from(runEvents)).toEqual([]);
