@@ -10,12 +10,12 @@ import type { Job } from "../../../workflows/index.js";
 import { sha256Hex } from "../../../workflows/index.js";
 import { FakeEdge } from "../testing/fake-edge.js";
 import { FIXTURE_DIR, referencePngs } from "../testing/fixture.js";
-import { startPool, type Pool } from "./pool.js";
+import { startSupervisor, type Supervisor } from "./supervisor.js";
 
 const MODEL = "metalm-tiny-fixture";
 const imageA = sha256Hex(referencePngs.a!);
 let edge: FakeEdge;
-let pool: Pool;
+let pool: Supervisor;
 const ports = new Map<number, number>();
 let n = 0;
 const job = (extra: Partial<Job> & Pick<Job, "op">): Omit<Job, "leaseId"> =>
@@ -52,7 +52,7 @@ beforeAll(async () => {
   edge.blobs.set(imageA, referencePngs.a!);
   // LOG_LEVEL error: the warnings these scenarios provoke (409 → register again, a stolen job's
   // result ignored) are what the tests assert through the protocol, not output to read
-  pool = startPool({ workers: 2, idPrefix: "wt", env: { EDGE_URL: edge.url, POOL_TOKEN: edge.token, MODELS_DIR: FIXTURE_DIR, MAX_QUEUE_DELAY_MS: "2", LOG_LEVEL: "error", LEASE_WAIT_MS: "500", SHUTDOWN_GRACE_MS: "10000" } });
+  pool = startSupervisor({ workers: 2, idPrefix: "wt", env: { EDGE_URL: edge.url, POOL_TOKEN: edge.token, MODELS_DIR: FIXTURE_DIR, MAX_QUEUE_DELAY_MS: "2", LOG_LEVEL: "error", LEASE_WAIT_MS: "500", SHUTDOWN_GRACE_MS: "10000" } });
   watch(0, pool.child(0));
   watch(1, pool.child(1));
   await until(() => edge.workers.size === 2, 60_000);
