@@ -1,5 +1,5 @@
 /**
- * The edge side of the pool protocol (ARCHITECTURE.md §4): lease (long-poll), heartbeat and
+ * The edge side of the pool protocol (docs/CONTRACTS.md §4): lease (long-poll), heartbeat and
  * progress here; registration in workers.ts; results and the lease-expiry sweep in results.ts.
  * Every state change is committed before it is answered; the in-process notifier only shortens
  * waits.

@@ -1,5 +1,5 @@
 /**
- * Run and step state machines (ARCHITECTURE.md §3), and `advanceRun`, the pure heart of the run
+ * Run and step state machines (docs/CONTRACTS.md §3), and `advanceRun`, the pure heart of the run
  * engine: given the steps' statuses it says which steps are ready, which must be skipped, and
  * what the run's status becomes. The edge persists what it returns.
  */
