@@ -16,7 +16,7 @@ import { openSqliteStore } from "../db/store.js";
 import { createApp } from "../edge/app.js";
 import { sweepExpired } from "../edge/engine/results.js";
 import { createTenantKeySync, defaultKey } from "../edge/testing/tenants.js";
-import { startPool } from "../gpu-worker/src/worker/pool.js";
+import { startSupervisor } from "../gpu-worker/src/worker/supervisor.js";
 
 const N = Number(process.env.BENCH_RUNS ?? 64);
 const real = fileURLToPath(new URL("../gpu-worker/models/metalm-tiny", import.meta.url));
@@ -60,7 +60,7 @@ async function runMode(maxBatch: number) {
   await new Promise((r) => server.once("listening", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const sweep = setInterval(() => void sweepExpired(app.engine).catch(() => {}), 500);
-  const pool = startPool({ workers: 1, idPrefix: `b${maxBatch}`, env: { EDGE_URL: url, POOL_TOKEN: token, MODELS_DIR: dir, MAX_BATCH: String(maxBatch), LEASE_MAX: "64", MAX_QUEUE_DELAY_MS: "5", LOG_LEVEL: "error", PROGRESS: "0" } });
+  const pool = startSupervisor({ workers: 1, idPrefix: `b${maxBatch}`, env: { EDGE_URL: url, POOL_TOKEN: token, MODELS_DIR: dir, MAX_BATCH: String(maxBatch), LEASE_MAX: "64", MAX_QUEUE_DELAY_MS: "5", LOG_LEVEL: "error", PROGRESS: "0" } });
   let metricsPort = 0;
   pool.child(0)!.on("message", (m: { type?: string; port?: number }) => m.type === "listening" && (metricsPort = m.port!));
   /** The worker's own account: total compute seconds and batches, from its /metrics. */

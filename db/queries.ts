@@ -39,6 +39,12 @@ function build(store: Store) {
       .from(runs)
       .where(eq(runs.id, sql.placeholder("id")))
       .prepare(),
+    /** A run's status alone (what a `Prefer: wait` poll needs, without parsing spec and catalog). */
+    runStatusById: db
+      .select({ status: runs.status })
+      .from(runs)
+      .where(eq(runs.id, sql.placeholder("id")))
+      .prepare(),
     stepsByRun: db.select().from(steps).where(eq(steps.runId, sql.placeholder("runId"))).orderBy(asc(steps.idx)).prepare(),
     jobById: db.select().from(jobs).where(eq(jobs.id, sql.placeholder("id"))).prepare(),
     /** Jobs by id; `ids` = a JSON array. */
@@ -48,46 +54,34 @@ function build(store: Store) {
       .where(sql`${jobs.id} IN (SELECT value FROM json_each(${P("ids")}))`)
       .prepare(),
     /**
-     * The lease claim: one atomic UPDATE … WHERE id IN (SELECT … LIMIT max) RETURNING, so two
-     * workers never get one job. Params: workerId, now, expires (now + leaseMs), max, models (a
-     * JSON array of model names), tenants (a JSON array, or null = any: a worker credential's
-     * limit), credentialId (`pool` or a worker credential that must not be revoked).
+     * Jobs a worker may lease now, fair between tenants: ranked within their tenant (oldest first,
+     * a run's jobs in spec order) and taken rank by rank, so one tenant's backlog cannot push
+     * another tenant's run to the back. Params: now, max, models (a JSON array of model names),
+     * tenants (a JSON array, or null = any: a worker credential's limit), credentialId (`pool`, or
+     * a worker credential that must not be revoked — so a long-poll that began before a revocation
+     * finds nothing after it). The claim itself is a guarded write in the same batch that marks the
+     * steps started (edge/engine/pool.ts), so two workers never get one job.
      */
-    claimJobs: db
-      .update(jobs)
-      .set({
-        status: "leased",
-        leaseId: sql`lower(hex(randomblob(12)))`,
-        leasedBy: sql`${P("workerId")}`,
-        leasedAt: sql`${P("now")}`,
-        leaseExpiresAt: sql`${P("expires")}`,
-        deadlineAt: sql`${P("now")} + ${jobs.timeoutMs}`,
-        attempts: sql`${jobs.attempts} + 1`,
-        updatedAt: sql`${P("now")}`,
-      })
+    readyJobs: db
+      .select()
+      .from(jobs)
       .where(
-        and(
-          // fair between tenants: jobs ranked within their tenant (oldest first, a run's jobs in
-          // spec order), taken rank by rank — one tenant's backlog cannot push another's run back
-          sql`${jobs.id} IN (SELECT id FROM (SELECT ${jobs.id} AS id, ${jobs.availableAt} AS a, ${jobs.runId} AS r, ${jobs.stepIdx} AS s,
+        sql`${jobs.id} IN (SELECT id FROM (SELECT ${jobs.id} AS id, ${jobs.availableAt} AS a, ${jobs.runId} AS r, ${jobs.stepIdx} AS s,
             ROW_NUMBER() OVER (PARTITION BY ${jobs.tenantId} ORDER BY ${jobs.availableAt}, ${jobs.runId}, ${jobs.stepIdx}) AS rn
             FROM ${jobs}
             WHERE ${jobs.status} = 'queued' AND ${jobs.availableAt} <= ${P("now")}
               AND ${jobs.model} IN (SELECT value FROM json_each(${P("models")}))
-              AND (${P("tenants")} IS NULL OR ${jobs.tenantId} IN (SELECT value FROM json_each(${P("tenants")}))))
-            ORDER BY rn, a, r, s LIMIT ${P("max")})`,
-          eq(jobs.status, "queued"),
-          // a worker credential must still be live (`pool` = the shared POOL_TOKEN)
-          sql`(${P("credentialId")} = 'pool' OR EXISTS (SELECT 1 FROM ${workerCredentials} WHERE ${workerCredentials.id} = ${P("credentialId")} AND ${workerCredentials.revokedAt} IS NULL))`,
-        ),
+              AND (${P("tenants")} IS NULL OR ${jobs.tenantId} IN (SELECT value FROM json_each(${P("tenants")})))
+              AND (${P("credentialId")} = 'pool' OR EXISTS (SELECT 1 FROM ${workerCredentials} WHERE ${workerCredentials.id} = ${P("credentialId")} AND ${workerCredentials.revokedAt} IS NULL)))
+          ORDER BY rn, a, r, s LIMIT ${P("max")})`,
       )
-      .returning()
+      .orderBy(asc(jobs.availableAt), asc(jobs.runId), asc(jobs.stepIdx))
       .prepare(),
     /** Extend this worker's live leases (`ids` = a JSON array); the ids it still holds come back. */
     extendLeases: db
       .update(jobs)
       .set({ leaseExpiresAt: sql`${P("expires")}`, updatedAt: sql`${P("now")}` })
-      .where(and(sql`${jobs.id} IN (SELECT value FROM json_each(${P("ids")}))`, eq(jobs.leasedBy, P("workerId")), eq(jobs.status, "leased")))
+      .where(and(sql`${jobs.id} IN (SELECT value FROM json_each(${P("ids")}))`, eq(jobs.leasedBy, P("workerId")), sql`+${jobs.status} = 'leased'`))
       .returning({ id: jobs.id })
       .prepare(),
     /** Leased jobs whose lease expired before `now` (the worker stopped heartbeating). */

@@ -3,7 +3,7 @@
  * each column's `mapToDriverValue` (JSON → text, boolean → 0/1), so a row is written exactly as a
  * drizzle insert/update would write it. Why not the drizzle builder: an engine commit is 10–20
  * writes, and building them through drizzle's query tree cost more CPU than SQLite spent running
- * them (bench/e2e.ts, ARCHITECTURE §4). The SQL text depends only on the table and the set of
+ * them (bench/e2e.ts, docs/CONTRACTS.md §4). The SQL text depends only on the table and the set of
  * columns written, so better-sqlite3 compiles each shape once (db/store.ts) and D1 just binds it.
  *
  * @example

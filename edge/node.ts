@@ -72,8 +72,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalK
   const nWorkers = env.WORKERS === undefined ? undefined : Number(env.WORKERS);
   if (nWorkers !== 0) {
     try {
-      const { startPool } = await import("../gpu-worker/src/worker/pool.js");
-      pool = startPool({
+      const { startSupervisor } = await import("../gpu-worker/src/worker/supervisor.js");
+      pool = startSupervisor({
         ...(nWorkers !== undefined ? { workers: nWorkers } : {}),
         env: { EDGE_URL: `http://127.0.0.1:${port}`, POOL_TOKEN: poolToken },
       });

@@ -1,6 +1,6 @@
 /**
  * Cloudflare Workers entrypoint: the SAME Hono app as edge/node.ts, on D1 (drizzle-orm/d1) with
- * `PoolHub` Durable Objects as the notifier (ARCHITECTURE.md §8). Bindings (wrangler.toml):
+ * `PoolHub` Durable Objects as the notifier (docs/CONTRACTS.md §8). Bindings (wrangler.toml):
  *
  * - `DB` (D1; migrations from db/migrations/ via `wrangler d1 migrations apply`)
  * - `POOL_HUB` (Durable Object namespace, class `PoolHub`)

@@ -11,5 +11,6 @@ export * from "./src/graph/index.js";
 export * from "./src/hash.js";
 export * from "./src/plan.js";
 export * from "./src/rerun.js";
+export * from "./src/status.js";
 export * from "./src/state.js";
 export * from "./src/events.js";

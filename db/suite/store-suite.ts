@@ -18,7 +18,7 @@ import { createApp, type EdgeApp } from "../../edge/app.js";
 import { createApiKey } from "../../edge/auth/keys.js";
 import type { AppDeps } from "../../edge/context.js";
 import { defaultKey } from "../../edge/testing/tenants.js";
-import { isJobConflict, isRevConflict, jobGuard, revGuard } from "../../edge/engine/commit.js";
+import { claimGuard, isJobConflict, isRevConflict, jobGuard, revGuard } from "../../edge/engine/commit.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 import type { Job, JobResult, StepOutput } from "../../workflows/index.js";
 import { errorMentions, type Store } from "../driver.js";
@@ -201,6 +201,17 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
       await store.batch([jobGuard("j1", "L1", { status: "done" })]);
       expect((await store.db.select().from(jobs))[0]!.status).toBe("done");
       await expect(store.batch([jobGuard("j1", "L1", { status: "done" })])).rejects.toSatisfy(isJobConflict);
+    });
+
+    test("the claim guard leases a queued job once: a second claim of the same attempt fails the whole batch", async (store) => {
+      await store.batch([store.db.insert(jobs).values(jobRow("j1", { status: "queued", attempts: 0 }))]);
+      const claim = (worker: string) => ({ leaseId: `L-${worker}`, leasedBy: worker, leasedAt: 10, leaseExpiresAt: 1010, deadlineAt: 5010, attempts: 1 });
+      await store.batch([claimGuard("j1", 0, claim("a"), 10)]);
+      // b read the job while it was queued (attempts 0): its claim and everything batched with it roll back
+      await expect(store.batch([claimGuard("j1", 0, claim("b"), 11), store.db.insert(runEvents).values({ runId: "r1", type: "step.canceled", stepId: "lost", data: { status: "canceled" }, createdAt: 1 })])).rejects.toSatisfy(isJobConflict);
+      const [j] = await store.db.select().from(jobs);
+      expect(j).toMatchObject({ status: "leased", leaseId: "L-a", leasedBy: "a", attempts: 1, deadlineAt: 5010 });
+      expect(await store.db.select().from(runEvents)).toEqual([]);
     });
 
     test("a duplicate idempotency key is reported as runs.idempotency_key", async (store) => {

@@ -1,5 +1,5 @@
 /**
- * Worker credentials: who may speak the pool protocol, and for whom (ARCHITECTURE.md §4, §9).
+ * Worker credentials: who may speak the pool protocol, and for whom (docs/CONTRACTS.md §4.1, §9).
  *
  * The trust model. A worker sees every job it leases in full (spec text after templating, image
  * bytes through `/v1/pool/blobs`) and reports outputs the edge stores as the step's result: it can

@@ -47,6 +47,27 @@ export function jobGuard(jobId: string, leaseId: string, patch: Partial<typeof j
   );
 }
 
+/** What a claim writes on a job (the lease the worker gets). */
+export interface Claim {
+  leaseId: string;
+  leasedBy: string;
+  leasedAt: number;
+  leaseExpiresAt: number;
+  deadlineAt: number;
+  attempts: number;
+}
+
+/**
+ * Lease a job that is still `queued` at attempt `fromAttempts` (what the caller read); otherwise
+ * fail the batch like `jobGuard` (status := NULL), so two workers never get one job.
+ */
+export function claimGuard(jobId: string, fromAttempts: number, c: Claim, now: number): Stmt {
+  return rawStmt(
+    `UPDATE "jobs" SET "status" = CASE WHEN "status" = 'queued' AND "attempts" = ? THEN 'leased' ELSE NULL END, "lease_id" = ?, "leased_by" = ?, "leased_at" = ?, "lease_expires_at" = ?, "deadline_at" = ?, "attempts" = ?, "updated_at" = ? WHERE "id" = ?`,
+    [fromAttempts, c.leaseId, c.leasedBy, c.leasedAt, c.leaseExpiresAt, c.deadlineAt, c.attempts, now, jobId],
+  );
+}
+
 export const isRevConflict = (e: unknown) => errorMentions(e, "runs.rev");
 export const isJobConflict = (e: unknown) => errorMentions(e, "jobs.status");
 

@@ -1,5 +1,5 @@
 /**
- * The edge side of the pool protocol (ARCHITECTURE.md §4): lease (long-poll), heartbeat and
+ * The edge side of the pool protocol (docs/CONTRACTS.md §4): lease (long-poll), heartbeat and
  * progress here; registration in workers.ts; results and the lease-expiry sweep in results.ts.
  * Every state change is committed before it is answered; the in-process notifier only shortens
  * waits.
@@ -11,7 +11,8 @@ import { queries } from "../../db/queries.js";
 import type { JobRow } from "../../db/schema.js";
 import { isRunTerminal, type Job, type JobPayload, type ProgressToken } from "../../workflows/index.js";
 import { advance } from "./advance.js";
-import { insertEvents, withRun } from "./commit.js";
+import type { Stmt } from "../../db/driver.js";
+import { claimGuard, insertEvents, isJobConflict, withRun } from "./commit.js";
 import type { EngineCtx } from "./context.js";
 import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
@@ -73,7 +74,7 @@ export async function leaseJobs(
   signal?: AbortSignal,
   /**
    * The worker credential (edge/credentials/): only its `tenants`' jobs (null = any), and only
-   * while it is live — checked in the claim's own UPDATE, so a long-poll that began before a
+   * while it is live — checked by every poll's ready-jobs query, so a long-poll that began before a
    * revocation hands out nothing after it. Default: the shared pool token, unlimited.
    */
   scope: { credentialId?: string; tenants?: string[] | null } = {},
@@ -87,22 +88,20 @@ export async function leaseJobs(
     // a worker waiting in a long-poll is alive: touchWorker writes last_seen when it is due
     await touchWorker(ctx, workerId);
     await maybeSweep(ctx);
-    const now = ctx.now();
-    const claimed = await queries(ctx.store).claimJobs.all({
-      workerId,
-      now,
-      expires: now + ctx.leaseMs,
+    const ready = await queries(ctx.store).readyJobs.all({
+      now: ctx.now(),
       max,
       models,
       tenants: scope.tenants ? JSON.stringify(scope.tenants) : null,
       credentialId: scope.credentialId ?? "pool",
     });
-    if (claimed.length) {
-      const handed = await markStarted(ctx, claimed);
+    if (ready.length) {
+      const { handed, raced } = await claimAndStart(ctx, workerId, ready);
       if (handed.length) {
         ctx.observer?.leased?.(handed, ctx.now());
         return { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed) };
       }
+      if (raced) continue; // another worker took them: look again at once
     }
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return { jobs: [], blobs: {} };
@@ -126,38 +125,56 @@ async function inlineBlobs(ctx: EngineCtx, handed: JobRow[]): Promise<Record<str
   return out;
 }
 
-/** Claimed jobs → their steps `running` (+ `step.started`), per run. Jobs of finished runs are dropped. */
-async function markStarted(ctx: EngineCtx, claimed: JobRow[]): Promise<JobRow[]> {
+const newLeaseId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex");
+
+/**
+ * Claim ready jobs and mark their steps `running` (+ `step.started`) in ONE batch per run: the
+ * run's rev guard, a guarded claim per job (`claimGuard`: fails the batch if another worker took
+ * the job meanwhile) and the steps' changes. One commit instead of a claim and a second commit to
+ * start the steps, and no window in which a job is leased but its step still queued. Queued jobs
+ * of a finished run or a step no longer live are withdrawn. `raced`: some run's jobs went to
+ * another worker.
+ */
+async function claimAndStart(ctx: EngineCtx, workerId: string, ready: JobRow[]): Promise<{ handed: JobRow[]; raced: boolean }> {
   const byRun = new Map<string, JobRow[]>();
-  for (const j of claimed) byRun.set(j.runId, [...(byRun.get(j.runId) ?? []), j]);
+  for (const j of ready) byRun.set(j.runId, [...(byRun.get(j.runId) ?? []), j]);
   const handed: JobRow[] = [];
+  let raced = false;
   for (const [runId, list] of byRun) {
-    const r = await withRun(ctx.store, runId, ctx.now, async (snap, t) => {
-      const d = new RunDraft(snap.run, snap.steps, t);
-      const ok: JobRow[] = [];
-      for (const j of list) {
-        const s = d.step(j.stepId);
-        if (isRunTerminal(d.run.status) || !s || (s.status !== "queued" && s.status !== "running")) {
-          d.cancelJobs.push(j.id);
-          continue;
+    try {
+      const r = await withRun(ctx.store, runId, ctx.now, async (snap, t) => {
+        const d = new RunDraft(snap.run, snap.steps, t);
+        const ok: JobRow[] = [];
+        const claims: Stmt[] = [];
+        for (const j of list) {
+          const s = d.step(j.stepId);
+          if (isRunTerminal(d.run.status) || !s || (s.status !== "queued" && s.status !== "running")) {
+            d.cancelJobs.push(j.id);
+            continue;
+          }
+          const c = { leaseId: newLeaseId(), leasedBy: workerId, leasedAt: t, leaseExpiresAt: t + ctx.leaseMs, deadlineAt: t + j.timeoutMs, attempts: j.attempts + 1 };
+          claims.push(claimGuard(j.id, j.attempts, c, t));
+          ok.push({ ...j, ...c, status: "leased", updatedAt: t });
+          d.patchStep(s.stepId, {
+            status: "running",
+            attempts: c.attempts,
+            workerId,
+            startedAt: s.startedAt ?? t,
+            queueMs: s.queueMs ?? (s.queuedAt != null ? t - s.queuedAt : null),
+          });
+          d.event("step.started", s.stepId, { status: "running", attempt: c.attempts, workerId });
         }
-        ok.push(j);
-        d.patchStep(s.stepId, {
-          status: "running",
-          attempts: j.attempts,
-          workerId: j.leasedBy,
-          startedAt: s.startedAt ?? t,
-          queueMs: s.queueMs ?? (s.queuedAt != null ? t - s.queuedAt : null),
-        });
-        d.event("step.started", s.stepId, { status: "running", attempt: j.attempts, workerId: j.leasedBy });
-      }
-      await advance(ctx, d);
-      return { stmts: d.toUpdateStatements(ctx), value: ok };
-    });
-    handed.push(...(r.value ?? []));
-    if (r.committed) ctx.notifier.publish(runTopic(runId));
+        await advance(ctx, d);
+        return { stmts: [...claims, ...d.toUpdateStatements(ctx)], value: ok };
+      });
+      handed.push(...(r.value ?? []));
+      if (r.committed) ctx.notifier.publish(runTopic(runId));
+    } catch (e) {
+      if (!isJobConflict(e)) throw e;
+      raced = true;
+    }
   }
-  return handed;
+  return { handed, raced };
 }
 
 /** Extend the leases this worker still holds; tell it which to stop and which it lost. */

@@ -1,5 +1,5 @@
 /**
- * Job outcomes (ARCHITECTURE.md §4): worker results, failed attempts with retry/backoff, and the
+ * Job outcomes (docs/CONTRACTS.md §4): worker results, failed attempts with retry/backoff, and the
  * lease-expiry / deadline sweep. Each outcome is committed with its run's consequences in one
  * batch guarded by the run rev and the job's lease, so it applies at most once.
  */

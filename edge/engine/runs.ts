@@ -193,14 +193,17 @@ async function endRunEarly(
   return { run: r.value ?? r.snap?.run, committed: r.committed };
 }
 
-/** Wait (DB polling + notifier) until the run is terminal or `ms` passes; the latest row either way. */
-export async function waitForRun(ctx: EngineCtx, runId: string, ms: number, signal?: AbortSignal): Promise<RunRow | undefined> {
+/**
+ * Wait (DB polling + notifier) until the run is terminal or `ms` passes. Polls the status alone
+ * (the caller reads the run once it is done waiting); `undefined` = no such run.
+ */
+export async function waitForRun(ctx: EngineCtx, runId: string, ms: number, signal?: AbortSignal): Promise<RunRow["status"] | undefined> {
   const deadline = ctx.now() + ms;
   for (;;) {
-    const [row] = await queries(ctx.store).runById.all({ id: runId });
-    if (!row || isRunTerminal(row.status)) return row;
+    const [row] = await queries(ctx.store).runStatusById.all({ id: runId });
+    if (!row || isRunTerminal(row.status)) return row?.status;
     const left = deadline - ctx.now();
-    if (left <= 0 || signal?.aborted) return row;
+    if (left <= 0 || signal?.aborted) return row.status;
     await ctx.notifier.wait(runTopic(runId), Math.min(left, ctx.notifier.recheckMs ?? 250), signal);
   }
 }

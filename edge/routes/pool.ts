@@ -1,5 +1,5 @@
 /**
- * The pool protocol under /v1/pool/* (ARCHITECTURE.md §4), bearer-token protected. Bodies are
+ * The pool protocol under /v1/pool/* (docs/CONTRACTS.md §4), bearer-token protected. Bodies are
  * validated with the wire schemas from workflows/src/wire.ts.
  */
 import { createRoute, z } from "@hono/zod-openapi";

@@ -40,10 +40,10 @@ export async function loadRunView(c: Ctx, id: string) {
 
 /** 200 with the run when it is finished (or was waited for), else 202 + Location. */
 export async function answerRun(c: Ctx, run: RunRow, opts: { created: boolean; waitS?: number; steps?: StepRow[] }) {
-  let row = run;
+  const row = run;
   let waited = false;
   if (opts.waitS !== undefined && opts.waitS > 0 && !isRunTerminal(row.status)) {
-    row = (await waitForRun(c.var.engine, run.id, opts.waitS * 1000, c.req.raw.signal)) ?? row;
+    await waitForRun(c.var.engine, run.id, opts.waitS * 1000, c.req.raw.signal);
     c.header("Preference-Applied", `wait=${opts.waitS}`);
     waited = true;
   }

@@ -111,11 +111,15 @@ describe("npm start → every example end to end", () => {
   it("the CLI runs an example with progress, then lists and shows runs", async () => {
     const cli = (...args: string[]) =>
       exec("npx", ["tsx", "cli/main.ts", ...args], { cwd: REPO_ROOT, env: { ...process.env, METALM_URL: stack.url, METALM_API_KEY: stack.apiKey }, timeout: 30_000 });
-    const run = await cli("run", "workflows/examples/vqa.json", "--input", "image=@workflows/examples/vqa.png", "--input", "question=what color is the circle?", "--model", model, "--tag", "cli");
+    const { sample } = await loadExample("vqa");
+    const run = await cli("run", "workflows/examples/vqa.json", "--input", "image=@workflows/examples/vqa.png", "--input", `question=${sample.inputs.question}`, "--model", model, "--tag", "cli");
     expect(run.stderr).toMatch(/run run_\w+ \(vqa\)/); // progress display
     expect(run.stderr).toMatch(/answer .*succeeded|answer .*cached|✓ answer/);
     const answer = /^answer: (.*)$/m.exec(run.stdout)?.[1];
-    expect(answer).toBe(runs.get("vqa")?.outputs?.answer ?? answer);
+    // the same spec and inputs through the API (greedy decoding: the same answer)
+    const viaApi = (runs.get("vqa") ?? (await runExample("vqa"))).outputs?.answer;
+    expect(viaApi).toEqual(expect.any(String));
+    expect(answer).toBe(viaApi);
     const list = await cli("runs", "--tag", "cli");
     const id = /^(run_\w+)/m.exec(list.stdout)?.[1];
     expect(id).toBeDefined();

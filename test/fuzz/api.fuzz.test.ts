@@ -256,7 +256,9 @@ describe("fuzzing the API: no 5xx, every error in the one shape", () => {
     );
   }, 240_000);
 
-  it("tried at least 10 000 cases", () => {
-    if (SCALE >= 1) expect(cases).toBeGreaterThanOrEqual(10_000);
+  it("tried at least 10 000 cases (× FUZZ_SCALE)", () => {
+    // always asserted: a smaller FUZZ_SCALE checks its share (the per-property counts scale the
+    // same way, rounded), so a property that silently stops sending requests fails at any scale
+    expect(cases).toBeGreaterThanOrEqual(SCALE >= 1 ? 10_000 : Math.floor(10_000 * SCALE * 0.95));
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The pool protocol on Workers (ARCHITECTURE.md §8): waiting lease long-polls are woken through
+ * The pool protocol on Workers (docs/CONTRACTS.md §8): waiting lease long-polls are woken through
  * the PoolHub Durable Object, across isolates. Two notifier/app instances here stand for two
  * isolates: they share the D1 database and the Durable Object namespace, not memory.
  */

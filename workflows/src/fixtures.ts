@@ -1,5 +1,5 @@
 /**
- * Shared test fixtures: the VQA-then-explain spec of ARCHITECTURE.md §1 and a catalog with
+ * Shared test fixtures: the VQA-then-explain spec of docs/CONTRACTS.md §1 and a catalog with
  * `metalm-tiny`. Pure data, exported so the edge and worker tests can reuse them.
  */
 import type { WorkflowSpecInput } from "./spec.js";
@@ -29,7 +29,7 @@ export const tinyAdvert: ModelAdvert = {
 export const tinyCatalog: ModelCatalog = { "metalm-tiny": tinyAdvert };
 
 /**
- * The example spec of ARCHITECTURE.md §1 (a fresh copy per call, so tests may mutate it).
+ * The example spec of docs/CONTRACTS.md §1 (a fresh copy per call, so tests may mutate it).
  *
  * @example
  * validateWorkflow(vqaSpec(), { image }, tinyCatalog).ok; // true

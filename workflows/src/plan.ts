@@ -1,5 +1,5 @@
 /**
- * The planner (ARCHITECTURE.md §2): spec + resolved inputs + catalog → planned steps, each with
+ * The planner (docs/CONTRACTS.md §2): spec + resolved inputs + catalog → planned steps, each with
  * its job payload and content-addressed cache key as soon as they are computable.
  *
  * Tensor deps (`from`, `span`) never make a step wait: the job carries the whole recipe and the

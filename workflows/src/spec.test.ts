@@ -13,7 +13,7 @@ function withStep(i: number, patch: Record<string, unknown>): WorkflowSpecInput 
 }
 
 describe("WorkflowSpecSchema", () => {
-  it("accepts the ARCHITECTURE.md example and applies defaults", () => {
+  it("accepts the docs/CONTRACTS.md §1 example and applies defaults", () => {
     const spec = WorkflowSpecSchema.parse(vqaSpec());
     const answer = spec.steps[2];
     expect(answer?.op).toBe("decode");

@@ -1,6 +1,6 @@
 /**
  * The workflow spec: one strict zod schema, the single source of the spec's TS types
- * (ARCHITECTURE.md §1). The edge validates request bodies and generates its OpenAPI document
+ * (docs/CONTRACTS.md §1). The edge validates request bodies and generates its OpenAPI document
  * from these schemas. Plain `zod`, so the worker's parsing does not depend on a web framework:
  * `.meta({ id })` names a schema, which the edge's generator turns into a `$ref`.
  *
@@ -199,7 +199,7 @@ export const VALUE_FIELDS: { readonly [O in Op]: readonly string[] } = {
 // ---------------------------------------------------------------- workflow
 
 /**
- * The workflow spec (ARCHITECTURE.md §1). Parse with `WorkflowSpecSchema.safeParse(json)`, or
+ * The workflow spec (docs/CONTRACTS.md §1). Parse with `WorkflowSpecSchema.safeParse(json)`, or
  * better `validateWorkflow` from `graph/`, which also runs the graph rules.
  *
  * @example

@@ -1,21 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  advanceRun,
-  assertTransition,
-  canTransition,
-  endRun,
-  IllegalTransitionError,
-  isRunTerminal,
-  isTerminal,
-  RUN_STATUSES,
-  RUN_TRANSITIONS,
-  STEP_DEAD,
-  STEP_OK,
-  STEP_STATUSES,
-  STEP_TRANSITIONS,
-  type StepSnapshot,
-  type StepStatus,
-} from "./state.js";
+import { advanceRun, assertTransition, canTransition, endRun, IllegalTransitionError, RUN_TRANSITIONS, STEP_TRANSITIONS, type StepSnapshot } from "./state.js";
+import { isRunTerminal, isTerminal, RUN_STATUSES, STEP_DEAD, STEP_OK, STEP_STATUSES, type StepStatus } from "./status.js";
 
 describe("transition tables", () => {
   it("the run follows queued → running → final", () => {

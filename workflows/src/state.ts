@@ -1,30 +1,14 @@
 /**
- * Run and step state machines (ARCHITECTURE.md §3), and `advanceRun`, the pure heart of the run
+ * Run and step state machines (docs/CONTRACTS.md §3), and `advanceRun`, the pure heart of the run
  * engine: given the steps' statuses it says which steps are ready, which must be skipped, and
  * what the run's status becomes. The edge persists what it returns.
  */
 import { z } from "zod";
 import { NonRetryableError } from "./errors.js";
+import { hasOutput, isDead, isTerminal, RUN_STATUSES, STEP_STATUSES, type RunStatus, type StepStatus } from "./status.js";
 
-/**
- * The one list of run statuses (the DB column, the API, the UI's filters and the CLI read it).
- * The terminal ones are those without outgoing transitions in `RUN_TRANSITIONS`.
- */
-export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "canceled", "timed_out"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
 export const RunStatusSchema = z.enum(RUN_STATUSES);
-/** The one list of step statuses; `cached` and `skipped` are step-only. */
-export const STEP_STATUSES = ["pending", "queued", "running", "succeeded", "failed", "canceled", "timed_out", "cached", "skipped"] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
 export const StepStatusSchema = z.enum(STEP_STATUSES);
-
-/** Final run statuses. */
-export const RUN_TERMINAL: ReadonlySet<RunStatus> = new Set<RunStatus>(["succeeded", "failed", "canceled", "timed_out"]);
-export type RunTerminalStatus = "succeeded" | "failed" | "canceled" | "timed_out";
-/** Final step statuses with an output downstream steps can use. */
-export const STEP_OK: ReadonlySet<StepStatus> = new Set<StepStatus>(["succeeded", "cached"]);
-/** Final step statuses without an output: their dependents can never run. */
-export const STEP_DEAD: ReadonlySet<StepStatus> = new Set<StepStatus>(["failed", "canceled", "timed_out", "skipped"]);
 
 /**
  * Allowed run transitions. A run may fail or end before it starts (cancel, deadline, a model
@@ -95,46 +79,6 @@ export function assertTransition(kind: "run", from: RunStatus, to: RunStatus, id
 export function assertTransition(kind: "step", from: StepStatus, to: StepStatus, id?: string): void;
 export function assertTransition(kind: "run" | "step", from: string, to: string, id?: string): void {
   if (!canTransition(kind as "run", from as RunStatus, to as RunStatus)) throw new IllegalTransitionError(kind, from, to, id);
-}
-
-/**
- * Whether a run or step status is final.
- *
- * @example
- * isTerminal("cached"); // true
- */
-export function isTerminal(status: RunStatus | StepStatus): boolean {
-  return STEP_OK.has(status) || STEP_DEAD.has(status);
-}
-
-/**
- * Whether a run has ended.
- *
- * @example
- * isRunTerminal("running"); // false
- */
-export function isRunTerminal(status: RunStatus): status is RunTerminalStatus {
-  return RUN_TERMINAL.has(status);
-}
-
-/**
- * A step that has an output downstream steps can use.
- *
- * @example
- * hasOutput("cached"); // true
- */
-export function hasOutput(status: StepStatus): boolean {
-  return STEP_OK.has(status);
-}
-
-/**
- * A final step without an output: its dependents can never run.
- *
- * @example
- * isDead("skipped"); // true
- */
-export function isDead(status: StepStatus): boolean {
-  return STEP_DEAD.has(status);
 }
 
 /** What `advanceRun` needs of a step (e.g. a `PlannedStep` plus its stored status). */

@@ -1,5 +1,5 @@
 /**
- * The pool protocol between the edge and gpu-workers (ARCHITECTURE.md §4): zod schemas and
+ * The pool protocol between the edge and gpu-workers (docs/CONTRACTS.md §4): zod schemas and
  * their types. JSON over HTTP, times in ms, `Authorization: Bearer <pool token>` on every call.
  *
  * Wire objects are *tolerant readers*: unknown fields are stripped rather than rejected, so a
@@ -35,7 +35,7 @@ export type ConnectorAdvert = z.infer<typeof ConnectorAdvertSchema>;
 
 /**
  * What a worker says about one loaded model package. `vocabSize` (optional, an addition to
- * ARCHITECTURE.md §4) lets validation check `topK ≤ vocab`.
+ * docs/CONTRACTS.md §4) lets validation check `topK ≤ vocab`.
  */
 export const ModelAdvertSchema = z
   .object({

@@ -1,134 +1,161 @@
 /**
- * `run.js`: the run page's live view. Follows `GET /v1/runs/:id/events` (SSE) from the event id
- * the page was rendered at; shows `token` events as they arrive; on step/run completion swaps in
- * the server-rendered fragment of that cell / the header. A plain classic script (no modules, no
- * build), kept in a string so the edge serves it on any runtime. Rule for this file: no backticks
- * and no dollar-brace inside the script (it lives in a template literal).
+ * The run page's live view (served as `/ui/assets/run.js`, bundled by scripts/build-ui.ts).
+ * Follows `GET /v1/runs/:id/events` (SSE) from the event id the page was rendered at; shows
+ * `token` events as they arrive; on step/run completion swaps in the server-rendered fragment of
+ * that cell / the header. Every run event type has a handler (a `Record` over the vocabulary of
+ * workflows/src/events.ts), so a new type is a compile error here until it is handled.
  */
-export const RUN_JS = String.raw`(function () {
-  "use strict";
-  var root = document.getElementById("run");
+import type { RunEvent, RunEventOf, RunEventType } from "../../../workflows/src/events.js";
+import { STEP_DEAD, STEP_OK, type StepStatus } from "../../../workflows/src/status.js";
+
+function start(): void {
+  const root = document.getElementById("run");
   if (!root || root.getAttribute("data-live") !== "1" || !window.EventSource) return;
-  var runId = root.getAttribute("data-run-id");
-  var last = root.getAttribute("data-last-event-id") || "0";
-  var base = "/ui/runs/" + encodeURIComponent(runId) + "/fragment/";
-  var live = document.getElementById("live-status");
-  function say(msg) { if (live) live.textContent = msg; }
-  function cell(id) { return document.getElementById("cell-" + id); }
-  function fromHtml(text) {
-    var t = document.createElement("template");
+  const runId = root.getAttribute("data-run-id") ?? "";
+  const last = root.getAttribute("data-last-event-id") || "0";
+  const base = `/ui/runs/${encodeURIComponent(runId)}/fragment/`;
+  const live = document.getElementById("live-status");
+  const say = (msg: string) => {
+    if (live) live.textContent = msg;
+  };
+  const cell = (id: string | null) => (id ? document.getElementById(`cell-${id}`) : null);
+  const fromHtml = (text: string) => {
+    const t = document.createElement("template");
     t.innerHTML = text.trim();
     return t.content.firstElementChild;
-  }
-  function setStatus(id, st) {
-    var c = cell(id);
-    if (!c || !st) return;
+  };
+
+  function setStatus(id: string | null, st: StepStatus): void {
+    const c = cell(id);
+    if (!c) return;
     c.setAttribute("data-status", st);
-    var slot = c.querySelector("[data-status-slot]");
+    const slot = c.querySelector("[data-status-slot]");
     if (slot) {
       slot.textContent = "";
-      var b = document.createElement("span");
-      b.className = "badge s-" + st;
+      const b = document.createElement("span");
+      b.className = `badge s-${st}`;
       b.setAttribute("data-status-badge", "");
       b.textContent = st.replace("_", " ");
       slot.appendChild(b);
     }
-    var w = c.querySelector("[data-waiting]");
+    const w = c.querySelector("[data-waiting]");
     if (w && st === "running") w.textContent = "Running…";
   }
-  var seq = {};
-  function refreshCell(id) {
-    var n = (seq[id] = (seq[id] || 0) + 1);
-    return fetch(base + "cell/" + encodeURIComponent(id), { headers: { accept: "text/html" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (text) {
-        if (!text || n !== seq[id]) return;
-        var c = cell(id);
-        var fresh = fromHtml(text);
-        if (!c || !fresh) return;
-        var active = document.activeElement; // before anything moves (moving a node drops focus)
-        // tokens that streamed in while the fragment was on its way stay (the fragment may predate them)
-        var oldToks = c.querySelector("[data-live-tokens]");
-        var newToks = fresh.querySelector("[data-live-tokens]");
-        if (oldToks && newToks && oldToks.children.length > newToks.children.length) {
-          newToks.replaceWith(oldToks);
-          var fw = fresh.querySelector("[data-waiting]");
-          if (fw) fw.textContent = "Generating…";
-        }
-        var open = c.querySelector("details.rerun[open]");
-        if (open) {
-          var d = fresh.querySelector("details.rerun");
-          var old = c.querySelector("footer");
-          var nf = fresh.querySelector("footer");
-          if (d && old && nf) nf.replaceWith(old);
-        }
-        c.replaceWith(fresh);
-        // a form being edited moved along with its footer: keep the caret where it was
-        if (active && active !== document.body && fresh.contains(active) && active.focus) active.focus();
-      })
-      .catch(function () {});
+
+  // the newest request per cell wins: an older fragment that arrives late is dropped
+  const seq: Record<string, number> = {};
+  async function refreshCell(id: string | null): Promise<void> {
+    if (!id) return;
+    const n = (seq[id] = (seq[id] ?? 0) + 1);
+    try {
+      const r = await fetch(`${base}cell/${encodeURIComponent(id)}`, { headers: { accept: "text/html" }, credentials: "same-origin" });
+      const text = r.ok ? await r.text() : null;
+      if (!text || n !== seq[id]) return;
+      const c = cell(id);
+      const fresh = fromHtml(text);
+      if (!c || !fresh) return;
+      const active = document.activeElement; // before anything moves (moving a node drops focus)
+      // tokens that streamed in while the fragment was on its way stay (the fragment may predate them)
+      const oldToks = c.querySelector("[data-live-tokens]");
+      const newToks = fresh.querySelector("[data-live-tokens]");
+      if (oldToks && newToks && oldToks.children.length > newToks.children.length) {
+        newToks.replaceWith(oldToks);
+        const fw = fresh.querySelector("[data-waiting]");
+        if (fw) fw.textContent = "Generating…";
+      }
+      if (c.querySelector("details.rerun[open]")) {
+        const old = c.querySelector("footer");
+        const nf = fresh.querySelector("footer");
+        if (fresh.querySelector("details.rerun") && old && nf) nf.replaceWith(old);
+      }
+      c.replaceWith(fresh);
+      // a form being edited moved along with its footer: keep the caret where it was
+      if (active instanceof HTMLElement && active !== document.body && fresh.contains(active)) active.focus();
+    } catch {
+      // a fragment that cannot be fetched leaves the cell as it is; the next event retries
+    }
   }
-  function refreshHead() {
-    return fetch(base + "head", { headers: { accept: "text/html" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (text) {
-        var h = document.getElementById("run-head");
-        var fresh = text && fromHtml(text);
-        if (h && fresh) h.replaceWith(fresh);
-      })
-      .catch(function () {});
+
+  async function refreshHead(): Promise<void> {
+    try {
+      const r = await fetch(`${base}head`, { headers: { accept: "text/html" }, credentials: "same-origin" });
+      const fresh = r.ok ? fromHtml(await r.text()) : null;
+      const h = document.getElementById("run-head");
+      if (h && fresh) h.replaceWith(fresh);
+    } catch {
+      // as above
+    }
   }
-  function onToken(d) {
-    var c = cell(d.stepId);
-    if (!c) return;
-    var box = c.querySelector("[data-live-tokens]");
-    if (!box || box.querySelector('[data-index="' + d.index + '"]')) return;
-    var w = c.querySelector("[data-waiting]");
+
+  function onToken(d: RunEventOf<"token">): void {
+    const c = cell(d.stepId);
+    const box = c?.querySelector("[data-live-tokens]");
+    if (!c || !box || box.querySelector(`[data-index="${d.index}"]`)) return;
+    const w = c.querySelector("[data-waiting]");
     if (w) w.textContent = "Generating…";
-    var p = Math.min(1, Math.max(0, Math.exp(Number(d.logprob))));
-    var s = document.createElement("span");
+    const p = Math.min(1, Math.max(0, Math.exp(d.logprob)));
+    const s = document.createElement("span");
     s.className = "tok";
     s.style.setProperty("--p", p.toFixed(3));
     s.setAttribute("data-index", String(d.index));
-    s.title = "#" + d.index + " p=" + p.toFixed(3) + " log-prob " + Number(d.logprob).toFixed(3);
+    s.title = `#${d.index} p=${p.toFixed(3)} log-prob ${d.logprob.toFixed(3)}`;
     s.textContent = d.text === "" ? "∅" : d.text;
     box.appendChild(s);
   }
-  var es = new EventSource("/v1/runs/" + encodeURIComponent(runId) + "/events?lastEventId=" + encodeURIComponent(last));
-  function on(type, fn) {
-    es.addEventListener(type, function (e) {
-      var d;
-      try { d = JSON.parse(e.data); } catch (err) { return; }
-      fn(d);
+
+  const stepEnded = (d: RunEventOf<"step.completed" | "step.failed" | "step.skipped" | "step.canceled" | "step.timed_out">) => {
+    setStatus(d.stepId, d.status);
+    void refreshCell(d.stepId);
+    say(`Step ${d.stepId}: ${d.status}`);
+  };
+
+  const es = new EventSource(`/v1/runs/${encodeURIComponent(runId)}/events?lastEventId=${encodeURIComponent(last)}`);
+  const handlers: { [T in RunEventType]: (d: RunEventOf<T>) => void } = {
+    "run.created": () => {},
+    "run.started": () => void refreshHead(),
+    "step.queued": (d) => setStatus(d.stepId, "queued"),
+    "step.retrying": (d) => {
+      setStatus(d.stepId, "queued");
+      say(`Step ${d.stepId} is retrying`);
+    },
+    "step.started": (d) => {
+      setStatus(d.stepId, "running");
+      void refreshCell(d.stepId);
+    },
+    token: onToken,
+    "step.completed": stepEnded,
+    "step.failed": stepEnded,
+    "step.skipped": stepEnded,
+    "step.canceled": stepEnded,
+    "step.timed_out": stepEnded,
+    "run.completed": (d) => {
+      es.close();
+      root.setAttribute("data-live", "0");
+      // cells already final were refreshed by their own event; catch up the rest
+      const pending: Promise<void>[] = [];
+      for (const c of document.querySelectorAll("li.cell[data-step]")) {
+        const st = c.getAttribute("data-status") as StepStatus;
+        const final = STEP_OK.has(st) || STEP_DEAD.has(st);
+        if (!final || !c.querySelector("[data-meta]") || c.querySelector("[data-waiting]")) pending.push(refreshCell(c.getAttribute("data-step")));
+      }
+      pending.push(refreshHead());
+      void Promise.all(pending).then(() => {
+        root.setAttribute("data-done", d.status);
+        say(`Run ${d.status}`);
+      });
+    },
+  };
+  for (const type of Object.keys(handlers) as RunEventType[]) {
+    es.addEventListener(type, (e) => {
+      let d: RunEvent;
+      try {
+        d = JSON.parse((e as MessageEvent<string>).data) as RunEvent;
+      } catch {
+        return;
+      }
+      (handlers[type] as (d: RunEvent) => void)(d);
     });
   }
-  on("step.queued", function (d) { setStatus(d.stepId, "queued"); });
-  on("step.retrying", function (d) { setStatus(d.stepId, "queued"); say("Step " + d.stepId + " is retrying"); });
-  on("step.started", function (d) { setStatus(d.stepId, "running"); refreshCell(d.stepId); });
-  on("token", onToken);
-  ["step.completed", "step.failed", "step.skipped", "step.canceled", "step.timed_out"].forEach(function (t) {
-    on(t, function (d) {
-      setStatus(d.stepId, d.status);
-      refreshCell(d.stepId);
-      say("Step " + d.stepId + ": " + (d.status || t.slice(5)));
-    });
-  });
-  on("run.started", function () { refreshHead(); });
-  on("run.completed", function (d) {
-    es.close();
-    root.setAttribute("data-live", "0");
-    // cells already final were refreshed by their own event; catch up the rest
-    var final = { succeeded: 1, cached: 1, failed: 1, skipped: 1, canceled: 1, timed_out: 1 };
-    var cells = document.querySelectorAll("li.cell[data-step]");
-    var all = [];
-    for (var i = 0; i < cells.length; i++) {
-      if (!final[cells[i].getAttribute("data-status")] || !cells[i].querySelector("[data-meta]") || cells[i].querySelector("[data-waiting]")) all.push(refreshCell(cells[i].getAttribute("data-step")));
-    }
-    all.push(refreshHead());
-    Promise.all(all).then(function () {
-      root.setAttribute("data-done", d.status || "done");
-      say("Run " + (d.status || "finished"));
-    });
-  });
-})();
-`;
+}
+
+start();

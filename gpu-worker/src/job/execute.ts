@@ -1,5 +1,5 @@
 /**
- * `executeJob(job) → JobResult`: the wire Job shapes of ARCHITECTURE.md section 4 in, StepOutput +
+ * `executeJob(job) → JobResult`: the wire Job shapes of docs/CONTRACTS.md §4 in, StepOutput +
  * Receipt + timings out. Recipes are recomputed through the runtime's caches (encode → connect →
  * decode), images fetched through the runtime's `getBlob`. `executeBatch` runs decode/explain jobs
  * of one model as one batch; its per-job results are those of running each job alone.

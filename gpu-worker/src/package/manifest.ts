@@ -1,5 +1,5 @@
 /**
- * Model package manifest (`manifest.json`), ARCHITECTURE.md section 5.
+ * Model package manifest (`manifest.json`), docs/CONTRACTS.md §5.
  *
  * The manifest is data, not code: it names every graph, its role and the KV-cache layout, so a
  * larger MetaLM exported the same way drops in without code changes. Everything the runtime reads

@@ -4,6 +4,14 @@
  */
 import * as ort from "onnxruntime-node";
 
+// onnxruntime's own logger prints a provider that fails to load (e.g. CUDA on a CPU-only build)
+// as a red native error line, although the fallback below handles it and logs one warning of its
+// own with the reason. Its output is for debugging ORT itself: ORT_LOG_LEVEL=warning shows it.
+// (Read once, when the first session initialises ORT's environment.)
+const ORT_LOG_LEVELS = ["verbose", "info", "warning", "error", "fatal"] as const;
+const ortLogLevel = (globalThis.process?.env?.ORT_LOG_LEVEL ?? "fatal") as (typeof ORT_LOG_LEVELS)[number];
+ort.env.logLevel = ORT_LOG_LEVELS.includes(ortLogLevel) ? ortLogLevel : "fatal";
+
 export type Session = ort.InferenceSession;
 export type Feeds = Record<string, ort.Tensor>;
 export type Logger = { warn: (msg: string) => void; info?: (msg: string) => void };

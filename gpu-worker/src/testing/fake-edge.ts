@@ -1,5 +1,5 @@
 /**
- * A minimal in-process edge speaking the pool protocol (ARCHITECTURE.md section 4), for testing
+ * A minimal in-process edge speaking the pool protocol (docs/CONTRACTS.md §4), for testing
  * worker processes through their real HTTP door: leases with expiry and re-lease, long-poll,
  * heartbeats with cancel/lost, results applied at most once, progress, blobs. Hooks let a test
  * delay blobs or see calls.

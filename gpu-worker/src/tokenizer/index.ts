@@ -1,6 +1,6 @@
 /**
  * A small implementation of exactly the Hugging Face `tokenizer.json` subset our packages use
- * (ARCHITECTURE.md section 5): a `WordLevel` model, a `Whitespace` (or `WhitespaceSplit`)
+ * (docs/CONTRACTS.md §5): a `WordLevel` model, a `Whitespace` (or `WhitespaceSplit`)
  * pre-tokenizer, a `Lowercase` normalizer (optionally inside a `Sequence`) and added tokens.
  * Anything else is rejected with a clear error rather than silently tokenized differently.
  *

@@ -1,5 +1,5 @@
 /**
- * The worker's side of the pool protocol (ARCHITECTURE.md section 4), over node:http with
+ * The worker's side of the pool protocol (docs/CONTRACTS.md §4), over node:http with
  * keep-alive connections. Every response is validated with the wire schemas; non-2xx answers
  * become `EdgeError`s with the status.
  *

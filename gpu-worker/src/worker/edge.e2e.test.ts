@@ -17,7 +17,7 @@ import { sweepExpired } from "../../../edge/engine/results.js";
 import { createTenantKeySync, defaultKey } from "../../../edge/testing/tenants.js";
 import { isRunTerminal } from "../../../workflows/index.js";
 import { FIXTURE_DIR, referencePngs } from "../testing/fixture.js";
-import { startPool, type Pool } from "./pool.js";
+import { startSupervisor, type Supervisor } from "./supervisor.js";
 
 const TOKEN = "e2e-pool-token";
 const MODEL = "metalm-tiny-fixture";
@@ -26,7 +26,7 @@ let store: Store;
 let server: ServerType;
 let sweep: NodeJS.Timeout;
 let url = "";
-const pools: Pool[] = [];
+const pools: Supervisor[] = [];
 
 const spec = {
   name: "vqa-then-explain",
@@ -62,7 +62,7 @@ const until = async <T>(f: () => Promise<T | undefined>, ms = 30_000): Promise<T
   }
 };
 const pool = (prefix: string, env: Record<string, string> = {}) => {
-  const p = startPool({ workers: 1, idPrefix: prefix, env: { EDGE_URL: url, POOL_TOKEN: TOKEN, MODELS_DIR: FIXTURE_DIR, LOG_LEVEL: "error", LEASE_WAIT_MS: "500", ...env } });
+  const p = startSupervisor({ workers: 1, idPrefix: prefix, env: { EDGE_URL: url, POOL_TOKEN: TOKEN, MODELS_DIR: FIXTURE_DIR, LOG_LEVEL: "error", LEASE_WAIT_MS: "500", ...env } });
   pools.push(p);
   return p;
 };

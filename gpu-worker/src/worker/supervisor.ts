@@ -1,14 +1,15 @@
 /**
- * The pool launcher: starts N worker processes (default max(1, cores / 2)) and restarts one that
- * exits unexpectedly (with backoff if it keeps crashing). SIGTERM is forwarded; the pool waits for
- * the workers' graceful stops.
+ * The supervisor: starts N gpu-worker processes (default max(1, cores / 2)) and restarts one that
+ * exits unexpectedly (with backoff if it keeps crashing). SIGTERM is forwarded; it waits for the
+ * workers' graceful stops. ("Pool" is the lease protocol the workers speak, /v1/pool/*: this is
+ * the process side.)
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Log } from "./log.js";
 
-export interface PoolOptions {
+export interface SupervisorOptions {
   workers?: number;
   /** Environment for every worker; WORKER_ID and METRICS_PORT are set per worker. */
   env?: Record<string, string | undefined>;
@@ -20,7 +21,7 @@ export interface PoolOptions {
   entry?: string;
 }
 
-export interface Pool {
+export interface Supervisor {
   readonly size: number;
   /** The running child of slot i (replaced on restart). */
   child(i: number): ChildProcess | undefined;
@@ -30,19 +31,19 @@ export interface Pool {
 
 const tsxLoader = import.meta.resolve("tsx");
 
-export const defaultPoolSize = (): number => Math.max(1, Math.floor(availableParallelism() / 2));
+export const defaultWorkerCount = (): number => Math.max(1, Math.floor(availableParallelism() / 2));
 
 /**
- * @example const pool = startPool({ env: { EDGE_URL: "http://127.0.0.1:8787", POOL_TOKEN: token } });
+ * @example const sup = startSupervisor({ env: { EDGE_URL: "http://127.0.0.1:8787", POOL_TOKEN: token } });
  */
-export function startPool(opts: PoolOptions = {}): Pool {
-  const n = opts.workers ?? defaultPoolSize();
+export function startSupervisor(opts: SupervisorOptions = {}): Supervisor {
+  const n = opts.workers ?? defaultWorkerCount();
   const entry = opts.entry ?? fileURLToPath(new URL("../../worker.ts", import.meta.url));
   const prefix = opts.idPrefix ?? `w${process.pid}`;
   const children: (ChildProcess | undefined)[] = new Array(n);
   const crashes: number[] = new Array(n).fill(0);
   let stopping = false;
-  const pool: Pool = {
+  const pool: Supervisor = {
     size: n,
     child: (i) => children[i],
     restarts: 0,
