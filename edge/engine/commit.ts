@@ -12,6 +12,7 @@
 import { errorMentions, rawStmt, type Stmt, type Store } from "../../db/driver.js";
 import { queries } from "../../db/queries.js";
 import { encodeValue, insertRows, updateRow } from "../../db/rows.js";
+import { hookConflict, type EngineCtx } from "./context.js";
 import { jobs, runEvents, steps, type RunRow, type StepRow } from "../../db/schema.js";
 import type { RunEventRecord } from "../../workflows/index.js";
 
@@ -105,6 +106,7 @@ export async function withRun<T>(
   runId: string,
   now: () => number,
   decide: (snap: RunSnapshot, t: number) => Promise<{ stmts: Stmt[]; value: T } | null>,
+  hooks?: Pick<EngineCtx, "store" | "commitHooks">,
 ): Promise<{ committed: boolean; value?: T; snap?: RunSnapshot }> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const snap = await loadRun(store, runId);
@@ -116,7 +118,7 @@ export async function withRun<T>(
       await store.batch([revGuard(runId, snap.run.rev, t), ...d.stmts]);
       return { committed: true, value: d.value, snap };
     } catch (e) {
-      if (isRevConflict(e)) continue;
+      if (isRevConflict(e) || (hooks && hookConflict(hooks, e, snap.run))) continue;
       throw e;
     }
   }

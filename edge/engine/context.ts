@@ -28,9 +28,15 @@ export interface CommitView {
 
 /**
  * Extra statements for an engine commit, in the same atomic batch (the webhook outbox is one:
- * edge/webhooks/outbox.ts). A hook must not read the database: it only adds writes.
+ * edge/webhooks/outbox.ts). A hook must not read the database: it only adds writes. A hook may
+ * add a guard that fails the batch when an assumption it made no longer holds; `conflict` then
+ * recognizes the error (and drops the assumption), and the engine computes the commit again.
  */
-export type CommitHook = (store: Store, commit: CommitView) => Stmt[];
+export interface CommitHook {
+  statements(store: Store, commit: CommitView): Stmt[];
+  /** True when `e` is this hook's guard failing for `run`: the caller retries the commit. */
+  conflict?(e: unknown, store: Store, run: { id: string; tenantId: string }): boolean;
+}
 
 export interface EngineCtx {
   store: Store;
@@ -55,6 +61,11 @@ export interface EngineCtx {
 /** The statements every commit hook adds for one commit. */
 export function hookStatements(ctx: Pick<EngineCtx, "store" | "commitHooks">, commit: CommitView): Stmt[] {
   const out: Stmt[] = [];
-  for (const h of ctx.commitHooks ?? []) out.push(...h(ctx.store, commit));
+  for (const h of ctx.commitHooks ?? []) out.push(...h.statements(ctx.store, commit));
   return out;
+}
+
+/** Whether a failed commit of `run` failed on a hook's guard (then compute it again). */
+export function hookConflict(ctx: Pick<EngineCtx, "store" | "commitHooks">, e: unknown, run: { id: string; tenantId: string }): boolean {
+  return (ctx.commitHooks ?? []).some((h) => h.conflict?.(e, ctx.store, run) ?? false);
 }

@@ -166,7 +166,7 @@ async function claimAndStart(ctx: EngineCtx, workerId: string, ready: JobRow[]):
         }
         await advance(ctx, d);
         return { stmts: [...claims, ...d.toUpdateStatements(ctx)], value: ok };
-      });
+      }, ctx);
       handed.push(...(r.value ?? []));
       if (r.committed) ctx.notifier.publish(runTopic(runId));
     } catch (e) {

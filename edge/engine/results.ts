@@ -134,7 +134,7 @@ async function settleJobs(ctx: EngineCtx, outcomes: { job: JobRow; decide: Decid
       });
       await advance(ctx, d);
       return { stmts: [...guards.map((g) => g.guard), ...d.toUpdateStatements(ctx)], value: guards.some((g) => g.requeued) };
-    });
+    }, ctx);
     if (!r.committed) return outcomes.map(() => false);
     ctx.notifier.publish(runTopic(runId));
     if (r.value) ctx.notifier.publish(JOBS_TOPIC);

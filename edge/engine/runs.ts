@@ -10,7 +10,7 @@ import { endRun, isRunTerminal, type ModelCatalog, type WorkflowSpec } from "../
 import { jobIdOf, newRunId } from "../lib/ids.js";
 import { advance } from "./advance.js";
 import { withRun } from "./commit.js";
-import type { EngineCtx } from "./context.js";
+import { hookConflict, type EngineCtx } from "./context.js";
 import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
 
@@ -121,7 +121,13 @@ export async function createRun(ctx: EngineCtx, input: CreateRunInput): Promise<
   // the tenant owns what it stored: only its own images can be referenced by sha256 later
   for (const b of input.blobs ?? []) blobStmts.push(insertRows(tenantBlobs, [{ tenantId: input.tenantId, sha256: b.sha256, createdAt: now }], { onConflictDoNothing: true }));
   try {
-    await store.batch([...blobStmts, ...draft.toInsertStatements(ctx)]);
+    try {
+      await store.batch([...blobStmts, ...draft.toInsertStatements(ctx)]);
+    } catch (e) {
+      // a commit hook's guard (e.g. a webhook endpoint appeared): its statements again, once
+      if (!hookConflict(ctx, e, run)) throw e;
+      await store.batch([...blobStmts, ...draft.toInsertStatements(ctx)]);
+    }
   } catch (e) {
     if (key && errorMentions(e, "runs.idempotency_key")) {
       const existing = await findByIdempotencyKey(ctx, input.tenantId, key);
@@ -188,7 +194,7 @@ async function endRunEarly(
     d.patchRun({ status: plan.runStatus, finishedAt: t, error: err });
     d.event("run.completed", null, { status: plan.runStatus, outputs: null, error: d.run.error });
     return { stmts: d.toUpdateStatements(ctx), value: d.run };
-  });
+  }, ctx);
   if (r.committed) ctx.notifier.publish(runTopic(runId));
   return { run: r.value ?? r.snap?.run, committed: r.committed };
 }

@@ -4,10 +4,10 @@
  * endpoint. And the backoff schedule: exponential, capped, jittered into [0.5, 1) of the step.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { webhookDeliveries, webhookMessages } from "../../db/schema.js";
+import { webhookDeliveries, webhookEndpoints, webhookMessages } from "../../db/schema.js";
 import { loadRun, revGuard } from "../engine/commit.js";
 import { RunDraft } from "../engine/draft.js";
-import { call, makeHarness, pngDataUrl, register, vqa, type Harness } from "../testing/harness.js";
+import { AUTH, call, makeHarness, pngDataUrl, register, TEST_TENANT, vqa, type Harness } from "../testing/harness.js";
 import { backoffMs } from "./dispatcher.js";
 
 let h: Harness;
@@ -42,6 +42,22 @@ describe("outbox", () => {
     const deliveries = await h.store.db.select().from(webhookDeliveries);
     expect(deliveries).toHaveLength(2); // a (filter matches) and b (all events); c is disabled
     expect(deliveries.every((d) => d.messageId === msgs[0]!.id && d.status === "pending")).toBe(true);
+  });
+
+  it("a tenant seen without endpoints skips the payloads, yet an endpoint another edge adds later gets the next event", async () => {
+    const run = await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl() } } });
+    expect(run.status).toBe(202);
+    // the lease commit (run.started) builds payloads and looks up the tenant's endpoints: none
+    await call(h.app, "/v1/pool/lease", { body: { workerId: "w1", max: 16, waitMs: 0 }, headers: AUTH });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await h.store.db.select().from(webhookMessages)).toEqual([]);
+    // another edge process creates an endpoint: this process's cache cannot know
+    await h.store.db.insert(webhookEndpoints).values({ id: "ep_other", tenantId: TEST_TENANT, url: "http://127.0.0.1:9/x", events: ["run.canceled"], secret: "whsec_x", createdAt: 1, updatedAt: 1 });
+    const canceled = await call(h.app, `/v1/runs/${run.body.id}/cancel`, { body: {} });
+    expect(canceled.body.status).toBe("canceled");
+    const msgs = await h.store.db.select().from(webhookMessages);
+    expect(msgs.map((m) => m.type)).toEqual(["run.canceled"]);
+    expect((await h.store.db.select().from(webhookDeliveries)).map((d) => d.endpointId)).toEqual(["ep_other"]);
   });
 
   it("no endpoint, no message", async () => {
