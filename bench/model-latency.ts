@@ -7,7 +7,7 @@
  *   git archive 488db85 gpu-worker/models/metalm-tiny | tar -x -C /tmp/old   # metalm-tiny 0.2.0
  *   npx tsx bench/model-latency.ts /tmp/old/gpu-worker/models/metalm-tiny gpu-worker/models/metalm-tiny [runs]
  */
-import { defaultParams } from "../gpu-worker/src/decode/generate.js";
+import { defaultParams } from "../gpu-worker/src/generate/generate.js";
 import { Evaluator } from "../gpu-worker/eval/run.js";
 import { randomScene, renderPng, rng } from "../gpu-worker/eval/shapes.js";
 

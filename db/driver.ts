@@ -1,7 +1,7 @@
 /**
  * The driver-neutral half of the storage seam: the `Store` interface the engine talks to, and
  * helpers that work on every driver. Nothing here imports a driver, so the Workers bundle
- * (edge/worker.ts → db/d1.ts) never pulls in better-sqlite3 or node:fs.
+ * (edge/cloudflare/main.ts → db/d1.ts) never pulls in better-sqlite3 or node:fs.
  *
  * Drivers: `openSqliteStore` (db/store.ts, better-sqlite3, Node) and `openD1Store` (db/d1.ts,
  * Cloudflare D1). Both pass the same suite (db/suite/).

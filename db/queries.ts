@@ -6,6 +6,7 @@
  * (`IN (SELECT value FROM json_each(?))`) so that a statement's text never changes.
  */
 import { and, asc, eq, gte, inArray, isNull, lt, lte, sql } from "drizzle-orm";
+import { RUN_LIVE } from "../workflows/index.js";
 import type { Store } from "./driver.js";
 import { apiKeys, blobs, jobs, rateBuckets, runs, steps, workerCredentials, workers } from "./schema.js";
 
@@ -102,7 +103,7 @@ function build(store: Store) {
     overdueRuns: db
       .select({ id: runs.id })
       .from(runs)
-      .where(and(inArray(runs.status, ["queued", "running"]), lt(runs.deadlineAt, P("now"))))
+      .where(and(inArray(runs.status, [...RUN_LIVE]), lt(runs.deadlineAt, P("now"))))
       .limit(SWEEP_BATCH)
       .prepare(),
     /** Mark a worker seen; its row back, or none when it is not registered. */

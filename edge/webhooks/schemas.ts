@@ -3,6 +3,7 @@
  * bodies with them and /openapi.json shows them.
  */
 import { z } from "@hono/zod-openapi";
+import { WEBHOOK_DELIVERY_STATUSES } from "../../db/schema.js";
 import { WEBHOOK_EVENT_TYPES } from "../../workflows/index.js";
 
 const Events = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length);
@@ -38,7 +39,7 @@ const Attempt = z.object({ attempt: z.number(), at: z.number(), durationMs: z.nu
 const Delivery = z.object({
   id: z.string(),
   endpointId: z.string(),
-  status: z.enum(["pending", "sending", "delivered", "failed"]),
+  status: z.enum(WEBHOOK_DELIVERY_STATUSES),
   attempts: z.number(),
   nextAttemptAt: z.number().nullable(),
   lastStatus: z.number().nullable(),

@@ -18,7 +18,7 @@ declare module "cloudflare:test" {
     HOOKS: Fetcher;
     TEST_MIGRATIONS: D1Migration[];
   };
-  /** The `main` Worker of wrangler.toml (edge/worker.ts), called through its real fetch handler. */
+  /** The `main` Worker of wrangler.toml (edge/cloudflare/main.ts), called through its real fetch handler. */
   export const SELF: Fetcher;
   export function applyD1Migrations(db: D1Database, migrations: D1Migration[], migrationsTableName?: string): Promise<void>;
 }

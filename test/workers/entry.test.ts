@@ -1,5 +1,5 @@
 /**
- * The Workers entrypoint itself (edge/worker.ts, the `main` of wrangler.toml) inside workerd,
+ * The Workers entrypoint itself (edge/cloudflare/main.ts, the `main` of wrangler.toml) inside workerd,
  * called through its real `fetch` handler: bindings → app, D1-sized image limit, pool token.
  */
 import { applyD1Migrations, env, SELF } from "cloudflare:test";
@@ -7,7 +7,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openD1Store } from "../../db/d1.js";
 import { wipe } from "../../db/suite/store-suite.js";
 import { createApiKey } from "../../edge/auth/keys.js";
-import { appsBuilt, D1_IMAGE_BYTES } from "../../edge/workers/entry.js";
+import { appsBuilt, D1_IMAGE_BYTES } from "../../edge/cloudflare/entry.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 
 const POOL = { authorization: `Bearer ${env.POOL_TOKEN}`, "content-type": "application/json" };
@@ -24,9 +24,9 @@ beforeEach(async () => {
 const post = (path: string, body: unknown, headers: Record<string, string> = JSON_CT) =>
   SELF.fetch(`https://edge.test${path}`, { method: "POST", headers, body: JSON.stringify(body) });
 
-describe("edge/worker.ts fetch handler", () => {
+describe("edge/cloudflare/main.ts fetch handler", () => {
   it("the main module exports only handlers and the Durable Object class (workerd refuses anything else)", async () => {
-    const mod = await import("../../edge/worker.js");
+    const mod = await import("../../edge/cloudflare/main.js");
     expect(Object.keys(mod).sort()).toEqual(["PoolHub", "default"]);
   });
 

@@ -9,7 +9,7 @@ import { openD1Store } from "../../db/d1.js";
 import { wipe } from "../../db/suite/store-suite.js";
 import { createApp } from "../../edge/app.js";
 import { createApiKey } from "../../edge/auth/keys.js";
-import { durableNotifier, HUB_RECHECK_MS } from "../../edge/workers/hub.js";
+import { durableNotifier, HUB_RECHECK_MS } from "../../edge/cloudflare/hub.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 
 const AUTH = { authorization: `Bearer ${env.POOL_TOKEN}`, "content-type": "application/json" };

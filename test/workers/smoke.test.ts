@@ -109,7 +109,7 @@ beforeAll(async () => {
   wrangler(["deploy", "--dry-run", "--outdir", bundle, "--metafile", join(bundle, "meta.json")]);
   // the Workers bundle must never pull in the Node driver, the Node server or the model runtime
   const inputs = Object.keys((JSON.parse(readFileSync(join(bundle, "meta.json"), "utf8")) as { inputs: object }).inputs);
-  expect(inputs).toContain("edge/worker.ts");
+  expect(inputs).toContain("edge/cloudflare/main.ts");
   expect(inputs).toContain("db/d1.ts");
   const forbidden = inputs.filter((f) => /better-sqlite3|onnxruntime|@hono\/node-server|^db\/store\.ts$|^edge\/node\.ts$|gpu-worker\//.test(f));
   expect(forbidden).toEqual([]);
@@ -120,7 +120,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   dev = spawn(
     WRANGLER,
-    ["dev", join(bundle, "worker.js"), "--config", join(ROOT, "wrangler.toml"), "--no-bundle", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+    ["dev", join(bundle, "main.js"), "--config", join(ROOT, "wrangler.toml"), "--no-bundle", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
       "--persist-to", state, "--env-file", join(dir, "smoke.env"), "--log-level", "info", "--show-interactive-dev-session=false"],
     { cwd: ROOT, env: wranglerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -17,6 +17,9 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 /** Final run statuses. */
 export const RUN_TERMINAL: ReadonlySet<RunStatus> = new Set<RunStatus>(["succeeded", "failed", "canceled", "timed_out"]);
 export type RunTerminalStatus = "succeeded" | "failed" | "canceled" | "timed_out";
+/** Run statuses that are not final (the deadline sweep looks at these). */
+// (pure: bundles that do not use it, like the UI's, drop it)
+export const RUN_LIVE: readonly RunStatus[] = /* @__PURE__ */ RUN_STATUSES.filter((s) => !RUN_TERMINAL.has(s));
 /** Final step statuses with an output downstream steps can use. */
 export const STEP_OK: ReadonlySet<StepStatus> = new Set<StepStatus>(["succeeded", "cached"]);
 /** Final step statuses without an output: their dependents can never run. */

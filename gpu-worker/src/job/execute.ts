@@ -5,8 +5,8 @@
  * of one model as one batch; its per-job results are those of running each job alone.
  */
 import type { EncodeRecipe, Job, JobOf, JobResult, Receipt, StepOutput, WireError } from "../../../workflows/index.js";
-import type { ExplainRequest } from "../decode/explain.js";
-import type { GenerateParams, GenerateRequest, TokenEvent } from "../decode/generate.js";
+import type { ExplainRequest } from "../generate/explain.js";
+import type { GenerateParams, GenerateRequest, TokenEvent } from "../generate/generate.js";
 import { ImageError } from "../image/decode.js";
 import { PackageError } from "../package/manifest.js";
 import { FeedError } from "../package/session.js";

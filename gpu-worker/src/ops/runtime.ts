@@ -7,9 +7,9 @@
 import * as ort from "onnxruntime-node";
 import type { ConnectRecipe, EncodeRecipe, Segment } from "../../../workflows/index.js";
 import { ByteLru } from "../cache/lru.js";
-import { explain, type ExplainRequest, type ExplainResult } from "../decode/explain.js";
-import { concatEmbedded, embedTokens, type Embedded } from "../decode/forward.js";
-import { generate, type GenerateRequest, type GenerateResult } from "../decode/generate.js";
+import { explain, type ExplainRequest, type ExplainResult } from "../generate/explain.js";
+import { concatEmbedded, embedTokens, type Embedded } from "../generate/forward.js";
+import { generate, type GenerateRequest, type GenerateResult } from "../generate/generate.js";
 import { DecodePool } from "../image/decode-pool.js";
 import { preprocessKey } from "../image/preprocess.js";
 import { type ModelPackage } from "../package/load.js";

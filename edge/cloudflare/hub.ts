@@ -13,7 +13,7 @@
  * so a lost publish (object restarted, network) costs latency, never correctness.
  *
  * @example
- * // edge/worker.ts
+ * // edge/cloudflare/main.ts
  * const notifier = durableNotifier(env.POOL_HUB, (p) => requestScope.getStore()?.waitUntil(p));
  * createApp({ store: openD1Store(env.DB), poolToken: env.POOL_TOKEN, notifier });
  */
@@ -30,7 +30,7 @@ const HUB_ORIGIN = "https://pool-hub.internal";
 /**
  * The Durable Object: an in-memory `localNotifier` shared by every isolate that reaches it.
  * Requests: `POST /publish`, `POST /wait?ms=N` (answers `{ woken }`), `POST /alarm?at=ms` (run a
- * webhook pass then — the `webhooks` object's alarm, edge/workers/background.ts).
+ * webhook pass then — the `webhooks` object's alarm, edge/cloudflare/background.ts).
  */
 export class PoolHub {
   private readonly local = localNotifier();

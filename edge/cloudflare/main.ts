@@ -7,16 +7,16 @@
  * - secrets `POOL_TOKEN` (required) and `ADMIN_KEY` (webhook signing secrets are per endpoint, in D1)
  * - vars `LEASE_MS` (default 30000)
  *
- * One app per isolate (edge/workers/entry.ts). Work that must outlive a response goes through
+ * One app per isolate (edge/cloudflare/entry.ts). Work that must outlive a response goes through
  * `background` = the serving request's `ctx.waitUntil`. Webhook deliveries and lease sweeps run
- * as background passes (edge/workers/background.ts): after mutating requests, on the cron
+ * as background passes (edge/cloudflare/background.ts): after mutating requests, on the cron
  * trigger, and on the `webhooks` PoolHub alarm for retries due within the minute. This module
  * exports only what workerd accepts from a main module: the handlers and the Durable Object class.
  */
 import type { ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
-import { cronPass, mayEnqueue, webhookPassAndArm } from "./workers/background.js";
-import { appFor, requestScope, webhookSettings, type WorkerEnv } from "./workers/entry.js";
-import { PoolHub } from "./workers/hub.js";
+import { cronPass, mayEnqueue, webhookPassAndArm } from "./background.js";
+import { appFor, requestScope, webhookSettings, type WorkerEnv } from "./entry.js";
+import { PoolHub } from "./hub.js";
 
 export { PoolHub };
 

@@ -1,5 +1,5 @@
 /**
- * What edge/worker.ts is built from, kept out of the main module because a Worker's main module
+ * What edge/cloudflare/main.ts is built from, kept out of the main module because a Worker's main module
  * may export only handlers and Durable Object classes (workerd rejects any other export).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
