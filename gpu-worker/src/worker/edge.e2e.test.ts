@@ -106,17 +106,30 @@ describe("worker pool against the real edge", () => {
 
   it("a worker SIGKILLed while holding the decode job: another worker re-leases and finishes it", async () => {
     await Promise.all(pools.splice(0).map((p) => p.stop()));
-    // worker "slow" holds decode jobs in its batcher for up to a minute waiting for company
-    const slow = pool("e2e-slow", { MAX_BATCH: "64", MAX_QUEUE_DELAY_MS: "60000" });
-    const created = await until(async () => {
-      const r = await api("/v1/runs", { spec, inputs: { image, question: "what shape is on the left?" } });
-      return r.status < 300 ? r.body : undefined;
-    });
-    await until(async () => {
-      const { body } = await api(`/v1/runs/${created.id}`);
-      const answer = body.steps.find((s: { id: string }) => s.id === "answer");
-      return answer.status === "running" && answer.workerId === "e2e-slow-0" ? true : undefined;
-    });
+    // A lone decode job runs the moment it is leased (an idle batcher does not wait), so to kill
+    // the worker while it holds the job, the worker is frozen (SIGSTOP) while its lease long-poll
+    // waits at the edge: the edge hands it the new run's jobs (the step shows running there) and
+    // the frozen worker can never compute or post them. If no poll was waiting at that instant,
+    // the job stays queued: thaw, let that run finish, and try again with a new question (a new
+    // question, so the memo does not answer it).
+    const slow = pool("e2e-slow");
+    await until(async () => ((await api("/readyz")).body.workers > 0 ? true : undefined));
+    const answerOf = async (id: string) => (await api(`/v1/runs/${id}`)).body.steps.find((s: { id: string }) => s.id === "answer");
+    const questions = ["what shape is on the left?", "what shape is on the right?", "what is in the middle?", "what color is the square?", "what color is the triangle?"];
+    let created: { id: string } | undefined;
+    for (const question of questions) {
+      slow.child(0)!.kill("SIGSTOP");
+      const run = (await api("/v1/runs", { spec, inputs: { image, question } })).body as { id: string };
+      const held = await until(async () => ((await answerOf(run.id)).workerId === "e2e-slow-0" ? true : undefined), 3000).catch(() => false);
+      if (held) {
+        created = run;
+        break;
+      }
+      slow.child(0)!.kill("SIGCONT");
+      await finished(run.id);
+    }
+    if (!created) throw new Error(`no lease poll of the frozen worker was waiting, ${questions.length} times`);
+    expect((await answerOf(created.id)).status).toBe("running");
     slow.child(0)!.kill("SIGKILL");
     await slow.stop();
     pool("e2e-rescue");
