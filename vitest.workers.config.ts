@@ -71,7 +71,13 @@ export default defineConfig({
         ],
         test: {
           name: "d1",
-          include: ["test/workers/d1.test.ts", "test/workers/hub.test.ts", "test/workers/entry.test.ts", "test/workers/webhooks.test.ts", "test/workers/subrequests.test.ts"],
+          include: [
+            "test/workers/d1.test.ts",
+            "test/workers/hub.test.ts",
+            "test/workers/entry.test.ts",
+            "test/workers/webhooks.test.ts",
+            "test/workers/subrequests.test.ts",
+          ],
           testTimeout: 30_000,
           // the test files share one D1 database and wipe it per test: run them one after another
           fileParallelism: false,

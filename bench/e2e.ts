@@ -56,7 +56,11 @@ const judge: {
   kv?: number;
   batching?: number;
   loadStart: string;
-} = { loadStart: loadavg().map((x) => f(x)).join(" ") };
+} = {
+  loadStart: loadavg()
+    .map((x) => f(x))
+    .join(" "),
+};
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /**
@@ -106,13 +110,19 @@ const images = Array.from({ length: 2 * N + 2 * C + 30 }, freshImage); // render
 let next = 0;
 const take = () => images[next++] ?? freshImage();
 
-console.log(`bench/e2e: ${new Date().toISOString()}, load average ${loadavg().map((x) => f(x)).join(" ")} (${process.env.HOSTNAME ?? "this machine"})`);
+console.log(
+  `bench/e2e: ${new Date().toISOString()}, load average ${loadavg()
+    .map((x) => f(x))
+    .join(" ")} (${process.env.HOSTNAME ?? "this machine"})`,
+);
 const stack = await startStack({ env: { LOG_LEVEL: "info", WORKERS, EXAMPLES: "0" } });
 try {
   const api = new MetalmClient(stack.url, { validate: false, apiKey: stack.apiKey });
   const ready = await api.readyz();
   const model = ready.models[0]!;
-  console.log(`stack: npm start ready in ${f(stack.readyMs / 1000, 1)} s, ${ready.workers} worker(s), model ${model}${fixture ? " (the random-weight FIXTURE: gpu-worker/models/metalm-tiny missing)" : ""}`);
+  console.log(
+    `stack: npm start ready in ${f(stack.readyMs / 1000, 1)} s, ${ready.workers} worker(s), model ${model}${fixture ? " (the random-weight FIXTURE: gpu-worker/models/metalm-tiny missing)" : ""}`,
+  );
   const vqaSpec = withModel((await loadExample("vqa")).spec, model) as { steps: Array<{ params?: Record<string, unknown> }> };
   const explainSpec = withModel((await loadExample("vqa-then-explain")).spec, model);
 
@@ -133,7 +143,10 @@ try {
     const source = { model: m.name, encoder: vision, image: { sha256: sha } };
     await rt.encode(source);
     await rt.connect({ connector, source });
-    const segs: Segment[] = [{ kind: "span", recipe: { connector, source } }, { kind: "text", text: `question: ${QUESTION} answer:` }];
+    const segs: Segment[] = [
+      { kind: "span", recipe: { connector, source } },
+      { kind: "text", text: `question: ${QUESTION} answer:` },
+    ];
     const { prompt } = await rt.buildPrompt(segs);
     const [r] = await rt.decode([{ prompt, params }]);
     const ms = performance.now() - t0;
@@ -164,7 +177,14 @@ try {
   const httpMs: number[] = [];
   const inMs: number[] = [];
   const diff: number[] = [];
-  const parts = { toCreated: [] as number[], createdToLeased: [] as number[], leasedToDone: [] as number[], compute: [] as number[], doneToFinished: [] as number[], finishedToClient: [] as number[] };
+  const parts = {
+    toCreated: [] as number[],
+    createdToLeased: [] as number[],
+    leasedToDone: [] as number[],
+    compute: [] as number[],
+    doneToFinished: [] as number[],
+    finishedToClient: [] as number[],
+  };
   const shuffle = rng(7);
   /** Requests the edge served so far, by method and route (its metalm_http_request_duration_seconds histogram). */
   const edgeRequests = async () => {
@@ -238,7 +258,9 @@ try {
   console.log(`     client send → run stored (upload, multipart, sha256, validate, plan, insert)  ${f(pct(parts.toCreated, 50), 0)}`);
   console.log(`     run stored → first step leased (lease long-poll wake-up, claim)               ${f(pct(parts.createdToLeased, 50), 0)}`);
   console.log(`     first leased → last step result applied (worker: blob fetch, batcher, compute, results)  ${f(pct(parts.leasedToDone, 50), 0)}`);
-  console.log(`       of which in the batch compute slot (sum of computeMs; the worker prefetches images and encoder outputs outside it)  ${f(pct(parts.compute, 50), 1)}`);
+  console.log(
+    `       of which in the batch compute slot (sum of computeMs; the worker prefetches images and encoder outputs outside it)  ${f(pct(parts.compute, 50), 1)}`,
+  );
   console.log(`     last result → run finished                                                   ${f(pct(parts.doneToFinished, 50), 0)}`);
   console.log(`     run finished → client has the answer (wait wake-up, read run, respond)       ${f(pct(parts.finishedToClient, 50), 0)}`);
   const hops = [...req1]
@@ -248,14 +270,21 @@ try {
   if (hops.length) {
     judge.requests = hops.reduce((acc, [, n]) => acc + n, 0);
     judge.requestsDetail = hops.map(([k, n]) => `${k.replace(/^(\w+) \/v1\/(pool\/)?/, "")} ${f(n, 2)}`).join(", ");
-    console.log(`   requests the edge served per run: ${f(hops.reduce((acc, [, n]) => acc + n, 0), 1)} — ${hops.map(([k, n]) => `${k} ${f(n, 2)}`).join(", ")}`);
+    console.log(
+      `   requests the edge served per run: ${f(
+        hops.reduce((acc, [, n]) => acc + n, 0),
+        1,
+      )} — ${hops.map(([k, n]) => `${k} ${f(n, 2)}`).join(", ")}`,
+    );
   }
   if (cpu0 && cpu1) {
     const per = (x: number) => f(x / N, 1);
     judge.edgeCpu = (cpu1.edge - cpu0.edge) / N;
     judge.workerCpu = (cpu1.workers - cpu0.workers) / N;
     judge.inCpu = inCpu / N;
-    console.log(`   CPU time per run (ms; depends less on the load than wall time): edge ${per(cpu1.edge - cpu0.edge)} + worker ${per(cpu1.workers - cpu0.workers)} + client ${per(clientCpu)}  vs  in-process ${per(inCpu)}`);
+    console.log(
+      `   CPU time per run (ms; depends less on the load than wall time): edge ${per(cpu1.edge - cpu0.edge)} + worker ${per(cpu1.workers - cpu0.workers)} + client ${per(clientCpu)}  vs  in-process ${per(inCpu)}`,
+    );
   }
 
   // ---------------------------------------------------------------- 2. VQA → explain: encoder once
@@ -275,7 +304,9 @@ try {
     const after = await scrape();
     const enc = after.enc - before.enc;
     const conn = after.conn - before.conn;
-    console.log(`\n2. VQA → explain on one image (run ${h.run.id}, ${f(h.ms, 1)} ms): vision encoder ran ${enc}×, vision connector ${conn}× (worker /metrics: metalm_worker_encoder_runs, metalm_worker_connector_runs) — ${enc === 1 && conn === 1 ? "exactly once ✓" : "NOT once ✗"}`);
+    console.log(
+      `\n2. VQA → explain on one image (run ${h.run.id}, ${f(h.ms, 1)} ms): vision encoder ran ${enc}×, vision connector ${conn}× (worker /metrics: metalm_worker_encoder_runs, metalm_worker_connector_runs) — ${enc === 1 && conn === 1 ? "exactly once ✓" : "NOT once ✗"}`,
+    );
     console.log(`   steps: ${h.run.steps.map((s) => `${s.id} ${s.status}${s.cacheHit ? " (encoder cache hit)" : ""}`).join(", ")}`);
     if (stack.workerMetricsUrls().length === 0) console.log("   (no worker metrics URL found in the logs)");
   }
@@ -326,9 +357,15 @@ try {
     console.log(`                      runs/s    p50 ms    p99 ms`);
     console.log(`   one at a time    ${f(seqTput, 1).padStart(7)}  ${f(pct(seq, 50)).padStart(8)}  ${f(pct(seq, 99)).padStart(8)}`);
     console.log(`   ${String(C).padStart(2)} concurrent    ${f(conTput, 1).padStart(7)}  ${f(pct(con, 50)).padStart(8)}  ${f(pct(con, 99)).padStart(8)}`);
-    console.log(`   throughput ${f(conTput / seqTput)}× one at a time; mean worker batch size one at a time: ${meanBatch(b0, b1)}; concurrent: ${meanBatch(b1, b2)}`);
+    console.log(
+      `   throughput ${f(conTput / seqTput)}× one at a time; mean worker batch size one at a time: ${meanBatch(b0, b1)}; concurrent: ${meanBatch(b1, b2)}`,
+    );
   }
-  console.log(`\nload average at the end of the stack's sections: ${loadavg().map((x) => f(x)).join(" ")}`);
+  console.log(
+    `\nload average at the end of the stack's sections: ${loadavg()
+      .map((x) => f(x))
+      .join(" ")}`,
+  );
 } finally {
   await stack.stop();
 }
@@ -363,7 +400,12 @@ if (process.env.BENCH_SUBS !== "0") {
       "≤ 1.5×, ≤ 5 ms added",
       ok(ratio !== undefined && j.addedP50 !== undefined ? ratio <= 1.5 && j.addedP50 <= 5 : undefined),
     ],
-    ["requests the edge serves per run", `${num(j.requests)} (${j.requestsDetail ?? "?"})`, "≤ 3", ok(j.requests !== undefined ? j.requests <= 3.05 : undefined)],
+    [
+      "requests the edge serves per run",
+      `${num(j.requests)} (${j.requestsDetail ?? "?"})`,
+      "≤ 3",
+      ok(j.requests !== undefined ? j.requests <= 3.05 : undefined),
+    ],
     [
       "CPU per run: edge + worker vs in-process",
       `${num(j.edgeCpu)} + ${num(j.workerCpu)} ms vs ${num(j.inCpu)} ms`,
@@ -377,7 +419,12 @@ if (process.env.BENCH_SUBS !== "0") {
       "≥ 3×",
       ok(tput !== undefined ? tput >= 3 : undefined),
     ],
-    ["`bench/edge.ts`: POST /v1/runs p99", `${num(j.postP99)} ms (${num(j.postCpuUs === undefined ? undefined : j.postCpuUs / 1000, 2)} ms edge CPU per POST)`, "< 10 ms", ok(j.postP99 !== undefined && !Number.isNaN(j.postP99) ? j.postP99 < 10 : undefined)],
+    [
+      "`bench/edge.ts`: POST /v1/runs p99",
+      `${num(j.postP99)} ms (${num(j.postCpuUs === undefined ? undefined : j.postCpuUs / 1000, 2)} ms edge CPU per POST)`,
+      "< 10 ms",
+      ok(j.postP99 !== undefined && !Number.isNaN(j.postP99) ? j.postP99 < 10 : undefined),
+    ],
     [
       "`bench/worker.ts`: KV cache vs recompute (32 tokens after the VQA prompt); best batching",
       `${num(j.kv)}×; ${num(j.batching)}×`,
@@ -385,7 +432,11 @@ if (process.env.BENCH_SUBS !== "0") {
       `${ok(j.kv !== undefined && !Number.isNaN(j.kv) ? j.kv >= 4 : undefined)}; ${ok(j.batching !== undefined && Number.isFinite(j.batching) ? j.batching >= 3 : undefined)}`,
     ],
   ];
-  console.log(`\nissue #12 — measured in this run (load average at start ${j.loadStart}, at end ${loadavg().map((x) => f(x)).join(" ")}; ${process.env.HOSTNAME ?? "this machine"}, 2 vCPUs shared):\n`);
+  console.log(
+    `\nissue #12 — measured in this run (load average at start ${j.loadStart}, at end ${loadavg()
+      .map((x) => f(x))
+      .join(" ")}; ${process.env.HOSTNAME ?? "this machine"}, 2 vCPUs shared):\n`,
+  );
   console.log("| | measured | target | |\n|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 }

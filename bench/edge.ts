@@ -34,10 +34,23 @@ const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwA
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function request(port: number, method: string, path: string, body?: string, headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` }): Promise<{ status: number; text: string }> {
+function request(
+  port: number,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` },
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, method, path, agent, headers: { ...(body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {}), ...headers } },
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        agent,
+        headers: { ...(body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {}), ...headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -64,7 +77,16 @@ function cpuSeconds(pid: number): number {
 async function startEdge(dataDir: string): Promise<{ port: number; pid: number; stop(): void }> {
   const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawn(process.execPath, [...prof, "--import", "tsx", "edge/node.ts"], {
-    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, POOL_TOKEN: TOKEN, WORKERS: "0", DEV_API_KEY: API_KEY, RATE_LIMIT_RPS: RATE_LIMIT, RATE_LIMIT_BURST: RATE_LIMIT === "0" ? "1" : RATE_LIMIT },
+    env: {
+      ...process.env,
+      PORT: "0",
+      DATA_DIR: dataDir,
+      POOL_TOKEN: TOKEN,
+      WORKERS: "0",
+      DEV_API_KEY: API_KEY,
+      RATE_LIMIT_RPS: RATE_LIMIT,
+      RATE_LIMIT_BURST: RATE_LIMIT === "0" ? "1" : RATE_LIMIT,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -86,7 +108,13 @@ async function main() {
   const edge = await startEdge(dir);
   try {
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const reg = await request(edge.port, "POST", "/v1/pool/register", JSON.stringify({ workerId: "bench", executionProvider: "cpu", ortVersion: "x", models: [tinyAdvert] }), auth);
+    const reg = await request(
+      edge.port,
+      "POST",
+      "/v1/pool/register",
+      JSON.stringify({ workerId: "bench", executionProvider: "cpu", ortVersion: "x", models: [tinyAdvert] }),
+      auth,
+    );
     if (reg.status !== 200) throw new Error(`register: ${reg.status} ${reg.text}`);
     const spec = vqaSpec();
     const postBody = (i: number) => JSON.stringify({ spec, inputs: { image: PNG, question: `q ${i}?` }, tags: ["bench"] });
@@ -138,12 +166,14 @@ async function main() {
       "edge CPU µs per GET": Math.round((getCpu / n) * 1e6),
       "GET/s per edge CPU-second": Math.round(n / getCpu),
       "edge CPU µs per POST": Math.round((postCpu / POSTS) * 1e6),
-      "cores": (await import("node:os")).availableParallelism(),
+      cores: (await import("node:os")).availableParallelism(),
       "load average (1 min) at end": +loadavg()[0]!.toFixed(2),
       "runs in DB": POSTS + 50,
     };
     console.log(JSON.stringify(result, null, 2));
-    console.log(`targets: GET ≥ 5000/s ${result["GET /v1/runs/:id req/s"] >= 5000 ? "MET" : "NOT MET"}; POST p99 < 10 ms ${result["POST /v1/runs p99 ms"] < 10 ? "MET" : "NOT MET"}`);
+    console.log(
+      `targets: GET ≥ 5000/s ${result["GET /v1/runs/:id req/s"] >= 5000 ? "MET" : "NOT MET"}; POST p99 < 10 ms ${result["POST /v1/runs p99 ms"] < 10 ? "MET" : "NOT MET"}`,
+    );
   } finally {
     edge.stop();
     agent.destroy();

@@ -37,7 +37,9 @@ for (let i = 0; i < runs + 10; i++) {
 const p = (xs: number[], q: number) => [...xs].sort((x, y) => x - y)[Math.floor(q * (xs.length - 1))]!;
 for (const k of [0, 1]) {
   const ev = evs[k]!;
-  console.log(`${ev.rt.name} ${ev.rt.pkg.manifest.version}: wall p50 ${p(times[k]!, 0.5).toFixed(2)} ms, p90 ${p(times[k]!, 0.9).toFixed(2)} ms; CPU p50 ${p(cpu[k]!, 0.5).toFixed(2)} ms (${runs} runs, 1 thread)`);
+  console.log(
+    `${ev.rt.name} ${ev.rt.pkg.manifest.version}: wall p50 ${p(times[k]!, 0.5).toFixed(2)} ms, p90 ${p(times[k]!, 0.9).toFixed(2)} ms; CPU p50 ${p(cpu[k]!, 0.5).toFixed(2)} ms (${runs} runs, 1 thread)`,
+  );
 }
 console.log(`B / A: wall p50 ${(p(times[1]!, 0.5) / p(times[0]!, 0.5)).toFixed(2)}×, CPU p50 ${(p(cpu[1]!, 0.5) / p(cpu[0]!, 0.5)).toFixed(2)}×`);
 for (const ev of evs) await ev.release();

@@ -23,12 +23,23 @@ const real = fileURLToPath(new URL("../gpu-worker/models/metalm-tiny", import.me
 const fixture = fileURLToPath(new URL("../gpu-worker/fixtures/tiny", import.meta.url));
 const dir = process.env.BENCH_MODEL ?? (existsSync(`${real}/manifest.json`) ? real : fixture);
 const model = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")).name as string;
-console.log(`package: ${model} (${dir === real ? "the real metalm-tiny" : dir === fixture ? "the tiny random-weight FIXTURE: gpu-worker/models/metalm-tiny not present" : dir})`);
+console.log(
+  `package: ${model} (${dir === real ? "the real metalm-tiny" : dir === fixture ? "the tiny random-weight FIXTURE: gpu-worker/models/metalm-tiny not present" : dir})`,
+);
 
 function scene(i: number): string {
   const size = 64;
   const png = new PNG({ width: size, height: size });
-  const colors = [[220, 40, 40], [40, 180, 60], [40, 70, 220], [230, 210, 40], [240, 140, 30], [150, 60, 190], [40, 200, 210], [235, 235, 235]];
+  const colors = [
+    [220, 40, 40],
+    [40, 180, 60],
+    [40, 70, 220],
+    [230, 210, 40],
+    [240, 140, 30],
+    [150, 60, 190],
+    [40, 200, 210],
+    [235, 235, 235],
+  ];
   const c = colors[i % 8]!;
   const cx = (Math.floor(i / 8) % 3) * (size / 3) + size / 6;
   for (let y = 0; y < size; y++)
@@ -60,17 +71,38 @@ async function runMode(maxBatch: number) {
   await new Promise((r) => server.once("listening", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const sweep = setInterval(() => void sweepExpired(app.engine).catch(() => {}), 500);
-  const pool = startSupervisor({ workers: 1, idPrefix: `b${maxBatch}`, env: { EDGE_URL: url, POOL_TOKEN: token, MODELS_DIR: dir, MAX_BATCH: String(maxBatch), LEASE_MAX: "64", MAX_QUEUE_DELAY_MS: "5", LOG_LEVEL: "error", PROGRESS: "0" } });
+  const pool = startSupervisor({
+    workers: 1,
+    idPrefix: `b${maxBatch}`,
+    env: {
+      EDGE_URL: url,
+      POOL_TOKEN: token,
+      MODELS_DIR: dir,
+      MAX_BATCH: String(maxBatch),
+      LEASE_MAX: "64",
+      MAX_QUEUE_DELAY_MS: "5",
+      LOG_LEVEL: "error",
+      PROGRESS: "0",
+    },
+  });
   let metricsPort = 0;
   pool.child(0)!.on("message", (m: { type?: string; port?: number }) => m.type === "listening" && (metricsPort = m.port!));
   /** The worker's own account: total compute seconds and batches, from its /metrics. */
   const computeSeconds = async () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    const sum = (name: string) => text.split("\n").filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(" ").pop()), 0);
+    const sum = (name: string) =>
+      text
+        .split("\n")
+        .filter((l) => l.startsWith(name))
+        .reduce((a, l) => a + Number(l.split(" ").pop()), 0);
     return { compute: sum("metalm_worker_compute_seconds_sum"), batches: sum("metalm_worker_batch_size_count"), jobs: sum("metalm_worker_batch_size_sum") };
   };
   const post = (i: number) =>
-    fetch(`${url}/v1/runs`, { method: "POST", headers: { "content-type": "application/json", prefer: "wait=120" }, body: JSON.stringify({ spec, inputs: { image: scene(i), question: questions[i % 4] } }) });
+    fetch(`${url}/v1/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json", prefer: "wait=120" },
+      body: JSON.stringify({ spec, inputs: { image: scene(i), question: questions[i % 4] } }),
+    });
   for (;;) {
     // wait until the worker has registered its model (the edge validates models against live workers)
     const r = await fetch(`${url}/v1/models`);

@@ -47,7 +47,16 @@ async function timeEach<const F extends readonly (() => Promise<unknown>)[]>(fns
 /** A scene image: a colored disc on a dark background. */
 function scene(i: number, size = 64): Uint8Array {
   const png = new PNG({ width: size, height: size });
-  const colors = [[220, 40, 40], [40, 180, 60], [40, 70, 220], [230, 210, 40], [240, 140, 30], [150, 60, 190], [40, 200, 210], [235, 235, 235]];
+  const colors = [
+    [220, 40, 40],
+    [40, 180, 60],
+    [40, 70, 220],
+    [230, 210, 40],
+    [240, 140, 30],
+    [150, 60, 190],
+    [40, 200, 210],
+    [235, 235, 235],
+  ];
   const c = colors[i % colors.length]!;
   const cx = ((i * 7) % 3) * (size / 3) + size / 6;
   for (let y = 0; y < size; y++)
@@ -64,9 +73,12 @@ function scene(i: number, size = 64): Uint8Array {
 
 const pkg = await loadPackage(dir, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });
 const m = pkg.manifest;
-const which = dir === real ? "the real metalm-tiny" : dir === fixture ? "the tiny random-weight FIXTURE: gpu-worker/models/metalm-tiny not present" : `BENCH_MODEL=${dir}`;
+const which =
+  dir === real ? "the real metalm-tiny" : dir === fixture ? "the tiny random-weight FIXTURE: gpu-worker/models/metalm-tiny not present" : `BENCH_MODEL=${dir}`;
 console.log(`package: ${m.name} ${m.version} (${which})`);
-console.log(`decoder: hidden ${m.decoder.hiddenSize}, ${m.decoder.kvCache.layers} layers, vocab ${m.decoder.vocabSize}, maxPositions ${m.decoder.maxPositions}; ORT ${pkg.ortVersion} ${pkg.executionProvider}, 1 intra-op thread\n`);
+console.log(
+  `decoder: hidden ${m.decoder.hiddenSize}, ${m.decoder.kvCache.layers} layers, vocab ${m.decoder.vocabSize}, maxPositions ${m.decoder.maxPositions}; ORT ${pkg.ortVersion} ${pkg.executionProvider}, 1 intra-op thread\n`,
+);
 
 // generation of a fixed length: a view of the package whose eos can never be produced
 const noEos: ModelPackage = { ...pkg, manifest: { ...m, decoder: { ...m.decoder, specialTokens: { ...m.decoder.specialTokens, eos: -1 } } } };
@@ -80,7 +92,10 @@ const images = Array.from({ length: 16 }, (_, i) => {
 const getBlob = async (sha: string) => blobs.get(sha)!;
 const visionEnc = m.encoders.find((e) => e.modality === "image")!.name;
 const visionConn = m.connectors.find((c) => c.encoder === visionEnc)!.name;
-const span = (i: number): Segment => ({ kind: "span", recipe: { connector: visionConn, source: { model: m.name, encoder: visionEnc, image: { sha256: images[i % images.length]! } } } });
+const span = (i: number): Segment => ({
+  kind: "span",
+  recipe: { connector: visionConn, source: { model: m.name, encoder: visionEnc, image: { sha256: images[i % images.length]! } } },
+});
 const questions = ["what color is the circle?", "what shape is on the left?", "how many objects are there?", "what is in the middle?"];
 
 // ---------------------------------------------------------------- 1. KV cache vs recompute
@@ -88,16 +103,23 @@ if (only.has("1")) {
   const rt = new ModelRuntime(noEos, { getBlob });
   const { prompt } = await rt.buildPrompt([span(0), { kind: "text", text: "question: what color is the circle? answer:" }]);
   const reps = quick ? 5 : 25;
-  const [cached, full] = await timeEach([() => generate(noEos, [{ prompt, params: greedy(32) }]), () => generate(noEos, [{ prompt, params: greedy(32) }], { useCache: false })], reps);
+  const [cached, full] = await timeEach(
+    [() => generate(noEos, [{ prompt, params: greedy(32) }]), () => generate(noEos, [{ prompt, params: greedy(32) }], { useCache: false })],
+    reps,
+  );
   console.log(`1. KV cache vs full recompute, 32 new tokens after a ${prompt.length}-position VQA prompt (best of ${reps}):`);
   console.log(`   KV cache ${f(cached)} ms, recompute ${f(full)} ms  →  ${f(full / cached, 1)}× faster with the cache`);
   {
     // the same after a longer in-context prompt (four image spans with answers)
     const segs: Segment[] = [];
-    for (let i = 0; i < 4; i++) segs.push(span(i), { kind: "text", text: i < 3 ? "question: what color is the circle? answer: red" : "question: what color is the circle? answer:" });
+    for (let i = 0; i < 4; i++)
+      segs.push(span(i), { kind: "text", text: i < 3 ? "question: what color is the circle? answer: red" : "question: what color is the circle? answer:" });
     const long = (await rt.buildPrompt(segs)).prompt;
     if (long.length + 32 <= m.decoder.maxPositions) {
-      const [c2, u2] = await timeEach([() => generate(noEos, [{ prompt: long, params: greedy(32) }]), () => generate(noEos, [{ prompt: long, params: greedy(32) }], { useCache: false })], reps);
+      const [c2, u2] = await timeEach(
+        [() => generate(noEos, [{ prompt: long, params: greedy(32) }]), () => generate(noEos, [{ prompt: long, params: greedy(32) }], { useCache: false })],
+        reps,
+      );
       console.log(`   after a ${long.length}-position in-context prompt: KV cache ${f(c2)} ms, recompute ${f(u2)} ms  →  ${f(u2 / c2, 1)}×`);
     }
   }
@@ -105,7 +127,9 @@ if (only.has("1")) {
   const H = m.decoder.hiddenSize;
   const filler = pkg.tokenizer.encode("a red circle on the left , a blue square in the middle and a green triangle on the right .");
   const NEW = 16;
-  const lens = [...new Set([16, 32, 64, 128, 192, m.decoder.maxPositions - NEW - 1].filter((L) => L > 0 && L + NEW + 1 <= m.decoder.maxPositions))].sort((a, b) => a - b);
+  const lens = [...new Set([16, 32, 64, 128, 192, m.decoder.maxPositions - NEW - 1].filter((L) => L > 0 && L + NEW + 1 <= m.decoder.maxPositions))].sort(
+    (a, b) => a - b,
+  );
   console.log("   per-token time (ms) by context length:   " + lens.map((L) => `L=${L}`.padStart(8)).join(""));
   const rowC: string[] = [];
   const rowR: string[] = [];
@@ -116,7 +140,11 @@ if (only.has("1")) {
     const r = quick ? 5 : 15;
     // (time for 1 + NEW tokens − time for 1 token) / NEW: the prefill cancels out
     const [pre, c, u] = await timeEach(
-      [() => generate(noEos, [{ prompt: p, params: greedy(1) }]), () => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }]), () => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }], { useCache: false })],
+      [
+        () => generate(noEos, [{ prompt: p, params: greedy(1) }]),
+        () => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }]),
+        () => generate(noEos, [{ prompt: p, params: greedy(NEW + 1) }], { useCache: false }),
+      ],
       r,
     );
     rowC.push(f((c - pre) / NEW, 3).padStart(8));
@@ -131,7 +159,13 @@ async function batching(p: ModelPackage, title: string): Promise<void> {
   const N = 64;
   const mkJobs = (): Job[] =>
     Array.from({ length: N }, (_, i) => ({
-      jobId: `j${i}`, leaseId: `l${i}`, runId: "r", stepId: "answer", attempt: 1, deadlineAt: Date.now() + 600_000, model: m.name,
+      jobId: `j${i}`,
+      leaseId: `l${i}`,
+      runId: "r",
+      stepId: "answer",
+      attempt: 1,
+      deadlineAt: Date.now() + 600_000,
+      model: m.name,
       op: "decode" as const,
       segments: [span(i), { kind: "text" as const, text: `question: ${questions[i % questions.length]} answer:` }],
       params: { ...greedy(8), maxTokens: 8 },
@@ -141,7 +175,13 @@ async function batching(p: ModelPackage, title: string): Promise<void> {
   for (const j of mkJobs()) await ex.executeJob(j); // warm the encoder cache: measure decoding, not encoding
   const runAll = async (maxBatchSize: number) => {
     const sizes: number[] = [];
-    const b = new DynamicBatcher<JobItem, JobResult>({ maxBatchSize, maxQueueDelayMs: 2, keyOf: (it) => `${it.job.model}:${it.job.op}`, run: (items) => ex.executeBatch(items), onBatch: (s) => sizes.push(s) });
+    const b = new DynamicBatcher<JobItem, JobResult>({
+      maxBatchSize,
+      maxQueueDelayMs: 2,
+      keyOf: (it) => `${it.job.model}:${it.job.op}`,
+      run: (items) => ex.executeBatch(items),
+      onBatch: (s) => sizes.push(s),
+    });
     const t0 = performance.now();
     const lat: number[] = [];
     const results = await Promise.all(mkJobs().map((job) => b.submit({ job }).then((r) => (lat.push(performance.now() - t0), r))));
@@ -163,7 +203,9 @@ async function batching(p: ModelPackage, title: string): Promise<void> {
   const toks = (r: JobResult) => (r.ok && r.output.op === "decode" ? r.output.tokens : []);
   const meanTokens = one.results.reduce((a, r) => a + toks(r).length, 0) / N;
   console.log(`   (mean ${f(meanTokens, 1)} generated tokens per job)`);
-  console.log(`   one at a time:        ${f(one.wall, 0)} ms total, ${f((N / one.wall) * 1000, 1)} jobs/s, latency p50 ${f(pct(one.lat, 50), 0)} ms, p99 ${f(pct(one.lat, 99), 0)} ms`);
+  console.log(
+    `   one at a time:        ${f(one.wall, 0)} ms total, ${f((N / one.wall) * 1000, 1)} jobs/s, latency p50 ${f(pct(one.lat, 50), 0)} ms, p99 ${f(pct(one.lat, 99), 0)} ms`,
+  );
   for (const mb of modes.slice(1)) {
     const x = best.get(mb)!;
     const same = x.results.every((r, i) => toks(r).join() === toks(one.results[i]!).join());
@@ -192,7 +234,18 @@ if (only.has("3")) {
     ],
     reps,
   );
-  const job = (): Job => ({ jobId: "c", leaseId: "c", runId: "r", stepId: "s", attempt: 1, deadlineAt: Date.now() + 60_000, model: m.name, op: "decode", segments: [span(0), { kind: "text", text: "question: what color is the circle? answer:" }], params: greedy(8) });
+  const job = (): Job => ({
+    jobId: "c",
+    leaseId: "c",
+    runId: "r",
+    stepId: "s",
+    attempt: 1,
+    deadlineAt: Date.now() + 60_000,
+    model: m.name,
+    op: "decode",
+    segments: [span(0), { kind: "text", text: "question: what color is the circle? answer:" }],
+    params: greedy(8),
+  });
   const ex = new JobExecutor(new Map([[m.name, rt]]), "bench");
   const [jobMiss, jobHit] = await timeEach(
     [

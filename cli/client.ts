@@ -10,13 +10,7 @@
  * run.outputs; // { answer: "red" }
  */
 import type { z } from "zod";
-import {
-  ListRunsResponseSchema,
-  RunSchema,
-  WorkflowVersionSchema,
-  type CreateRunBodySchema,
-  type ListRunsQuerySchema,
-} from "../edge/api/schemas.js";
+import { ListRunsResponseSchema, RunSchema, WorkflowVersionSchema, type CreateRunBodySchema, type ListRunsQuerySchema } from "../edge/api/schemas.js";
 import { RunEventSchema, type ModelAdvert, type RunEvent as RunEventData, type WorkflowSpecSchema } from "../workflows/index.js";
 
 export type Run = z.infer<typeof RunSchema>;
@@ -104,7 +98,10 @@ export class MetalmClient {
    * `wait` (seconds) asks the edge to answer with the finished run (`Prefer: wait=N`); `finished`
    * tells whether it did (200) or the run is still going (202).
    */
-  async createRun(req: CreateRunRequest, opts: { wait?: number; idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<{ run: Run; finished: boolean; replayed: boolean }> {
+  async createRun(
+    req: CreateRunRequest,
+    opts: { wait?: number; idempotencyKey?: string; signal?: AbortSignal } = {},
+  ): Promise<{ run: Run; finished: boolean; replayed: boolean }> {
     const { files, ...body } = req;
     const headers: Record<string, string> = {};
     if (opts.wait) headers.prefer = `wait=${opts.wait}`;
@@ -130,7 +127,11 @@ export class MetalmClient {
 
   /** `GET /v1/runs` with filters and cursor pagination. */
   async listRuns(q: ListRunsQuery = {}): Promise<RunList> {
-    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+    const qs = new URLSearchParams(
+      Object.entries(q)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    ).toString();
     return this.parse(ListRunsResponseSchema, await (await this.call("GET", `/v1/runs${qs ? `?${qs}` : ""}`)).json());
   }
 

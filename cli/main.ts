@@ -45,10 +45,14 @@ const dur = (a: number | null, b: number | null) => (a !== null && b !== null ? 
 
 function printRun(run: Run): void {
   const out = process.stdout;
-  out.write(`run ${run.id}  ${run.name ?? run.workflowId ?? ""}  ${run.status}  created ${fmtTime(run.createdAt)}  took ${dur(run.createdAt, run.finishedAt)}\n`);
+  out.write(
+    `run ${run.id}  ${run.name ?? run.workflowId ?? ""}  ${run.status}  created ${fmtTime(run.createdAt)}  took ${dur(run.createdAt, run.finishedAt)}\n`,
+  );
   if (run.error) out.write(`error: ${run.error.code}: ${run.error.message}${run.error.stepId ? ` (step ${run.error.stepId})` : ""}\n`);
   for (const s of run.steps) {
-    const bits = [s.status, s.computeMs !== null ? `${s.computeMs.toFixed(1)} ms` : "", s.cacheHit ? "cache hit" : "", s.workerId ?? "", outputText(s)].filter(Boolean);
+    const bits = [s.status, s.computeMs !== null ? `${s.computeMs.toFixed(1)} ms` : "", s.cacheHit ? "cache hit" : "", s.workerId ?? "", outputText(s)].filter(
+      Boolean,
+    );
     out.write(`  ${s.id.padEnd(12)} ${s.op.padEnd(8)} ${bits.join("  ")}\n`);
   }
   printOutputs(run);
@@ -131,8 +135,14 @@ async function cmdRuns(api: MetalmClient, o: Record<string, unknown>): Promise<n
     .join(", ");
   process.stdout.write(`${counts || "no runs"}\n`);
   for (const r of list.runs) {
-    const outs = r.outputs ? Object.entries(r.outputs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ") : (r.error?.code ?? "");
-    process.stdout.write(`${r.id}  ${fmtTime(r.createdAt)}  ${r.status.padEnd(9)}  ${(r.name ?? r.workflowId ?? "-").padEnd(18)}  ${outs}\n`.replace(/\s+\n$/, "\n"));
+    const outs = r.outputs
+      ? Object.entries(r.outputs)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(" ")
+      : (r.error?.code ?? "");
+    process.stdout.write(
+      `${r.id}  ${fmtTime(r.createdAt)}  ${r.status.padEnd(9)}  ${(r.name ?? r.workflowId ?? "-").padEnd(18)}  ${outs}\n`.replace(/\s+\n$/, "\n"),
+    );
   }
   if (list.nextCursor) process.stdout.write(`more: --cursor ${list.nextCursor}\n`);
   return 0;
@@ -192,7 +202,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     case "models": {
       for (const m of await api.models()) {
-        process.stdout.write(`${m.name} ${m.version}  encoders: ${m.encoders.map((e) => `${e.name}(${e.modality})`).join(", ")}  workers: ${m.workers.join(", ")}\n`);
+        process.stdout.write(
+          `${m.name} ${m.version}  encoders: ${m.encoders.map((e) => `${e.name}(${e.modality})`).join(", ")}  workers: ${m.workers.join(", ")}\n`,
+        );
       }
       return 0;
     }

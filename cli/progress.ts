@@ -101,7 +101,15 @@ export class ProgressView {
       this.stepStatus(
         e,
         e.status,
-        detailOf({ ...stub, status: e.status, output: e.output, computeMs: e.computeMs ?? null, cacheHit: Boolean(e.cacheHit), workerId: e.workerId ?? null, cachedFrom: e.cachedFrom ?? null }),
+        detailOf({
+          ...stub,
+          status: e.status,
+          output: e.output,
+          computeMs: e.computeMs ?? null,
+          cacheHit: Boolean(e.cacheHit),
+          workerId: e.workerId ?? null,
+          cachedFrom: e.cachedFrom ?? null,
+        }),
       ),
     "step.failed": (e) => this.stepStatus(e, e.status, errorText(e.error)),
     "step.timed_out": (e) => this.stepStatus(e, e.status, errorText(e.error)),

@@ -33,7 +33,11 @@ function build(store: Store) {
       })
       .returning({ tokens: rateBuckets.tokens })
       .prepare(),
-    runById: db.select().from(runs).where(eq(runs.id, sql.placeholder("id"))).prepare(),
+    runById: db
+      .select()
+      .from(runs)
+      .where(eq(runs.id, sql.placeholder("id")))
+      .prepare(),
     /** Just enough of a run to validate a cached view: its rev changes with every engine commit. */
     runRevById: db
       .select({ rev: runs.rev, tenantId: runs.tenantId })
@@ -46,8 +50,17 @@ function build(store: Store) {
       .from(runs)
       .where(eq(runs.id, sql.placeholder("id")))
       .prepare(),
-    stepsByRun: db.select().from(steps).where(eq(steps.runId, sql.placeholder("runId"))).orderBy(asc(steps.idx)).prepare(),
-    jobById: db.select().from(jobs).where(eq(jobs.id, sql.placeholder("id"))).prepare(),
+    stepsByRun: db
+      .select()
+      .from(steps)
+      .where(eq(steps.runId, sql.placeholder("runId")))
+      .orderBy(asc(steps.idx))
+      .prepare(),
+    jobById: db
+      .select()
+      .from(jobs)
+      .where(eq(jobs.id, sql.placeholder("id")))
+      .prepare(),
     /** Jobs by id; `ids` = a JSON array. */
     jobsByIds: db
       .select()
@@ -113,7 +126,11 @@ function build(store: Store) {
       .where(eq(workers.id, P("id")))
       .returning()
       .prepare(),
-    blobBySha: db.select().from(blobs).where(eq(blobs.sha256, P("sha256"))).prepare(),
+    blobBySha: db
+      .select()
+      .from(blobs)
+      .where(eq(blobs.sha256, P("sha256")))
+      .prepare(),
     /** Blobs by sha256 (`shas` = a JSON array) no larger than `maxSize` bytes each. */
     smallBlobsByShas: db
       .select({ sha256: blobs.sha256, data: blobs.data })

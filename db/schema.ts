@@ -10,28 +10,9 @@
  *   computed from (see `db/store.ts` `guardRev`), so concurrent edge instances never interleave.
  */
 import { sql } from "drizzle-orm";
-import {
-  blob,
-  index,
-  integer,
-  primaryKey,
-  real,
-  sqliteTable,
-  text,
-  uniqueIndex,
-} from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { RunEventData, RunEventType, RunStatus, StepStatus, WebhookEventType } from "../workflows/index.js";
-import type {
-  JobPayload,
-  ModelAdvert,
-  Receipt,
-  ResolvedInputs,
-  RunCatalog,
-  RunError,
-  Spec,
-  StepError,
-  StepOutput,
-} from "./types.js";
+import type { JobPayload, ModelAdvert, Receipt, ResolvedInputs, RunCatalog, RunError, Spec, StepError, StepOutput } from "./types.js";
 
 export const DEFAULT_TENANT = "local";
 
@@ -123,10 +104,7 @@ export const steps = sqliteTable(
     receipt: text("receipt", { mode: "json" }).$type<Receipt>(),
     error: text("error", { mode: "json" }).$type<StepError>(),
   },
-  (t) => [
-    primaryKey({ columns: [t.runId, t.stepId] }),
-    index("steps_memo").on(t.tenantId, t.cacheKey, t.status),
-  ],
+  (t) => [primaryKey({ columns: [t.runId, t.stepId] }), index("steps_memo").on(t.tenantId, t.cacheKey, t.status)],
 );
 
 /** Input bytes (images), stored once by content hash. Content-addressed, so shared across tenants. */

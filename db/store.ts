@@ -20,7 +20,6 @@ import { fileURLToPath } from "node:url";
 import { isRawStmt, type Db, type Store } from "./driver.js";
 import * as schema from "./schema.js";
 
-
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "migrations");
 
 /**

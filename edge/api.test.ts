@@ -4,7 +4,21 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tinyAdvert } from "../workflows/src/fixtures.js";
-import { ADMIN_AUTH, call, drive, JPEG_BYTES, lease, makeHarness, PNG_1PX, pngB64, pngDataUrl, register, TEST_ADMIN_KEY, vqa, type Harness } from "./testing/harness.js";
+import {
+  ADMIN_AUTH,
+  call,
+  drive,
+  JPEG_BYTES,
+  lease,
+  makeHarness,
+  PNG_1PX,
+  pngB64,
+  pngDataUrl,
+  register,
+  TEST_ADMIN_KEY,
+  vqa,
+  type Harness,
+} from "./testing/harness.js";
 
 let h: Harness;
 let clock = 1_700_000_000_000;
@@ -26,7 +40,10 @@ describe("workflows", () => {
     expect(v2.body.version).toBe(2);
     await call(h.app, "/v1/workflows", { body: { id: "other", spec: vqa() } });
     const list = await call(h.app, "/v1/workflows");
-    expect(list.body.workflows.map((w: any) => [w.id, w.version])).toEqual([["other", 1], ["vqa-then-explain", 2]]);
+    expect(list.body.workflows.map((w: any) => [w.id, w.version])).toEqual([
+      ["other", 1],
+      ["vqa-then-explain", 2],
+    ]);
     expect((await call(h.app, "/v1/workflows/vqa-then-explain")).body.version).toBe(2);
     expect((await call(h.app, "/v1/workflows/vqa-then-explain?version=1")).body.spec.steps[2].params.maxTokens).toBe(8);
     expect((await call(h.app, "/v1/workflows/vqa-then-explain/versions/2")).body.spec.steps[2].params.maxTokens).toBe(4);
@@ -67,7 +84,10 @@ describe("GET /v1/runs", () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
       clock += 1000;
-      const body = i % 2 ? { workflowId: "vqa-then-explain", inputs: { image: pngDataUrl() }, tags: ["odd"] } : { spec: vqa(), inputs: { image: pngDataUrl() }, tags: ["even"] };
+      const body =
+        i % 2
+          ? { workflowId: "vqa-then-explain", inputs: { image: pngDataUrl() }, tags: ["odd"] }
+          : { spec: vqa(), inputs: { image: pngDataUrl() }, tags: ["even"] };
       ids.push((await call(h.app, "/v1/runs", { body })).body.id);
     }
     // start the first run only (oldest jobs lease first)
@@ -176,7 +196,14 @@ describe("plan, models, health, metrics", () => {
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
     expect(text).toMatch(/metalm_http_request_duration_seconds_count\{method="POST",route="\/v1\/runs",status="2xx"\} 1/);
-    for (const name of ["metalm_queue_wait_seconds_bucket", "metalm_compute_seconds_bucket", "metalm_lease_batch_size_bucket", "metalm_tokens_per_second_bucket", "metalm_cache_hits_total", 'metalm_runs{status="succeeded"} 1'])
+    for (const name of [
+      "metalm_queue_wait_seconds_bucket",
+      "metalm_compute_seconds_bucket",
+      "metalm_lease_batch_size_bucket",
+      "metalm_tokens_per_second_bucket",
+      "metalm_cache_hits_total",
+      'metalm_runs{status="succeeded"} 1',
+    ])
       expect(text).toContain(name);
   });
 });

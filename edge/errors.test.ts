@@ -31,7 +31,13 @@ describe("POST /v1/runs rejects bad input with 4xx, changing nothing", () => {
   const cases: [string, () => unknown, number, string, (details: any) => void][] = [
     ["malformed JSON", () => "{ not json", 400, "invalid_json", () => {}],
     ["empty body", () => "", 400, "invalid_json", () => {}],
-    ["unknown top-level field", () => ({ spec: vqa(), inputs: { image: pngDataUrl() }, nope: 1 }), 400, "invalid_request", (d) => expect(JSON.stringify(d)).toContain("nope")],
+    [
+      "unknown top-level field",
+      () => ({ spec: vqa(), inputs: { image: pngDataUrl() }, nope: 1 }),
+      400,
+      "invalid_request",
+      (d) => expect(JSON.stringify(d)).toContain("nope"),
+    ],
     ["neither spec nor workflowId", () => ({ inputs: {} }), 400, "invalid_request", (d) => expect(d.field).toBe("spec")],
     [
       "unknown op",
@@ -67,8 +73,20 @@ describe("POST /v1/runs rejects bad input with 4xx, changing nothing", () => {
       (d) => expect(d.dock[0]).toMatchObject({ code: "unknown_reference", field: "from" }),
     ],
     ["missing input", () => ({ spec: vqa(), inputs: {} }), 400, "invalid_workflow", (d) => expect(d.$inputs[0].code).toBe("missing_input")],
-    ["wrong input type", () => ({ spec: vqa(), inputs: { image: pngDataUrl(), n: "three" } }), 400, "invalid_workflow", (d) => expect(JSON.stringify(d.$inputs)).toContain("input_type")],
-    ["number out of range", () => ({ spec: vqa(), inputs: { image: pngDataUrl(), n: 11 } }), 400, "invalid_workflow", (d) => expect(d.$inputs[0].code).toBe("input_range")],
+    [
+      "wrong input type",
+      () => ({ spec: vqa(), inputs: { image: pngDataUrl(), n: "three" } }),
+      400,
+      "invalid_workflow",
+      (d) => expect(JSON.stringify(d.$inputs)).toContain("input_type"),
+    ],
+    [
+      "number out of range",
+      () => ({ spec: vqa(), inputs: { image: pngDataUrl(), n: 11 } }),
+      400,
+      "invalid_workflow",
+      (d) => expect(d.$inputs[0].code).toBe("input_range"),
+    ],
     [
       "unknown model",
       () => {
@@ -92,11 +110,29 @@ describe("POST /v1/runs rejects bad input with 4xx, changing nothing", () => {
       (d) => expect(d.see[0].code).toBe("unknown_encoder"),
     ],
     ["bad base64", () => ({ spec: vqa(), inputs: { image: "###not base64###" } }), 400, "invalid_base64", (d) => expect(d.field).toBe("inputs.image")],
-    ["bytes that are not an image", () => ({ spec: vqa(), inputs: { image: Buffer.from("GIF89a hello").toString("base64") } }), 400, "invalid_image", (d) => expect(d.field).toBe("inputs.image")],
-    ["image too large", () => ({ spec: vqa(), inputs: { image: Buffer.concat([JPEG_BYTES, Buffer.alloc(2000)]).toString("base64") } }), 413, "image_too_large", (d) => expect(d.field).toBe("inputs.image")],
+    [
+      "bytes that are not an image",
+      () => ({ spec: vqa(), inputs: { image: Buffer.from("GIF89a hello").toString("base64") } }),
+      400,
+      "invalid_image",
+      (d) => expect(d.field).toBe("inputs.image"),
+    ],
+    [
+      "image too large",
+      () => ({ spec: vqa(), inputs: { image: Buffer.concat([JPEG_BYTES, Buffer.alloc(2000)]).toString("base64") } }),
+      413,
+      "image_too_large",
+      (d) => expect(d.field).toBe("inputs.image"),
+    ],
     ["oversized body", () => ({ spec: vqa(), inputs: { image: pngB64() }, tags: [], pad: "x".repeat(70 * 1024) }), 413, "payload_too_large", () => {}],
     ["unknown saved workflow", () => ({ workflowId: "nope", inputs: {} }), 404, "workflow_not_found", (d) => expect(d.field).toBe("workflowId")],
-    ["bad tag", () => ({ spec: vqa(), inputs: { image: pngDataUrl() }, tags: ["has space"] }), 400, "invalid_request", (d) => expect(d.issues[0].field).toBe("tags.0")],
+    [
+      "bad tag",
+      () => ({ spec: vqa(), inputs: { image: pngDataUrl() }, tags: ["has space"] }),
+      400,
+      "invalid_request",
+      (d) => expect(d.issues[0].field).toBe("tags.0"),
+    ],
   ];
 
   it.each(cases)("%s", async (_name, body, status, code, check) => {

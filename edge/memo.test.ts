@@ -3,7 +3,20 @@
  * rerun-from-step with overrides, idempotency under concurrent duplicates, and restarts.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ADMIN_AUTH, call, drive, lease, makeHarness, okResult, pngDataUrl, postResults, register, TEST_ADMIN_KEY, vqa, type Harness } from "./testing/harness.js";
+import {
+  ADMIN_AUTH,
+  call,
+  drive,
+  lease,
+  makeHarness,
+  okResult,
+  pngDataUrl,
+  postResults,
+  register,
+  TEST_ADMIN_KEY,
+  vqa,
+  type Harness,
+} from "./testing/harness.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -41,7 +54,13 @@ describe("memoization", () => {
   it("a failed step is never memoized", async () => {
     await create({});
     const jobs = await lease(h.app);
-    await postResults(h.app, "w1", jobs.map((j) => (j.stepId === "answer" ? { jobId: j.jobId, leaseId: j.leaseId, ok: false as const, error: { code: "x", message: "x", retryable: false } } : okResult(j))));
+    await postResults(
+      h.app,
+      "w1",
+      jobs.map((j) =>
+        j.stepId === "answer" ? { jobId: j.jobId, leaseId: j.leaseId, ok: false as const, error: { code: "x", message: "x", retryable: false } } : okResult(j),
+      ),
+    );
     const again = await create({});
     expect(statuses(again.body)).toMatchObject({ see: "cached", dock: "cached", answer: "queued" });
   });
@@ -91,7 +110,9 @@ describe("POST /v1/runs/:id/rerun", () => {
     expect(bad1.body.error.details.field).toBe("fromStep");
     const bad2 = await call(h.app, `/v1/runs/${first.body.id}/rerun`, { body: { fromStep: "answer", overrides: { steps: { ghost: { params: {} } } } } });
     expect(bad2.status).toBe(400);
-    const bad3 = await call(h.app, `/v1/runs/${first.body.id}/rerun`, { body: { fromStep: "answer", overrides: { steps: { answer: { params: { maxTokens: 9999 } } } } } });
+    const bad3 = await call(h.app, `/v1/runs/${first.body.id}/rerun`, {
+      body: { fromStep: "answer", overrides: { steps: { answer: { params: { maxTokens: 9999 } } } } },
+    });
     expect(bad3.status).toBe(400);
     expect(bad3.body.error.code).toBe("invalid_workflow");
     expect(Object.keys(bad3.body.error.details)).toContain("answer");
@@ -145,7 +166,11 @@ describe("restart", () => {
     const jobs = await lease(h.app);
     h = h.restart();
     // the worker's leases survive the restart: its results are accepted by the new app
-    const r = await postResults(h.app, "w1", jobs.map((j) => okResult(j)));
+    const r = await postResults(
+      h.app,
+      "w1",
+      jobs.map((j) => okResult(j)),
+    );
     expect(r.body.accepted).toHaveLength(3);
     await drive(h.app);
     const done = await call(h.app, `/v1/runs/${run.body.id}`);

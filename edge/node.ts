@@ -50,7 +50,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalK
     storage,
   });
   if (keys.adminKeyCreated || keys.devKeyCreated)
-    console.log(JSON.stringify({ msg: "generated keys (kept under DATA_DIR)", adminKey: keys.adminKeyCreated ? keys.adminKey : undefined, devApiKey: keys.devKeyCreated ? keys.devKey : undefined }));
+    console.log(
+      JSON.stringify({
+        msg: "generated keys (kept under DATA_DIR)",
+        adminKey: keys.adminKeyCreated ? keys.adminKey : undefined,
+        devApiKey: keys.devKeyCreated ? keys.devKey : undefined,
+      }),
+    );
   const stopDispatcher = startDispatcher({ store: app.engine.store, now: app.engine.now, storage }, webhooks);
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
     console.log(JSON.stringify({ msg: "edge listening", url: `http://${host}:${info.port}`, dataDir }));

@@ -215,6 +215,9 @@ describe("protocol edges", () => {
     expect(await a.lease(8, 0)).toEqual([]);
     expect((await b.lease(8, 0)).length).toBe(3);
     const models = (await call(h.app, "/v1/models")).body.models.map((m: { name: string; workers: string[] }) => [m.name, m.workers]);
-    expect(models.sort()).toEqual([["metalm-tiny", ["worker-b"]], ["other-model", ["worker-a"]]]);
+    expect(models.sort()).toEqual([
+      ["metalm-tiny", ["worker-b"]],
+      ["other-model", ["worker-a"]],
+    ]);
   });
 });

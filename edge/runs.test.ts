@@ -27,7 +27,11 @@ describe("POST /v1/runs → lease → results → history", () => {
     expect(answer.op).toBe("decode");
     const running = await call(h.app, `/v1/runs/${created.body.id}`);
     expect(running.body.status).toBe("running");
-    const r1 = await postResults(h.app, "w1", jobs.map((j) => okResult(j)));
+    const r1 = await postResults(
+      h.app,
+      "w1",
+      jobs.map((j) => okResult(j)),
+    );
     expect(r1.body).toEqual({ accepted: jobs.map((j) => j.jobId), ignored: [] });
     const [why] = await lease(h.app);
     expect(why!.stepId).toBe("why");
@@ -48,11 +52,18 @@ describe("POST /v1/runs → lease → results → history", () => {
 
   it("Prefer: wait=N answers 200 with the finished run when it finishes in time", async () => {
     let answered = false;
-    const p = call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl() } }, headers: { prefer: "wait=10" } }).finally(() => (answered = true));
+    const p = call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl() } }, headers: { prefer: "wait=10" } }).finally(
+      () => (answered = true),
+    );
     // play the worker until the waiting request answers (long-polls wake on the first job)
     while (!answered) {
       const jobs = await lease(h.app, "w1", 64, 200);
-      if (jobs.length) await postResults(h.app, "w1", jobs.map((j) => okResult(j)));
+      if (jobs.length)
+        await postResults(
+          h.app,
+          "w1",
+          jobs.map((j) => okResult(j)),
+        );
     }
     const r = await p;
     expect(r.status).toBe(200);

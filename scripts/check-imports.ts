@@ -120,7 +120,10 @@ export function problems(files: string[], edges: Edge[]): string[] {
 
 if (process.argv[1] === import.meta.filename) {
   const files = SOURCES.flatMap(listTs);
-  const found = problems(files, files.flatMap((f) => importsOf(f)));
+  const found = problems(
+    files,
+    files.flatMap((f) => importsOf(f)),
+  );
   for (const p of found) console.error(`  ✗ ${p}`);
   console.log(`import graph: ${files.length} modules, ${found.length} problem${found.length === 1 ? "" : "s"}`);
   process.exit(found.length ? 1 : 0);

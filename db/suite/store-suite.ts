@@ -42,9 +42,8 @@ export async function wipe(store: Store): Promise<void> {
 
 const POOL_TOKEN = "suite-pool-token";
 const AUTH = { authorization: `Bearer ${POOL_TOKEN}` };
-const PNG_1PX = Uint8Array.from(
-  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="),
-  (c) => c.charCodeAt(0),
+const PNG_1PX = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="), (c) =>
+  c.charCodeAt(0),
 );
 const b64 = (u: Uint8Array) => btoa(String.fromCharCode(...u));
 
@@ -93,7 +92,15 @@ function output(job: Job): StepOutput {
     case "decode":
       return { op: "decode", text: "red", tokens: [5], tokenTexts: ["red"], logprobs: [-0.1], finishReason: "eos" };
     case "explain":
-      return { op: "explain", label: "entailment", scores: { entailment: -0.1, contradiction: -3, neutral: -2 }, explanation: "because", text: "entailment because", tokens: [7], logprobs: [-0.2] };
+      return {
+        op: "explain",
+        label: "entailment",
+        scores: { entailment: -0.1, contradiction: -3, neutral: -2 },
+        explanation: "because",
+        text: "entailment because",
+        tokens: [7],
+        logprobs: [-0.2],
+      };
   }
 }
 
@@ -103,8 +110,15 @@ const ok = (job: Job, workerId: string): JobResult => ({
   ok: true,
   output: output(job),
   receipt: {
-    workerId, model: job.model, modelVersion: "0.1.0", modelSha256: tinyAdvert.sha256, tokenizerSha256: "b".repeat(64),
-    ortVersion: "1.30.0", executionProvider: "cpu", seed: 0, params: {},
+    workerId,
+    model: job.model,
+    modelVersion: "0.1.0",
+    modelSha256: tinyAdvert.sha256,
+    tokenizerSha256: "b".repeat(64),
+    ortVersion: "1.30.0",
+    executionProvider: "cpu",
+    seed: 0,
+    params: {},
   },
   timings: { computeMs: 3 },
   cacheHit: false,
@@ -167,7 +181,12 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
     });
 
     test("a statement with 96 bound parameters (16 events) is accepted", async (store) => {
-      const rows = Array.from({ length: 16 }, (_, i) => ({ runId: "r1", type: "token" as const, data: { index: i, id: i, text: `t${i}`, logprob: 0 }, createdAt: i }));
+      const rows = Array.from({ length: 16 }, (_, i) => ({
+        runId: "r1",
+        type: "token" as const,
+        data: { index: i, id: i, text: `t${i}`, logprob: 0 },
+        createdAt: i,
+      }));
       await store.batch([store.db.insert(runEvents).values(rows)]);
       const got = await store.db.select().from(runEvents).orderBy(runEvents.id);
       expect(got.map((e) => e.data)).toEqual(rows.map((r) => r.data));
@@ -180,13 +199,17 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
       // better-sqlite3 would throw synchronously, D1 rejects: catch both
       const err = await Promise.resolve()
         .then(() => store.db.all(sql`SELECT json_array(${sql.join(args, sql`, `)}) AS a`))
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(errorMentions(err, "too many SQL variables"), String(err)).toBe(true);
     });
 
     test("the rev guard rolls back a commit computed from a stale snapshot", async (store) => {
       await store.batch([store.db.insert(runs).values(runRow("r1"))]);
-      const ev = (stepId: string) => store.db.insert(runEvents).values({ runId: "r1", type: "step.canceled", stepId, data: { status: "canceled" }, createdAt: 1 });
+      const ev = (stepId: string) =>
+        store.db.insert(runEvents).values({ runId: "r1", type: "step.canceled", stepId, data: { status: "canceled" }, createdAt: 1 });
       await store.batch([revGuard("r1", 0, 2), ev("first")]);
       const stale = store.batch([revGuard("r1", 0, 3), ev("stale")]);
       await expect(stale).rejects.toSatisfy(isRevConflict);
@@ -208,7 +231,12 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
       const claim = (worker: string) => ({ leaseId: `L-${worker}`, leasedBy: worker, leasedAt: 10, leaseExpiresAt: 1010, deadlineAt: 5010, attempts: 1 });
       await store.batch([claimGuard("j1", 0, claim("a"), 10)]);
       // b read the job while it was queued (attempts 0): its claim and everything batched with it roll back
-      await expect(store.batch([claimGuard("j1", 0, claim("b"), 11), store.db.insert(runEvents).values({ runId: "r1", type: "step.canceled", stepId: "lost", data: { status: "canceled" }, createdAt: 1 })])).rejects.toSatisfy(isJobConflict);
+      await expect(
+        store.batch([
+          claimGuard("j1", 0, claim("b"), 11),
+          store.db.insert(runEvents).values({ runId: "r1", type: "step.canceled", stepId: "lost", data: { status: "canceled" }, createdAt: 1 }),
+        ]),
+      ).rejects.toSatisfy(isJobConflict);
       const [j] = await store.db.select().from(jobs);
       expect(j).toMatchObject({ status: "leased", leaseId: "L-a", leasedBy: "a", attempts: 1, deadlineAt: 5010 });
       expect(await store.db.select().from(runEvents)).toEqual([]);

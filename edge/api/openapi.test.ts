@@ -17,7 +17,12 @@ beforeEach(() => {
 afterEach(() => h.close());
 
 const noKey = (path: string) => app.request(path);
-const openApi = async () => (await (await noKey("/openapi.json")).json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> } };
+const openApi = async () =>
+  (await (await noKey("/openapi.json")).json()) as {
+    openapi: string;
+    paths: Record<string, Record<string, unknown>>;
+    components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+  };
 
 /**
  * Served but not API: the notebook UI's HTML pages and form posts (edge/ui, /ui/login), and the
@@ -50,7 +55,9 @@ describe("/openapi.json", () => {
     // every $ref resolves to a component
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!);
     expect(refs.filter((r) => !(r in doc.components.schemas))).toEqual([]);
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["WorkflowSpec", "StepSpec", "Step", "Run", "RunEvent", "Job", "JobResult", "Error", "CreateRunRequest"]));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["WorkflowSpec", "StepSpec", "Step", "Run", "RunEvent", "Job", "JobResult", "Error", "CreateRunRequest"]),
+    );
     expect(Object.keys(doc.components.securitySchemes)).toEqual(expect.arrayContaining(["apiKey", "adminKey", "poolToken"]));
   });
 
@@ -58,7 +65,9 @@ describe("/openapi.json", () => {
     const doc = (await openApi()) as any;
     expect(doc.paths["/v1/runs"].post.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/CreateRunRequest" });
     expect(doc.paths["/v1/runs"].post.requestBody.content["multipart/form-data"].schema).toEqual({ $ref: "#/components/schemas/CreateRunMultipart" });
-    expect(doc.paths["/v1/webhooks/endpoints"].post.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/CreateWebhookEndpoint" });
+    expect(doc.paths["/v1/webhooks/endpoints"].post.requestBody.content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/CreateWebhookEndpoint",
+    });
     expect(doc.components.schemas.CreateRunRequest.properties.spec).toEqual({ $ref: "#/components/schemas/WorkflowSpec" });
   });
 

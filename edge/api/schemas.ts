@@ -16,7 +16,11 @@ export const ErrorSchema = z
   })
   .meta({ id: "Error" });
 
-const TagSchema = z.string().min(1).max(64).regex(/^[\w.:/-]+$/, "tag must be [A-Za-z0-9_.:/-]");
+const TagSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[\w.:/-]+$/, "tag must be [A-Za-z0-9_.:/-]");
 const WorkflowIdSchema = z.string().regex(/^[a-z0-9_-]{1,64}$/, "workflow id must match [a-z0-9_-]{1,64}");
 
 /** An input value in a request: text, number, an image as base64 / data URL, or a stored image by hash. */
@@ -142,10 +146,7 @@ export const RerunBodySchema = z
   .strict()
   .meta({ id: "RerunRequest" });
 
-export const SaveWorkflowBodySchema = z
-  .object({ id: WorkflowIdSchema.optional(), spec: WorkflowSpecSchema })
-  .strict()
-  .meta({ id: "SaveWorkflowRequest" });
+export const SaveWorkflowBodySchema = z.object({ id: WorkflowIdSchema.optional(), spec: WorkflowSpecSchema }).strict().meta({ id: "SaveWorkflowRequest" });
 export const SaveWorkflowBodyLoose = SaveWorkflowBodySchema.extend({ spec: z.unknown() });
 
 export const WorkflowVersionSchema = z

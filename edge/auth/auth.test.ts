@@ -25,7 +25,11 @@ const req = async (path: string, init: RequestInit = {}) => {
   return { status: res.status, headers: res.headers, body };
 };
 const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
-const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body),
+});
 
 describe("API keys", () => {
   it("only /healthz, /readyz, the API description and UI assets are open; everything else is a 401 in the error shape", async () => {

@@ -86,7 +86,12 @@ export async function listApiKeys(store: Store, tenantId?: string): Promise<ApiK
 
 /** Revoke a key (idempotent). Undefined when there is no such key. */
 export async function revokeApiKey(store: Store, id: string, now = Date.now()): Promise<ApiKeyRow | undefined> {
-  await store.batch([store.db.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))]);
+  await store.batch([
+    store.db
+      .update(apiKeys)
+      .set({ revokedAt: now })
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))),
+  ]);
   const [row] = await store.db.select().from(apiKeys).where(eq(apiKeys.id, id));
   return row;
 }

@@ -87,8 +87,13 @@ export function authenticate(opts: AuthOptions): MiddlewareHandler<Env> {
         c.set("keyId", "admin");
         return next();
       }
-      if (given && (await findApiKey(store, given))) throw apiError(403, "admin_only", "/metrics shows every tenant's totals: it needs the admin key, not an API key");
-      throw unauthorized(opts.adminKey ? "/metrics needs 'Authorization: Bearer <ADMIN_KEY>'" : "/metrics is admin-only and the admin API is off: start the edge with ADMIN_KEY set");
+      if (given && (await findApiKey(store, given)))
+        throw apiError(403, "admin_only", "/metrics shows every tenant's totals: it needs the admin key, not an API key");
+      throw unauthorized(
+        opts.adminKey
+          ? "/metrics needs 'Authorization: Bearer <ADMIN_KEY>'"
+          : "/metrics is admin-only and the admin API is off: start the edge with ADMIN_KEY set",
+      );
     }
     const row = given ? await findApiKey(store, given) : undefined;
     if (!row) {
@@ -102,9 +107,15 @@ export function authenticate(opts: AuthOptions): MiddlewareHandler<Env> {
     if (opts.limiter) {
       const r = opts.limiter.take(row.id, c.var.engine.now());
       if (!r.ok)
-        throw apiError(429, "rate_limited", `too many requests for this API key; retry in ${r.retryAfterS} s`, { retryAfterS: r.retryAfterS, limit: opts.limiter.limit }, {
-          "Retry-After": String(r.retryAfterS),
-        });
+        throw apiError(
+          429,
+          "rate_limited",
+          `too many requests for this API key; retry in ${r.retryAfterS} s`,
+          { retryAfterS: r.retryAfterS, limit: opts.limiter.limit },
+          {
+            "Retry-After": String(r.retryAfterS),
+          },
+        );
     }
     return next();
   };

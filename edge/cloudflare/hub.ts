@@ -94,11 +94,7 @@ export const HUB_RECHECK_MS = 2_000;
  * A `Notifier` backed by `PoolHub` objects. `publish` is fire-and-forget (kept alive with
  * `waitUntil`); `wait` never throws and never outlives `ms` by more than the round trip.
  */
-export function durableNotifier(
-  ns: DurableObjectNamespace,
-  waitUntil: WaitUntil = () => {},
-  opts: { recheckMs?: number } = {},
-): Notifier {
+export function durableNotifier(ns: DurableObjectNamespace, waitUntil: WaitUntil = () => {}, opts: { recheckMs?: number } = {}): Notifier {
   const stub = (topic: string) => ns.get(ns.idFromName(topic));
   return {
     recheckMs: opts.recheckMs ?? HUB_RECHECK_MS,

@@ -28,7 +28,8 @@ export default {
       const app = appFor(env);
       const res = await app.fetch(req, env as never, ctx as never);
       // webhook deliveries enqueued by this request go out now, after the response
-      if (mayEnqueue(req)) ctx.waitUntil(webhookPassAndArm(app.engine.store, webhookSettings(env), env.POOL_HUB, app.engine.now).catch(logFailure("webhook pass")));
+      if (mayEnqueue(req))
+        ctx.waitUntil(webhookPassAndArm(app.engine.store, webhookSettings(env), env.POOL_HUB, app.engine.now).catch(logFailure("webhook pass")));
       return res;
     });
   },

@@ -25,7 +25,8 @@ async function credential(body: Record<string, unknown> = {}) {
 const register = (token: string, workerId: string, models = [tinyAdvert]) =>
   call(h.app, "/v1/pool/register", { body: { workerId, executionProvider: "cpu", ortVersion: "1.30.0", models }, headers: bearer(token) });
 const lease = (token: string, workerId: string) => call(h.app, "/v1/pool/lease", { body: { workerId, max: 64, waitMs: 0 }, headers: bearer(token) });
-const results = (token: string, workerId: string, body: unknown[]) => call(h.app, "/v1/pool/results", { body: { workerId, results: body }, headers: bearer(token) });
+const results = (token: string, workerId: string, body: unknown[]) =>
+  call(h.app, "/v1/pool/results", { body: { workerId, results: body }, headers: bearer(token) });
 
 async function runFor(headers: Record<string, string>, question = "q?") {
   const r = await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl(), question } }, headers });
@@ -75,7 +76,9 @@ describe("worker credentials", () => {
     expect(takeover.status).toBe(409);
     expect(takeover.body.error.code).toBe("worker_id_taken");
     // the shared pool token is a credential too: it cannot take over a's id either
-    expect((await call(h.app, "/v1/pool/register", { body: { workerId: "gpu-1", executionProvider: "cpu", ortVersion: "x", models: [] }, headers: AUTH })).status).toBe(409);
+    expect(
+      (await call(h.app, "/v1/pool/register", { body: { workerId: "gpu-1", executionProvider: "cpu", ortVersion: "x", models: [] }, headers: AUTH })).status,
+    ).toBe(409);
     // a's model list is untouched: a's worker still leases a run's jobs
     await runFor({});
     expect((await lease(b.token, "gpu-1")).status).toBe(403);
@@ -101,7 +104,11 @@ describe("worker credentials", () => {
     expect((await results(b.token, "gpu-b", forged)).body).toEqual({ accepted: [], ignored: jobs.map((j) => j.jobId) });
     expect((await results(b.token, "gpu-a", forged)).status).toBe(403);
     // the holder's results, with a lying receipt: the stored receipt says who really sent it
-    const honest = await results(a.token, "gpu-a", jobs.map((j) => okResult(j, "someone-else", "red")));
+    const honest = await results(
+      a.token,
+      "gpu-a",
+      jobs.map((j) => okResult(j, "someone-else", "red")),
+    );
     expect(honest.body.accepted).toHaveLength(jobs.length);
     const run = await call(h.app, `/v1/runs/${runId}`);
     const done = run.body.steps.filter((s: { status: string }) => s.status === "succeeded");
@@ -131,7 +138,10 @@ describe("worker credentials", () => {
     expect((await h.app.request(`/v1/pool/blobs/${sha}`, { headers: bearer(c.token) })).status).toBe(200);
     const onlyOther = Buffer.from(PNG_1PX);
     onlyOther[onlyOther.length - 5]! ^= 1; // a different (still PNG-headed) blob
-    const stored = await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: `data:image/png;base64,${onlyOther.toString("base64")}` } }, headers: other.headers });
+    const stored = await call(h.app, "/v1/runs", {
+      body: { spec: vqa(), inputs: { image: `data:image/png;base64,${onlyOther.toString("base64")}` } },
+      headers: other.headers,
+    });
     expect(stored.status, JSON.stringify(stored.body)).toBe(202);
     const otherSha = stored.body.inputs.image.sha256 as string;
     expect(otherSha).not.toBe(sha);
@@ -140,11 +150,21 @@ describe("worker credentials", () => {
   });
 
   it("the shared POOL_TOKEN keeps working as the unlimited local default", async () => {
-    expect((await call(h.app, "/v1/pool/register", { body: { workerId: "local-1", executionProvider: "cpu", ortVersion: "1.30.0", models: [tinyAdvert] }, headers: AUTH })).status).toBe(200);
+    expect(
+      (
+        await call(h.app, "/v1/pool/register", {
+          body: { workerId: "local-1", executionProvider: "cpu", ortVersion: "1.30.0", models: [tinyAdvert] },
+          headers: AUTH,
+        })
+      ).status,
+    ).toBe(200);
     await runFor({});
     const jobs = await call(h.app, "/v1/pool/lease", { body: { workerId: "local-1", max: 8, waitMs: 0 }, headers: AUTH });
     expect(jobs.body.jobs.length).toBeGreaterThan(0);
-    const r = await call(h.app, "/v1/pool/results", { body: { workerId: "local-1", results: jobs.body.jobs.map((j: never) => okResult(j, "local-1")) }, headers: AUTH });
+    const r = await call(h.app, "/v1/pool/results", {
+      body: { workerId: "local-1", results: jobs.body.jobs.map((j: never) => okResult(j, "local-1")) },
+      headers: AUTH,
+    });
     expect(r.body.accepted.length).toBe(jobs.body.jobs.length);
   });
 });

@@ -79,7 +79,12 @@ export async function listWorkerCredentials(store: Store): Promise<WorkerCredent
 
 /** Revoke (idempotent). Undefined when there is no such credential. */
 export async function revokeWorkerCredential(store: Store, id: string, now: number): Promise<WorkerCredentialRow | undefined> {
-  await store.batch([store.db.update(workerCredentials).set({ revokedAt: now }).where(and(eq(workerCredentials.id, id), isNull(workerCredentials.revokedAt)))]);
+  await store.batch([
+    store.db
+      .update(workerCredentials)
+      .set({ revokedAt: now })
+      .where(and(eq(workerCredentials.id, id), isNull(workerCredentials.revokedAt))),
+  ]);
   const [row] = await store.db.select().from(workerCredentials).where(eq(workerCredentials.id, id));
   return row;
 }

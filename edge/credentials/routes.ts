@@ -42,7 +42,11 @@ const createRouteDef = createRoute({
   summary: "Create a worker credential (token shown once), optionally limited to tenants and models",
   security: admin,
   request: { body: jsonBody(CreateCredentialBody) },
-  responses: { 201: json(CredentialSchema.extend({ token: z.string() }), "The credential and its token"), 400: err("Invalid body"), 401: err("Not the admin key") },
+  responses: {
+    201: json(CredentialSchema.extend({ token: z.string() }), "The credential and its token"),
+    400: err("Invalid body"),
+    401: err("Not the admin key"),
+  },
 });
 
 route(credentialRoutes, createRouteDef, async (c) => {

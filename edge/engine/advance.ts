@@ -53,9 +53,7 @@ export async function advance(ctx: Pick<EngineCtx, "store" | "planner" | "observ
     const ready = tick.ready.map((id) => draft.step(id)!);
     if (ready.length) {
       const outputs = stepOutputs(draft);
-      const resolved = await Promise.all(
-        ready.map((s) => ctx.planner.resolve(spec, draft.run.inputs, catalog, s.stepId, outputs)),
-      );
+      const resolved = await Promise.all(ready.map((s) => ctx.planner.resolve(spec, draft.run.inputs, catalog, s.stepId, outputs)));
       const keys = resolved.flatMap((r, i) => (r.ok && !ready[i]!.noCache ? [r.cacheKey] : []));
       const memo = keys.length ? await memoLookup(ctx.store, draft.run.tenantId, keys) : new Map<string, StepRow>();
       let hits = 0;

@@ -23,7 +23,11 @@ export class RunDraft {
   readonly cancelJobs: string[] = [];
   readonly extra: Stmt[] = [];
 
-  constructor(run: RunRow, stepRows: StepRow[], readonly now: number) {
+  constructor(
+    run: RunRow,
+    stepRows: StepRow[],
+    readonly now: number,
+  ) {
     this.run = { ...run };
     this.steps = stepRows.map((s) => ({ ...s }));
     for (const s of this.steps) this.byId.set(s.stepId, s);
@@ -99,10 +103,10 @@ export class RunDraft {
     for (let i = 0; i < this.cancelJobs.length; i += 90) {
       const ids = this.cancelJobs.slice(i, i + 90);
       out.push(
-        rawStmt(`UPDATE "jobs" SET "status" = 'canceled', "updated_at" = ? WHERE "id" IN (${ids.map(() => "?").join(", ")}) AND "status" IN ('queued', 'leased')`, [
-          this.now,
-          ...ids,
-        ]),
+        rawStmt(
+          `UPDATE "jobs" SET "status" = 'canceled', "updated_at" = ? WHERE "id" IN (${ids.map(() => "?").join(", ")}) AND "status" IN ('queued', 'leased')`,
+          [this.now, ...ids],
+        ),
       );
     }
     return out;

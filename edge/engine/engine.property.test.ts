@@ -27,7 +27,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant("create" as const) }),
 );
 
-
 describe("engine invariants under random interleavings", () => {
   it("state stays consistent; results apply at most once; finished runs are frozen", async () => {
     await fc.assert(
@@ -67,7 +66,9 @@ describe("engine invariants under random interleavings", () => {
                 if (!list.length) break;
                 const [job] = list.splice(op.pick % list.length, 1);
                 const res: JobResult =
-                  op.k === "ok" ? okResult(job!, workers[op.w]) : { jobId: job!.jobId, leaseId: job!.leaseId, ok: false, error: { code: "boom", message: "boom", retryable: op.retryable } };
+                  op.k === "ok"
+                    ? okResult(job!, workers[op.w])
+                    : { jobId: job!.jobId, leaseId: job!.leaseId, ok: false, error: { code: "boom", message: "boom", retryable: op.retryable } };
                 const r = await postResults(h.app, workers[op.w]!, [res]);
                 expect(r.status).toBe(200);
                 posted.push({ w: workers[op.w]!, res });

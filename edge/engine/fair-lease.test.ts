@@ -40,7 +40,12 @@ describe("fair leasing", () => {
     const ids = await runs({}, 3, "x");
     const jobs = await lease(h.app, "w1", 6);
     expect(jobs.map((j) => [ids.indexOf(j.runId), j.stepId])).toEqual([
-      [0, "see"], [0, "dock"], [0, "answer"], [1, "see"], [1, "dock"], [1, "answer"],
+      [0, "see"],
+      [0, "dock"],
+      [0, "answer"],
+      [1, "see"],
+      [1, "dock"],
+      [1, "answer"],
     ]);
   });
 });

@@ -29,13 +29,7 @@ export interface PlannerPort {
   /** Static facts about every step, in spec order. Throws on a spec validation would reject. */
   steps(spec: WorkflowSpec, inputs: ResolvedInputs, catalog: ModelCatalog): StepInfo[];
   /** A step whose value deps have succeeded → its job payload and content-addressed cache key. */
-  resolve(
-    spec: WorkflowSpec,
-    inputs: ResolvedInputs,
-    catalog: ModelCatalog,
-    stepId: string,
-    outputs: Readonly<Record<string, StepOutput>>,
-  ): Promise<Resolved>;
+  resolve(spec: WorkflowSpec, inputs: ResolvedInputs, catalog: ModelCatalog, stepId: string, outputs: Readonly<Record<string, StepOutput>>): Promise<Resolved>;
   /** The run's declared outputs from its steps' outputs. */
   outputs(spec: WorkflowSpec, inputs: ResolvedInputs, outputs: Readonly<Record<string, StepOutput>>): Record<string, unknown>;
 }

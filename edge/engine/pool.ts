@@ -40,7 +40,8 @@ function toWireJob(j: JobRow): Job {
 
 /** The image blobs (sha256) a job's recipes read. */
 export function imageShas(p: JobPayload): string[] {
-  const sources = p.op === "encode" ? [p.recipe] : p.op === "connect" ? [p.recipe.source] : p.segments.flatMap((s) => (s.kind === "span" ? [s.recipe.source] : []));
+  const sources =
+    p.op === "encode" ? [p.recipe] : p.op === "connect" ? [p.recipe.source] : p.segments.flatMap((s) => (s.kind === "span" ? [s.recipe.source] : []));
   return sources.flatMap((r) => (r.image ? [r.image.sha256] : []));
 }
 
@@ -142,31 +143,44 @@ async function claimAndStart(ctx: EngineCtx, workerId: string, ready: JobRow[]):
   let raced = false;
   for (const [runId, list] of byRun) {
     try {
-      const r = await withRun(ctx.store, runId, ctx.now, async (snap, t) => {
-        const d = new RunDraft(snap.run, snap.steps, t);
-        const ok: JobRow[] = [];
-        const claims: Stmt[] = [];
-        for (const j of list) {
-          const s = d.step(j.stepId);
-          if (isRunTerminal(d.run.status) || !s || (s.status !== "queued" && s.status !== "running")) {
-            d.cancelJobs.push(j.id);
-            continue;
+      const r = await withRun(
+        ctx.store,
+        runId,
+        ctx.now,
+        async (snap, t) => {
+          const d = new RunDraft(snap.run, snap.steps, t);
+          const ok: JobRow[] = [];
+          const claims: Stmt[] = [];
+          for (const j of list) {
+            const s = d.step(j.stepId);
+            if (isRunTerminal(d.run.status) || !s || (s.status !== "queued" && s.status !== "running")) {
+              d.cancelJobs.push(j.id);
+              continue;
+            }
+            const c = {
+              leaseId: newLeaseId(),
+              leasedBy: workerId,
+              leasedAt: t,
+              leaseExpiresAt: t + ctx.leaseMs,
+              deadlineAt: t + j.timeoutMs,
+              attempts: j.attempts + 1,
+            };
+            claims.push(claimGuard(j.id, j.attempts, c, t));
+            ok.push({ ...j, ...c, status: "leased", updatedAt: t });
+            d.patchStep(s.stepId, {
+              status: "running",
+              attempts: c.attempts,
+              workerId,
+              startedAt: s.startedAt ?? t,
+              queueMs: s.queueMs ?? (s.queuedAt != null ? t - s.queuedAt : null),
+            });
+            d.event("step.started", s.stepId, { status: "running", attempt: c.attempts, workerId });
           }
-          const c = { leaseId: newLeaseId(), leasedBy: workerId, leasedAt: t, leaseExpiresAt: t + ctx.leaseMs, deadlineAt: t + j.timeoutMs, attempts: j.attempts + 1 };
-          claims.push(claimGuard(j.id, j.attempts, c, t));
-          ok.push({ ...j, ...c, status: "leased", updatedAt: t });
-          d.patchStep(s.stepId, {
-            status: "running",
-            attempts: c.attempts,
-            workerId,
-            startedAt: s.startedAt ?? t,
-            queueMs: s.queueMs ?? (s.queuedAt != null ? t - s.queuedAt : null),
-          });
-          d.event("step.started", s.stepId, { status: "running", attempt: c.attempts, workerId });
-        }
-        await advance(ctx, d);
-        return { stmts: [...claims, ...d.toUpdateStatements(ctx)], value: ok };
-      }, ctx);
+          await advance(ctx, d);
+          return { stmts: [...claims, ...d.toUpdateStatements(ctx)], value: ok };
+        },
+        ctx,
+      );
       handed.push(...(r.value ?? []));
       if (r.committed) ctx.notifier.publish(runTopic(runId));
     } catch (e) {
@@ -205,7 +219,13 @@ export async function progress(ctx: EngineCtx, workerId: string, jobId: string, 
   if (!job || job.leasedBy !== workerId) return undefined;
   if (job.status !== "leased") return { cancel: true };
   if (tokens.length) {
-    await ctx.store.batch(insertEvents({ id: job.runId, tenantId: job.tenantId }, tokens.map((t) => ({ type: "token", stepId: job.stepId, data: { ...t } })), ctx.now()));
+    await ctx.store.batch(
+      insertEvents(
+        { id: job.runId, tenantId: job.tenantId },
+        tokens.map((t) => ({ type: "token", stepId: job.stepId, data: { ...t } })),
+        ctx.now(),
+      ),
+    );
     ctx.notifier.publish(runTopic(job.runId));
   }
   return { cancel: false };

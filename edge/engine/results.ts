@@ -126,15 +126,21 @@ function failAttempt(d: RunDraft, job: JobRow, error: StepError, t: number, fina
 async function settleJobs(ctx: EngineCtx, outcomes: { job: JobRow; decide: Decide }[]): Promise<boolean[]> {
   const runId = outcomes[0]!.job.runId;
   try {
-    const r = await withRun(ctx.store, runId, ctx.now, async (snap, t) => {
-      const d = new RunDraft(snap.run, snap.steps, t);
-      const guards = outcomes.map(({ job, decide }) => {
-        const { job: jobPatch } = decide(d, t);
-        return { guard: jobGuard(job.id, job.leaseId!, { ...jobPatch, updatedAt: t }), requeued: jobPatch.status === "queued" };
-      });
-      await advance(ctx, d);
-      return { stmts: [...guards.map((g) => g.guard), ...d.toUpdateStatements(ctx)], value: guards.some((g) => g.requeued) };
-    }, ctx);
+    const r = await withRun(
+      ctx.store,
+      runId,
+      ctx.now,
+      async (snap, t) => {
+        const d = new RunDraft(snap.run, snap.steps, t);
+        const guards = outcomes.map(({ job, decide }) => {
+          const { job: jobPatch } = decide(d, t);
+          return { guard: jobGuard(job.id, job.leaseId!, { ...jobPatch, updatedAt: t }), requeued: jobPatch.status === "queued" };
+        });
+        await advance(ctx, d);
+        return { stmts: [...guards.map((g) => g.guard), ...d.toUpdateStatements(ctx)], value: guards.some((g) => g.requeued) };
+      },
+      ctx,
+    );
     if (!r.committed) return outcomes.map(() => false);
     ctx.notifier.publish(runTopic(runId));
     if (r.value) ctx.notifier.publish(JOBS_TOPIC);

@@ -119,7 +119,8 @@ export async function createRun(ctx: EngineCtx, input: CreateRunInput): Promise<
     insertRows(blobs, [{ sha256: b.sha256, mime: b.mime, size: b.bytes.length, data: Buffer.from(b.bytes), createdAt: now }], { onConflictDoNothing: true }),
   );
   // the tenant owns what it stored: only its own images can be referenced by sha256 later
-  for (const b of input.blobs ?? []) blobStmts.push(insertRows(tenantBlobs, [{ tenantId: input.tenantId, sha256: b.sha256, createdAt: now }], { onConflictDoNothing: true }));
+  for (const b of input.blobs ?? [])
+    blobStmts.push(insertRows(tenantBlobs, [{ tenantId: input.tenantId, sha256: b.sha256, createdAt: now }], { onConflictDoNothing: true }));
   try {
     try {
       await store.batch([...blobStmts, ...draft.toInsertStatements(ctx)]);
@@ -174,27 +175,36 @@ async function endRunEarly(
   reason: "canceled" | "timed_out",
   error: { code: string; message: string } | ((run: RunRow) => { code: string; message: string }),
 ): Promise<{ run?: RunRow; committed: boolean }> {
-  const r = await withRun(ctx.store, runId, ctx.now, async (snap, t) => {
-    if (isRunTerminal(snap.run.status)) return null;
-    if (reason === "timed_out" && (snap.run.deadlineAt == null || snap.run.deadlineAt > t)) return null;
-    const err = typeof error === "function" ? error(snap.run) : error;
-    const d = new RunDraft(snap.run, snap.steps, t);
-    const plan = endRun(d.steps.map((s) => ({ id: s.stepId, status: s.status })), reason);
-    for (const id of plan.skip) {
-      const s = d.step(id)!;
-      if (s.status === "queued") d.cancelJobs.push(jobIdOf(runId, id));
-      d.patchStep(id, { status: "skipped", error: err, finishedAt: t });
-      d.event("step.skipped", id, { status: "skipped", error: err });
-    }
-    for (const id of plan.stop) {
-      d.cancelJobs.push(jobIdOf(runId, id));
-      d.patchStep(id, { status: reason, error: err, finishedAt: t });
-      d.event(reason === "canceled" ? "step.canceled" : "step.timed_out", id, reason === "canceled" ? { status: reason } : { status: reason, error: err });
-    }
-    d.patchRun({ status: plan.runStatus, finishedAt: t, error: err });
-    d.event("run.completed", null, { status: plan.runStatus, outputs: null, error: d.run.error });
-    return { stmts: d.toUpdateStatements(ctx), value: d.run };
-  }, ctx);
+  const r = await withRun(
+    ctx.store,
+    runId,
+    ctx.now,
+    async (snap, t) => {
+      if (isRunTerminal(snap.run.status)) return null;
+      if (reason === "timed_out" && (snap.run.deadlineAt == null || snap.run.deadlineAt > t)) return null;
+      const err = typeof error === "function" ? error(snap.run) : error;
+      const d = new RunDraft(snap.run, snap.steps, t);
+      const plan = endRun(
+        d.steps.map((s) => ({ id: s.stepId, status: s.status })),
+        reason,
+      );
+      for (const id of plan.skip) {
+        const s = d.step(id)!;
+        if (s.status === "queued") d.cancelJobs.push(jobIdOf(runId, id));
+        d.patchStep(id, { status: "skipped", error: err, finishedAt: t });
+        d.event("step.skipped", id, { status: "skipped", error: err });
+      }
+      for (const id of plan.stop) {
+        d.cancelJobs.push(jobIdOf(runId, id));
+        d.patchStep(id, { status: reason, error: err, finishedAt: t });
+        d.event(reason === "canceled" ? "step.canceled" : "step.timed_out", id, reason === "canceled" ? { status: reason } : { status: reason, error: err });
+      }
+      d.patchRun({ status: plan.runStatus, finishedAt: t, error: err });
+      d.event("run.completed", null, { status: plan.runStatus, outputs: null, error: d.run.error });
+      return { stmts: d.toUpdateStatements(ctx), value: d.run };
+    },
+    ctx,
+  );
   if (r.committed) ctx.notifier.publish(runTopic(runId));
   return { run: r.value ?? r.snap?.run, committed: r.committed };
 }

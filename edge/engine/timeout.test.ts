@@ -65,7 +65,9 @@ it("a retried job is re-queued without a deadline; its timeout counts again from
   const jobsLeased = await lease(hh.app, "w1", 1);
   expect(jobsLeased.map((j) => j.stepId)).toEqual(["see"]);
   // fail "see" retryably: it is re-queued after its backoff (500 ms)
-  await postResults(hh.app, "w1", [{ jobId: jobsLeased[0]!.jobId, leaseId: jobsLeased[0]!.leaseId, ok: false, error: { code: "worker_error", message: "x", retryable: true } }]);
+  await postResults(hh.app, "w1", [
+    { jobId: jobsLeased[0]!.jobId, leaseId: jobsLeased[0]!.leaseId, ok: false, error: { code: "worker_error", message: "x", retryable: true } },
+  ]);
   const [see] = await hh.store.db.select().from(jobs).where(eq(jobs.id, jobsLeased[0]!.jobId));
   expect(see).toMatchObject({ status: "queued", availableAt: T0 + 500, deadlineAt: null });
   clock += 1_000;
@@ -78,7 +80,15 @@ it("a retried job is re-queued without a deadline; its timeout counts again from
 it("a run past its spec timeoutMs ends timed_out: running step timed_out (holder told cancel), the rest skipped, run.failed webhook", async () => {
   const hh = await setup();
   await hh.store.batch([
-    hh.store.db.insert(webhookEndpoints).values({ id: "ep_1", tenantId: TEST_TENANT, url: "https://hooks.example.com/x", events: ["run.failed", "run.completed"], secret: "whsec_" + "a".repeat(32), createdAt: T0, updatedAt: T0 }),
+    hh.store.db.insert(webhookEndpoints).values({
+      id: "ep_1",
+      tenantId: TEST_TENANT,
+      url: "https://hooks.example.com/x",
+      events: ["run.failed", "run.completed"],
+      secret: "whsec_" + "a".repeat(32),
+      createdAt: T0,
+      updatedAt: T0,
+    }),
   ]);
   const runId = await createRun(hh, { ...vqa(), timeoutMs: 5_000 });
   expect((await state(hh, runId)).run.deadlineAt).toBe(T0 + 5_000);
@@ -133,7 +143,11 @@ it("without a spec timeoutMs the edge's runTimeoutMs (RUN_TIMEOUT_MS) applies; l
   for (let i = 0; i < 5; i++) {
     const js = await lease(hh.app, "w1", 64);
     if (!js.length) break;
-    await postResults(hh.app, "w1", js.map((j) => okResult(j)));
+    await postResults(
+      hh.app,
+      "w1",
+      js.map((j) => okResult(j)),
+    );
   }
   expect((await state(hh, done)).run.status).toBe("succeeded");
   clock += 10_000;

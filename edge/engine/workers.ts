@@ -27,7 +27,10 @@ export async function registerWorker(ctx: EngineCtx, req: RegisterRequest, tenan
   };
   const { id: _id, registeredAt: _r, credentialId: _c, ...update } = row;
   await ctx.store.batch([
-    ctx.store.db.insert(workers).values(row).onConflictDoUpdate({ target: workers.id, set: update, setWhere: eq(workers.credentialId, credentialId) }),
+    ctx.store.db
+      .insert(workers)
+      .values(row)
+      .onConflictDoUpdate({ target: workers.id, set: update, setWhere: eq(workers.credentialId, credentialId) }),
   ]);
   const [w] = await ctx.store.db.select({ credentialId: workers.credentialId }).from(workers).where(eq(workers.id, req.workerId));
   if (w?.credentialId !== credentialId) return undefined;

@@ -32,13 +32,7 @@ export class ApiError extends HTTPException {
 }
 
 /** @example throw apiError(404, "not_found", `run ${id} not found`, { runId: id }); */
-export function apiError(
-  status: ContentfulStatusCode,
-  code: string,
-  message: string,
-  details: unknown = null,
-  headers?: Record<string, string>,
-): ApiError {
+export function apiError(status: ContentfulStatusCode, code: string, message: string, details: unknown = null, headers?: Record<string, string>): ApiError {
   return new ApiError(status, code, message, details, headers);
 }
 
@@ -79,7 +73,13 @@ export function onError(err: Error, c: Context): Response {
     storage?.writeFailed(storageCode);
     const free = storage?.freeBytes();
     return c.json(
-      { error: { code: "insufficient_storage", message: `the server cannot store this change right now (${storageCode}); reads still work, retry later`, details: { reason: storageCode, ...(free !== undefined ? { freeBytes: free } : {}) } } },
+      {
+        error: {
+          code: "insufficient_storage",
+          message: `the server cannot store this change right now (${storageCode}); reads still work, retry later`,
+          details: { reason: storageCode, ...(free !== undefined ? { freeBytes: free } : {}) },
+        },
+      },
       507,
       { "Retry-After": "30" },
     );

@@ -52,8 +52,7 @@ export function decodeImageString(value: string, field: string, maxBytes: number
   let b64 = value;
   const m = /^data:([^;,]*)(;[^,]*)?,/.exec(value);
   if (m) {
-    if (!(m[2] ?? "").split(";").includes("base64"))
-      throw apiError(400, "invalid_image", `${field}: data URL must be base64-encoded`, { field });
+    if (!(m[2] ?? "").split(";").includes("base64")) throw apiError(400, "invalid_image", `${field}: data URL must be base64-encoded`, { field });
     b64 = value.slice(m[0].length);
   }
   // cheap pre-check so a huge string fails as too large before decoding

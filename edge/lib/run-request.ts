@@ -89,8 +89,7 @@ export async function resolveRunRequest(c: Ctx, raw: RawCreate): Promise<Resolve
   const { body, files } = raw;
   if ((body.spec === undefined) === (body.workflowId === undefined))
     throw apiError(400, "invalid_request", "give exactly one of 'spec' (inline) or 'workflowId'", { field: "spec" });
-  if (body.version !== undefined && body.workflowId === undefined)
-    throw apiError(400, "invalid_request", "'version' needs 'workflowId'", { field: "version" });
+  if (body.version !== undefined && body.workflowId === undefined) throw apiError(400, "invalid_request", "'version' needs 'workflowId'", { field: "version" });
   let specJson: unknown = body.spec;
   let workflowId: string | null = null;
   let workflowVersion: number | null = null;
@@ -118,8 +117,7 @@ export async function resolveSpecAndInputs(
   const inputs: Record<string, unknown> = { ...rawInputs };
   const newBlobs: NewBlob[] = [];
   for (const name of files.keys()) {
-    if (decls[name]?.type !== "image")
-      throw apiError(400, "invalid_inputs", `file part '${name}' is not a declared image input`, { field: `inputs.${name}` });
+    if (decls[name]?.type !== "image") throw apiError(400, "invalid_inputs", `file part '${name}' is not a declared image input`, { field: `inputs.${name}` });
   }
   for (const [name, decl] of Object.entries(decls)) {
     const field = `inputs.${name}`;
@@ -127,8 +125,7 @@ export async function resolveSpecAndInputs(
     const v = rawInputs[name];
     if (decl.type === "number" && typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) inputs[name] = Number(v);
     if (decl.type !== "image" || (file === undefined && v === undefined)) continue;
-    if (file !== undefined && v !== undefined)
-      throw apiError(400, "invalid_inputs", `${field} given both as a file part and a value`, { field });
+    if (file !== undefined && v !== undefined) throw apiError(400, "invalid_inputs", `${field} given both as a file part and a value`, { field });
     if (file !== undefined || typeof v === "string") {
       const img = file !== undefined ? checkImage(file, field, maxBytes) : decodeImageString(v as string, field, maxBytes);
       checkImagePixels(img.bytes, field, c.var.limits.imagePixels);

@@ -68,7 +68,13 @@ export function checkMemory(c: Ctx, m: MemoryConfig): void {
   if (!m.rssLimitBytes) return;
   const rss = rssBytes();
   if (rss === undefined || rss <= m.rssLimitBytes) return;
-  throw apiError(503, "memory_pressure", `the edge is over its memory bound (${Math.round(rss / 2 ** 20)} of ${Math.round(m.rssLimitBytes / 2 ** 20)} MiB); try again shortly`, { rssBytes: rss, limitBytes: m.rssLimitBytes, path: c.req.path }, {
-    "Retry-After": "5",
-  });
+  throw apiError(
+    503,
+    "memory_pressure",
+    `the edge is over its memory bound (${Math.round(rss / 2 ** 20)} of ${Math.round(m.rssLimitBytes / 2 ** 20)} MiB); try again shortly`,
+    { rssBytes: rss, limitBytes: m.rssLimitBytes, path: c.req.path },
+    {
+      "Retry-After": "5",
+    },
+  );
 }

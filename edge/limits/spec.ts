@@ -23,12 +23,17 @@ export function checkSpecLimits(specJson: unknown, limits: Pick<Limits, "maxStep
     // above the spec's own bound the schema answers (400 invalid_workflow), not this limit
     if (typeof mt === "number" && mt > limits.maxTokens && mt <= MAX_TOKENS) {
       const id = (s as { id?: unknown }).id;
-      throw apiError(422, "max_tokens_exceeded", `step '${typeof id === "string" ? id : i}': params.maxTokens ${mt} is over this service's limit of ${limits.maxTokens}`, {
-        field: `steps.${i}.params.maxTokens`,
-        stepId: typeof id === "string" ? id : null,
-        limit: limits.maxTokens,
-        actual: mt,
-      });
+      throw apiError(
+        422,
+        "max_tokens_exceeded",
+        `step '${typeof id === "string" ? id : i}': params.maxTokens ${mt} is over this service's limit of ${limits.maxTokens}`,
+        {
+          field: `steps.${i}.params.maxTokens`,
+          stepId: typeof id === "string" ? id : null,
+          limit: limits.maxTokens,
+          actual: mt,
+        },
+      );
     }
   });
 }

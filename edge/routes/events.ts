@@ -40,7 +40,10 @@ const eventsRoute = createRoute({
 route(eventsRoutes, eventsRoute, async (c) => {
   const { id } = c.req.valid("param");
   const { store, notifier } = c.var.engine;
-  const [run] = await store.db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, id), eq(runs.tenantId, c.var.tenantId)));
+  const [run] = await store.db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(and(eq(runs.id, id), eq(runs.tenantId, c.var.tenantId)));
   if (!run) throw apiError(404, "run_not_found", `run ${id} not found`, { runId: id });
   const lastRaw = c.req.header("last-event-id") ?? c.req.query("lastEventId") ?? "0";
   if (!/^\d{1,15}$/.test(lastRaw.trim())) throw apiError(400, "invalid_request", "Last-Event-ID must be an event id", { field: "Last-Event-ID" });
@@ -75,7 +78,11 @@ route(eventsRoutes, eventsRoute, async (c) => {
       // a run finished before we subscribed (events already read) also ends the stream
       const [st] = await store.db.select({ status: runs.status }).from(runs).where(eq(runs.id, id));
       if (st && isRunTerminal(st.status) && rows.length === 0) {
-        const more = await store.db.select({ id: runEvents.id }).from(runEvents).where(and(eq(runEvents.runId, id), gt(runEvents.id, last))).limit(1);
+        const more = await store.db
+          .select({ id: runEvents.id })
+          .from(runEvents)
+          .where(and(eq(runEvents.runId, id), gt(runEvents.id, last)))
+          .limit(1);
         if (!more.length) break;
         continue;
       }

@@ -38,7 +38,14 @@ route(opsRoutes, readyzRoute, async (c) => {
   const disk = c.var.storage.state();
   const ready = dbOk && withModel.length > 0 && disk.ok;
   return c.json(
-    { ready, db: dbOk, workers: withModel.length, models: [...new Set(withModel.flatMap((w) => w.models.map((m) => m.name)))], storage: disk.storage, ...(disk.code ? { storageError: disk.code } : {}) },
+    {
+      ready,
+      db: dbOk,
+      workers: withModel.length,
+      models: [...new Set(withModel.flatMap((w) => w.models.map((m) => m.name)))],
+      storage: disk.storage,
+      ...(disk.code ? { storageError: disk.code } : {}),
+    },
     ready ? 200 : 503,
   );
 });
@@ -101,7 +108,19 @@ route(planRoutes, planRoute, async (c) => {
   const stepRows = pendingStepRows("plan", c.var.tenantId, infos);
 
   const draft = new RunDraft(
-    newRunRow({ id: "plan", tenantId: c.var.tenantId, workflowId: r.workflowId, workflowVersion: r.workflowVersion, spec: r.spec, inputs: r.inputs, catalog: r.catalog, deadlineAt: null }, now),
+    newRunRow(
+      {
+        id: "plan",
+        tenantId: c.var.tenantId,
+        workflowId: r.workflowId,
+        workflowVersion: r.workflowVersion,
+        spec: r.spec,
+        inputs: r.inputs,
+        catalog: r.catalog,
+        deadlineAt: null,
+      },
+      now,
+    ),
     stepRows,
     now,
   );

@@ -42,7 +42,9 @@ export function poolAuth(token: string) {
     const given = /^Bearer\s+(.+)$/i.exec(h)?.[1]?.trim();
     const cred = !given ? undefined : safeEqual(given, token) ? UNLIMITED_POOL : await findWorkerCredential(c.var.engine.store, given);
     if (!cred)
-      throw apiError(401, "unauthorized", "pool calls need 'Authorization: Bearer <pool token or worker credential>' (unknown or revoked)", null, { "WWW-Authenticate": "Bearer" });
+      throw apiError(401, "unauthorized", "pool calls need 'Authorization: Bearer <pool token or worker credential>' (unknown or revoked)", null, {
+        "WWW-Authenticate": "Bearer",
+      });
     c.set("poolCredential", cred);
     await next();
   };
@@ -83,12 +85,14 @@ const poolCall = <Req extends z.ZodType, Res extends z.ZodType>(path: string, re
 route(poolRoutes, poolCall("/register", RegisterRequestSchema, RegisterResponseSchema, "Register a worker and its models"), async (c) => {
   const req = parseOr400(RegisterRequestSchema, await readJson(c));
   const cred = c.var.poolCredential;
-  if (!WORKER_ID_RE.test(req.workerId))
-    throw apiError(400, "invalid_request", "workerId: 1–256 printable ASCII characters, no spaces", { field: "workerId" });
+  if (!WORKER_ID_RE.test(req.workerId)) throw apiError(400, "invalid_request", "workerId: 1–256 printable ASCII characters, no spaces", { field: "workerId" });
   const banned = cred.models ? req.models.findIndex((m) => !cred.models!.includes(m.name)) : -1;
   if (banned >= 0)
-    throw apiError(403, "model_not_allowed", `this credential may not serve model ${req.models[banned]!.name} (allowed: ${cred.models!.join(", ")})`, { field: `models.${banned}.name` });
-  const taken = () => apiError(409, "worker_id_taken", `worker id ${req.workerId} belongs to another credential; pick another WORKER_ID`, { field: "workerId" });
+    throw apiError(403, "model_not_allowed", `this credential may not serve model ${req.models[banned]!.name} (allowed: ${cred.models!.join(", ")})`, {
+      field: `models.${banned}.name`,
+    });
+  const taken = () =>
+    apiError(409, "worker_id_taken", `worker id ${req.workerId} belongs to another credential; pick another WORKER_ID`, { field: "workerId" });
   try {
     await ownWorker(c, req.workerId);
   } catch {
@@ -140,7 +144,10 @@ const blobRoute = createRoute({
   security: [{ poolToken: [] }],
   request: { params: z.object({ sha256: z.string().openapi({ description: "lowercase hex sha256" }) }) },
   responses: {
-    200: { description: "The bytes (X-Content-Type: their mime type)", content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } } },
+    200: {
+      description: "The bytes (X-Content-Type: their mime type)",
+      content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+    },
     400: err("Not a sha256"),
     404: err("Unknown blob"),
   },

@@ -44,8 +44,7 @@ route(rerunRoutes, rerunRoute, async (c) => {
   try {
     ({ spec: specJson, changed } = applyOverrides(parent.spec, body.overrides.steps ?? {}));
   } catch (e) {
-    if (e instanceof NonRetryableError)
-      throw apiError(400, e.code === "unknown_step" ? "unknown_step" : "invalid_override", e.message, e.details ?? null);
+    if (e instanceof NonRetryableError) throw apiError(400, e.code === "unknown_step" ? "unknown_step" : "invalid_override", e.message, e.details ?? null);
     throw e;
   }
   const inputOverrides = body.overrides.inputs ?? {};
@@ -54,9 +53,7 @@ route(rerunRoutes, rerunRoute, async (c) => {
     workflowId: parent.workflowId,
     workflowVersion: changed.length ? null : parent.workflowVersion,
   });
-  const changedInputs = Object.keys(inputOverrides).filter(
-    (k) => JSON.stringify(r.inputs[k]) !== JSON.stringify(parent.inputs[k]),
-  );
+  const changedInputs = Object.keys(inputOverrides).filter((k) => JSON.stringify(r.inputs[k]) !== JSON.stringify(parent.inputs[k]));
   const again = new Set(rerunSet(r.spec, [body.fromStep, ...changed], changedInputs));
   const parentSteps = await db.select().from(steps).where(eq(steps.runId, id)).orderBy(asc(steps.idx));
   const copyFrom = new Map<string, StepRow>();

@@ -105,9 +105,7 @@ const getRoute = createRoute({
   responses: { 200: json(WorkflowVersionSchema, "The version"), 400: err("Bad version"), 404: err("Unknown workflow / version") },
 });
 
-route(workflowsRoutes, getRoute, async (c) =>
-  c.json(present(await loadWorkflow(c, c.req.valid("param").id, versionOf(c.req.valid("query").version)))),
-);
+route(workflowsRoutes, getRoute, async (c) => c.json(present(await loadWorkflow(c, c.req.valid("param").id, versionOf(c.req.valid("query").version)))));
 
 const versionsRoute = createRoute({
   method: "get",

@@ -84,7 +84,8 @@ export class StorageHealth {
   }
 }
 
-export const insufficientStorage = (message: string, details: Record<string, unknown>) => apiError(507, "insufficient_storage", message, details, { "Retry-After": "30" });
+export const insufficientStorage = (message: string, details: Record<string, unknown>) =>
+  apiError(507, "insufficient_storage", message, details, { "Retry-After": "30" });
 
 /**
  * The store, with its atomic writes (`batch`) reporting to `health`: a storage error enters the

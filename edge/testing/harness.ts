@@ -25,10 +25,7 @@ export const TEST_ADMIN_KEY = "mla_test-harness-admin-key";
 export const ADMIN_AUTH = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
 
 /** A 1×1 PNG. */
-export const PNG_1PX = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
-  "base64",
-);
+export const PNG_1PX = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==", "base64");
 /** JPEG magic + filler (the edge checks magic bytes only; workers decode). */
 export const JPEG_BYTES = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]);
 
@@ -116,7 +113,15 @@ export function outputFor(job: Job, text = "red"): StepOutput {
     case "decode":
       return { op: "decode", text, tokens: [5], tokenTexts: [text], logprobs: [-0.1], finishReason: "eos" };
     case "explain":
-      return { op: "explain", label: "entailment", scores: { entailment: -0.1, contradiction: -3, neutral: -2 }, explanation: "because it is " + text, text: `entailment because it is ${text}`, tokens: [7], logprobs: [-0.2] };
+      return {
+        op: "explain",
+        label: "entailment",
+        scores: { entailment: -0.1, contradiction: -3, neutral: -2 },
+        explanation: "because it is " + text,
+        text: `entailment because it is ${text}`,
+        tokens: [7],
+        logprobs: [-0.2],
+      };
   }
 }
 
@@ -147,7 +152,11 @@ export async function drive(app: EdgeApp, workerId = "w1", rounds = 10, text = "
   for (let i = 0; i < rounds; i++) {
     const jobs = await lease(app, workerId, 64, 0);
     if (!jobs.length) return;
-    await postResults(app, workerId, jobs.map((j) => okResult(j, workerId, text)));
+    await postResults(
+      app,
+      workerId,
+      jobs.map((j) => okResult(j, workerId, text)),
+    );
   }
 }
 

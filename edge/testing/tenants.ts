@@ -25,7 +25,12 @@ export function createTenantKeySync(store: Store, tenantId = newId("t", 6), key 
   const hash = sha256Hex(key);
   const id = newId("key", 8);
   // drizzle's better-sqlite3 builders run synchronously with .run()
-  (store.db.insert(apiKeys).values({ id, tenantId, name: "test", prefix: key.slice(0, 12), hash, createdAt: Date.now() }).onConflictDoNothing() as unknown as { run(): void }).run();
+  (
+    store.db
+      .insert(apiKeys)
+      .values({ id, tenantId, name: "test", prefix: key.slice(0, 12), hash, createdAt: Date.now() })
+      .onConflictDoNothing() as unknown as { run(): void }
+  ).run();
   return { tenantId, key, keyId: id, headers: { authorization: `Bearer ${key}` } };
 }
 

@@ -97,7 +97,14 @@ export function outputView(s: StepView): Html {
     return html`<div class="error-box" role="note"><strong>${s.error.code}</strong>: ${s.error.message}</div>`;
   }
   if (!o) {
-    const waiting = s.status === "running" ? "Running…" : s.status === "queued" ? "Queued, waiting for a worker…" : s.status === "pending" ? "Waiting for upstream values…" : "No output.";
+    const waiting =
+      s.status === "running"
+        ? "Running…"
+        : s.status === "queued"
+          ? "Queued, waiting for a worker…"
+          : s.status === "pending"
+            ? "Waiting for upstream values…"
+            : "No output.";
     return html`<p class="muted" data-waiting>${waiting}</p><div class="tokens" data-live-tokens aria-live="off"></div>`;
   }
   switch (o.op) {
@@ -143,7 +150,9 @@ function segmentsView(run: RunView, segments: { span?: string; text?: string }[]
     if (seg.span !== undefined) {
       const img = imageInputOf(run.spec, seg.span);
       return html`<li><span class="seg-span" title="connected span of step ${seg.span}">[${seg.span}]</span>${
-        img ? html`<img src="${inputImageUrl(run.id, img)}" alt="input ${img}" width="24" height="24" style="image-rendering:pixelated;vertical-align:middle;margin-left:.2rem">` : ""
+        img
+          ? html`<img src="${inputImageUrl(run.id, img)}" alt="input ${img}" width="24" height="24" style="image-rendering:pixelated;vertical-align:middle;margin-left:.2rem">`
+          : ""
       }</li>`;
     }
     return html`<li class="seg-text">${templateView(run, seg.text ?? "")}</li>`;
@@ -151,9 +160,7 @@ function segmentsView(run: RunView, segments: { span?: string; text?: string }[]
 }
 
 function paramsView(p: Record<string, unknown>): Html {
-  return html`<dl class="kv" data-params>${Object.entries(p).map(
-    ([k, v]) => html`<dt>${k}</dt><dd><code>${JSON.stringify(v)}</code></dd>`,
-  )}</dl>`;
+  return html`<dl class="kv" data-params>${Object.entries(p).map(([k, v]) => html`<dt>${k}</dt><dd><code>${JSON.stringify(v)}</code></dd>`)}</dl>`;
 }
 
 /** The input side of a cell. */
@@ -199,13 +206,17 @@ function metaView(_run: RunView, s: StepView): Html {
 ${
   r || s.cacheKey
     ? html`<details class="receipt"><summary>Reproducibility receipt</summary><dl class="kv" data-receipt>
-${r ? html`<dt>model</dt><dd>${r.model} ${r.modelVersion}</dd>
+${
+  r
+    ? html`<dt>model</dt><dd>${r.model} ${r.modelVersion}</dd>
 <dt>model sha256</dt><dd>${r.modelSha256}</dd>
 <dt>tokenizer sha256</dt><dd>${r.tokenizerSha256}</dd>
 <dt>onnxruntime</dt><dd>${r.ortVersion} (${r.executionProvider})</dd>
 <dt>seed</dt><dd>${r.seed}</dd>
 <dt>worker</dt><dd>${r.workerId}</dd>
-<dt>params</dt><dd>${JSON.stringify(r.params)}</dd>` : ""}
+<dt>params</dt><dd>${JSON.stringify(r.params)}</dd>`
+    : ""
+}
 <dt>cache key</dt><dd>${s.cacheKey ?? "—"}</dd>
 <dt>finished</dt><dd>${time(s.finishedAt)}</dd>
 </dl></details>`
@@ -236,7 +247,9 @@ function rerunForm(run: RunView, step: Step): Html {
         );
     });
     if (step.op === "explain")
-      fields.push(html`<div class="field wide"><label for="${id}-labels">labels</label><input id="${id}-labels" name="labels" value="${step.labels.join(", ")}" aria-describedby="${id}-labels-h"><span class="hint" id="${id}-labels-h">comma-separated, 2–16</span></div>`);
+      fields.push(
+        html`<div class="field wide"><label for="${id}-labels">labels</label><input id="${id}-labels" name="labels" value="${step.labels.join(", ")}" aria-describedby="${id}-labels-h"><span class="hint" id="${id}-labels-h">comma-separated, 2–16</span></div>`,
+      );
   }
   return html`<details class="rerun"><summary>Edit and rerun from <strong>${step.id}</strong></summary>
 <form method="post" action="/ui/runs/${run.id}/rerun" class="edit-form" aria-label="Edit ${step.id} and rerun">

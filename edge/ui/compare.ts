@@ -72,7 +72,9 @@ export function comparePage(a: RunView, b: RunView): Html {
   const inputCell = (r: RunView, n: string): Html | string => {
     const v = r.inputs[n];
     if (v === undefined) return "—";
-    return isImageValue(v) ? html`<figure class="thumb small"><img src="${inputImageUrl(r.id, n)}" alt="${n} of ${r.id}" width="64" height="64"></figure>` : valueText(v);
+    return isImageValue(v)
+      ? html`<figure class="thumb small"><img src="${inputImageUrl(r.id, n)}" alt="${n} of ${r.id}" width="64" height="64"></figure>`
+      : valueText(v);
   };
   const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
   const head: Row[] = [
@@ -85,9 +87,19 @@ export function comparePage(a: RunView, b: RunView): Html {
       b: b.finishedAt ? duration(b.finishedAt - b.createdAt) : "—",
       differ: false,
     },
-    { label: "lineage", a: a.parentRunId ? `rerun of ${a.parentRunId} from ${a.rerunFrom}` : "original", b: b.parentRunId ? `rerun of ${b.parentRunId} from ${b.rerunFrom}` : "original", differ: false },
+    {
+      label: "lineage",
+      a: a.parentRunId ? `rerun of ${a.parentRunId} from ${a.rerunFrom}` : "original",
+      b: b.parentRunId ? `rerun of ${b.parentRunId} from ${b.rerunFrom}` : "original",
+      differ: false,
+    },
   ];
-  const inputs: Row[] = inputNames.map((n) => ({ label: html`<code>inputs.${n}</code>`, a: inputCell(a, n), b: inputCell(b, n), differ: !same(a.inputs[n], b.inputs[n]) }));
+  const inputs: Row[] = inputNames.map((n) => ({
+    label: html`<code>inputs.${n}</code>`,
+    a: inputCell(a, n),
+    b: inputCell(b, n),
+    differ: !same(a.inputs[n], b.inputs[n]),
+  }));
   const outputs: Row[] = outNames.map((n) => ({
     label: html`<code>outputs.${n}</code>`,
     a: a.outputs?.[n] === undefined ? "—" : valueText(a.outputs[n]),
@@ -108,7 +120,12 @@ export function comparePage(a: RunView, b: RunView): Html {
         b: html`${link(b, vb)} ${vb?.computeMs != null ? html`<span class="muted">${duration(vb.computeMs)}</span>` : ""}`,
         differ: false,
       },
-      { label: html`<span class="muted">${id} · settings</span>`, a: settingsView(settingsA, settingsB), b: settingsView(settingsB, settingsA), differ: settingsDiffer },
+      {
+        label: html`<span class="muted">${id} · settings</span>`,
+        a: settingsView(settingsA, settingsB),
+        b: settingsView(settingsB, settingsA),
+        differ: settingsDiffer,
+      },
       { label: html`<span class="muted">${id} · output</span>`, a: outputSummary(va), b: outputSummary(vb), differ: outputSummary(va) !== outputSummary(vb) },
     ];
   });

@@ -123,7 +123,8 @@ function results(f: HistoryFilters, list: RunListView): Html {
 <ul class="counts" aria-labelledby="counts-h">
   <li><a href="${historyHref(f, { status: "" })}" ${!f.status ? html`aria-current="true"` : ""}><span class="badge s-off">all</span><span class="n">${total}</span></a></li>
   ${RUN_STATUSES.map(
-    (s) => html`<li><a href="${historyHref(f, { status: s })}" ${f.status === s ? html`aria-current="true"` : ""}>${badge(s)}<span class="n" data-count="${s}">${list.counts[s] ?? 0}</span></a></li>`,
+    (s) =>
+      html`<li><a href="${historyHref(f, { status: s })}" ${f.status === s ? html`aria-current="true"` : ""}>${badge(s)}<span class="n" data-count="${s}">${list.counts[s] ?? 0}</span></a></li>`,
   )}
 </ul>
 ${

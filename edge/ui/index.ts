@@ -76,7 +76,10 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const file = c.req.param("file");
     const bytes = SAMPLE_FILE_RE.test(file) ? await readSampleFile(file) : undefined;
     if (!bytes) return notFound(c, "no such sample file");
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": file.endsWith(".png") ? "image/png" : "image/jpeg", "cache-control": "public, max-age=300" });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": file.endsWith(".png") ? "image/png" : "image/jpeg",
+      "cache-control": "public, max-age=300",
+    });
   });
 
   ui.get("/ui/assets/:name", (c) => {
@@ -89,7 +92,10 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
 
   // ------------------------------------------------------------------ history
   ui.get("/ui/runs", async (c) => {
-    const { status, body } = await historyPage(api(c), readFilters((k) => c.req.query(k)));
+    const { status, body } = await historyPage(
+      api(c),
+      readFilters((k) => c.req.query(k)),
+    );
     return c.html(body, status as 200);
   });
 
@@ -115,7 +121,16 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const i = run.spec.steps.findIndex((s) => s.id === c.req.param("stepId"));
     if (i < 0) return notFound(c, "no such step");
     const step = run.spec.steps[i]!;
-    return c.html(cellView(run, step, run.steps.find((s) => s.id === step.id), i), 200, { "cache-control": "no-store" });
+    return c.html(
+      cellView(
+        run,
+        step,
+        run.steps.find((s) => s.id === step.id),
+        i,
+      ),
+      200,
+      { "cache-control": "no-store" },
+    );
   });
 
   /** A run's input image (tenant-safe: the run is read through the API first). */
@@ -167,7 +182,8 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
 
   // ------------------------------------------------------------------ new run
   ui.get("/ui/new", async (c) => {
-    const pick = c.req.query("pick") ?? (c.req.query("example") ? `example:${c.req.query("example")}` : c.req.query("from") ? `run:${c.req.query("from")}` : "");
+    const pick =
+      c.req.query("pick") ?? (c.req.query("example") ? `example:${c.req.query("example")}` : c.req.query("from") ? `run:${c.req.query("from")}` : "");
     const base = await newPageBase(c);
     let specText: string | undefined;
     const values: Record<string, string> = {};
@@ -177,12 +193,12 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
       if (r.ok) {
         specText = JSON.stringify(r.body.spec, null, 2);
         for (const [k, v] of Object.entries(r.body.inputs)) {
-          if (isImageValue(v)) reuse[k] = { value: v.sha256, text: `reuse the image of ${r.body.id}`, src: `/ui/runs/${r.body.id}/inputs/${encodeURIComponent(k)}` };
+          if (isImageValue(v))
+            reuse[k] = { value: v.sha256, text: `reuse the image of ${r.body.id}`, src: `/ui/runs/${r.body.id}/inputs/${encodeURIComponent(k)}` };
           else values[k] = String(v);
         }
       }
-    }
-    else if (pick.startsWith("saved:")) {
+    } else if (pick.startsWith("saved:")) {
       const w = base.saved.find((x) => `saved:${x.id}` === pick);
       if (w) specText = JSON.stringify(w.spec, null, 2);
     }
@@ -210,7 +226,10 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
   ui.post("/ui/new", formLimit, async (c) => {
     const f = await readRunForm(await c.req.parseBody({ all: true }));
     const again = async (status: number, problem: string, errors: ValidationErrorMap | null) =>
-      c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText: f.specText, values: f.values, reuse: f.reuse, tags: f.tagsText, errors, problem }), status as 400);
+      c.html(
+        newRunPage({ ...(await newPageBase(c)), selected: "", specText: f.specText, values: f.values, reuse: f.reuse, tags: f.tagsText, errors, problem }),
+        status as 400,
+      );
     if (!f.spec.ok) return again(400, `The workflow is not valid JSON: ${f.spec.error}`, null);
     if (f.savedId) {
       // loaded from a saved workflow and not edited: run it as that workflow (filed under its id)
@@ -220,7 +239,8 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     const r = await api(c).call<RunView>("/v1/runs", { form: f.body });
     if (r.ok) return c.redirect(`/ui/runs/${r.body.id}`, 303);
     const e = r.body.error;
-    const map = e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : await checkSpec(c, f.specText);
+    const map =
+      e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : await checkSpec(c, f.specText);
     return again(r.status, `The run was not started: ${e.message}${f.chosen.size ? " (choose the image file again)" : ""}`, map);
   });
 
@@ -228,12 +248,19 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
   ui.post("/ui/workflows", formLimit, async (c) => {
     const f = await readRunForm(await c.req.parseBody({ all: true }));
     const again = async (status: number, problem: string, errors: ValidationErrorMap | null) =>
-      c.html(newRunPage({ ...(await newPageBase(c)), selected: "", specText: f.specText, values: f.values, reuse: f.reuse, tags: f.tagsText, errors, problem }), status as 400);
+      c.html(
+        newRunPage({ ...(await newPageBase(c)), selected: "", specText: f.specText, values: f.values, reuse: f.reuse, tags: f.tagsText, errors, problem }),
+        status as 400,
+      );
     if (!f.spec.ok) return again(400, `The workflow is not valid JSON: ${f.spec.error}`, null);
     const r = await api(c).call<SavedWorkflow>("/v1/workflows", { json: { spec: f.spec.value } });
     if (!r.ok) {
       const e = r.body.error;
-      return again(r.status, `Not saved: ${e.message}`, e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : null);
+      return again(
+        r.status,
+        `Not saved: ${e.message}`,
+        e.code === "invalid_workflow" && e.details && typeof e.details === "object" ? (e.details as ValidationErrorMap) : null,
+      );
     }
     return c.redirect(`/ui/new?pick=saved:${encodeURIComponent(r.body.id)}&saved=${r.body.version}`, 303);
   });
@@ -246,19 +273,23 @@ export function uiRoutes(app: Hono<Env>): Hono<Env> {
     return c.html(planView(r.ok ? { plan: r.body } : { problem: r.body.error.message }), r.ok ? 200 : (r.status as 400));
   });
 
-  ui.post("/ui/api/validate", bodyLimit({ maxSize: 1 << 20, onError: (c) => c.json({ error: { code: "payload_too_large", message: "spec too large", details: null } }, 413) }), async (c) => {
-    let body: { spec?: unknown; inputs?: unknown };
-    try {
-      body = (await c.req.json()) as typeof body;
-    } catch {
-      return c.json({ error: { code: "invalid_json", message: "body must be JSON { spec, inputs? }", details: null } }, 400);
-    }
-    if (!body || typeof body !== "object" || Array.isArray(body))
-      return c.json({ error: { code: "invalid_json", message: "body must be a JSON object { spec, inputs? }", details: null } }, 400);
-    const catalog = catalogFrom(await liveAdverts(c.var.engine));
-    const r = validateWorkflow(body.spec, body.inputs, catalog);
-    return c.json({ ok: r.ok, errors: r.ok ? {} : r.errors, models: Object.keys(catalog) });
-  });
+  ui.post(
+    "/ui/api/validate",
+    bodyLimit({ maxSize: 1 << 20, onError: (c) => c.json({ error: { code: "payload_too_large", message: "spec too large", details: null } }, 413) }),
+    async (c) => {
+      let body: { spec?: unknown; inputs?: unknown };
+      try {
+        body = (await c.req.json()) as typeof body;
+      } catch {
+        return c.json({ error: { code: "invalid_json", message: "body must be JSON { spec, inputs? }", details: null } }, 400);
+      }
+      if (!body || typeof body !== "object" || Array.isArray(body))
+        return c.json({ error: { code: "invalid_json", message: "body must be a JSON object { spec, inputs? }", details: null } }, 400);
+      const catalog = catalogFrom(await liveAdverts(c.var.engine));
+      const r = validateWorkflow(body.spec, body.inputs, catalog);
+      return c.json({ ok: r.ok, errors: r.ok ? {} : r.errors, models: Object.keys(catalog) });
+    },
+  );
 
   // ------------------------------------------------------------------ compare
   ui.get("/ui/compare", async (c) => {
@@ -295,7 +326,15 @@ ${compareForm(a, b)}`;
 /** Same JSON value (key order ignored). */
 export function sameJson(a: unknown, b: unknown): boolean {
   const norm = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(norm) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])])) : v;
+    Array.isArray(v)
+      ? v.map(norm)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
@@ -318,7 +357,6 @@ async function checkSpec(c: Ctx, specText: string): Promise<ValidationErrorMap |
   const r = validateWorkflow(json, undefined, catalogFrom(await liveAdverts(c.var.engine)));
   return r.ok ? {} : r.errors;
 }
-
 
 const STARTER = JSON.stringify(
   {

@@ -116,7 +116,9 @@ export function outlineView(specText: string, errors: ValidationErrorMap | null)
   const li = (key: string, label: Html | string) => {
     const list = issues(key);
     return html`<li data-key="${key}" class="${list.length ? "has-errors" : ""}">${label}${
-      list.length ? html`<ul>${list.map((i) => html`<li><code>${i.field || "(step)"}</code> ${i.message} <span class="muted">[${i.code}]</span></li>`)}</ul>` : ""
+      list.length
+        ? html`<ul>${list.map((i) => html`<li><code>${i.field || "(step)"}</code> ${i.message} <span class="muted">[${i.code}]</span></li>`)}</ul>`
+        : ""
     }</li>`;
   };
   return html`<div id="validity" role="status" aria-live="polite">${
@@ -149,7 +151,11 @@ ${reuse.src ? html`<img src="${reuse.src}" alt="" width="48" height="48" style="
 }
 <div class="preview" data-preview></div>${desc ? html`<span class="hint">${desc}</span>` : ""}</div>`;
   if (d.type === "number") {
-    const attrs = [d.min !== undefined ? `min="${Number(d.min)}"` : "", d.max !== undefined ? `max="${Number(d.max)}"` : "", `step="${d.integer ? 1 : "any"}"`].join(" ");
+    const attrs = [
+      d.min !== undefined ? `min="${Number(d.min)}"` : "",
+      d.max !== undefined ? `max="${Number(d.max)}"` : "",
+      `step="${d.integer ? 1 : "any"}"`,
+    ].join(" ");
     return html`<div class="field" data-input="${name}" data-type="number"><label for="${id}">${name} <span class="muted">(number${d.min !== undefined || d.max !== undefined ? `, ${d.min ?? "−∞"}…${d.max ?? "∞"}` : ""})</span></label>
 <input id="${id}" type="number" name="inputs.${name}" ${raw(attrs)} value="${value ?? (d.default !== undefined ? String(d.default) : "")}" ${d.default === undefined ? "required" : ""}></div>`;
   }
@@ -181,17 +187,22 @@ ${s.notice ? html`<p class="notice" role="status" id="submit-notice">${s.notice}
 <p id="example-desc" class="hint">${specDescription(s.specText)}</p>
 <p class="hint">Live models: ${
     s.models.length
-      ? s.models.map((m, i) => html`${i ? ", " : ""}<code data-model="${m.name}">${m.name}</code> (${m.workers.length} worker${m.workers.length === 1 ? "" : "s"})`)
+      ? s.models.map(
+          (m, i) => html`${i ? ", " : ""}<code data-model="${m.name}">${m.name}</code> (${m.workers.length} worker${m.workers.length === 1 ? "" : "s"})`,
+        )
       : html`<strong>none</strong> — no worker is connected, so runs cannot be validated against a model yet.`
   }</p>
-${jsonScript("models-data", s.models.map((m) => m.name))}
 ${jsonScript(
-    "examples-data",
-    Object.fromEntries([
-      ...s.examples.map((e) => [`example:${e.name}`, { text: e.text, sample: e.sample?.inputs ?? null }]),
-      ...s.saved.map((w) => [`saved:${w.id}`, { text: JSON.stringify(w.spec, null, 2), sample: null }]),
-    ]),
-  )}
+  "models-data",
+  s.models.map((m) => m.name),
+)}
+${jsonScript(
+  "examples-data",
+  Object.fromEntries([
+    ...s.examples.map((e) => [`example:${e.name}`, { text: e.text, sample: e.sample?.inputs ?? null }]),
+    ...s.saved.map((w) => [`saved:${w.id}`, { text: JSON.stringify(w.spec, null, 2), sample: null }]),
+  ]),
+)}
 <form method="post" action="/ui/new" enctype="multipart/form-data" id="run-form" aria-label="Workflow and inputs">
 <div class="new-grid">
   <section aria-labelledby="spec-h">
@@ -232,12 +243,13 @@ export function planView(r: { plan: PlanView } | { problem: string }): Html {
   return html`<div id="plan-result" class="notice" role="status">
 <p style="margin:0 0 .3rem"><strong>Plan:</strong> ${r.plan.steps.length - cached} step${r.plan.steps.length - cached === 1 ? "" : "s"} to compute, ${cached} reused from earlier runs.</p>
 <ul class="plan">${r.plan.steps.map(
-    (s) => html`<li data-plan-step="${s.id}" data-plan-status="${s.status}"><strong>${s.id}</strong> <span class="muted">${s.op}</span> — ${
-      s.status === "cached"
-        ? html`reused from <a href="/ui/runs/${(s.cachedFrom ?? "").split("/")[0]}#cell-${s.id}">${(s.cachedFrom ?? "").split("/")[0]}</a>`
-        : s.status === "pending"
-          ? "runs when its upstream values are ready"
-          : "runs now"
-    }${s.status !== "cached" && s.workers.length ? html` <span class="muted">(workers: ${s.workers.join(", ")})</span>` : ""}</li>`,
+    (s) =>
+      html`<li data-plan-step="${s.id}" data-plan-status="${s.status}"><strong>${s.id}</strong> <span class="muted">${s.op}</span> — ${
+        s.status === "cached"
+          ? html`reused from <a href="/ui/runs/${(s.cachedFrom ?? "").split("/")[0]}#cell-${s.id}">${(s.cachedFrom ?? "").split("/")[0]}</a>`
+          : s.status === "pending"
+            ? "runs when its upstream values are ready"
+            : "runs now"
+      }${s.status !== "cached" && s.workers.length ? html` <span class="muted">(workers: ${s.workers.join(", ")})</span>` : ""}</li>`,
   )}</ul></div>`;
 }

@@ -37,7 +37,10 @@ export function rerunBody(run: RunView, form: Form): RerunRequest | { problem: s
     }
     const stopRaw = str("params.stop");
     if (stopRaw !== undefined) {
-      const stop = stopRaw.split("|").map((s) => s.trim()).filter(Boolean);
+      const stop = stopRaw
+        .split("|")
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (JSON.stringify(stop) !== JSON.stringify(step.params.stop)) params.stop = stop;
     }
     if (Object.keys(params).length) patch.params = params;
@@ -54,7 +57,10 @@ export function rerunBody(run: RunView, form: Form): RerunRequest | { problem: s
     if (step.op === "explain") {
       const raw = str("labels");
       if (raw !== undefined) {
-        const labels = raw.split(",").map((s) => s.trim()).filter(Boolean);
+        const labels = raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
         if (JSON.stringify(labels) !== JSON.stringify(step.labels)) patch.labels = labels;
       }
     }

@@ -26,7 +26,11 @@ export interface RunForm {
   useSaved(id: string): void;
 }
 
-export const sampleReuse = (file: string): ReuseSource => ({ value: `sample:${file}`, text: `use the sample image ${file}`, src: `/ui/examples/files/${encodeURIComponent(file)}` });
+export const sampleReuse = (file: string): ReuseSource => ({
+  value: `sample:${file}`,
+  text: `use the sample image ${file}`,
+  src: `/ui/examples/files/${encodeURIComponent(file)}`,
+});
 
 export async function readRunForm(form: Record<string, string | File | (string | File)[]>): Promise<RunForm> {
   const one = (k: string) => {

@@ -58,7 +58,8 @@ function inputsForm(run: RunView): Html {
   return html`<details class="rerun"><summary>Edit inputs and rerun</summary>
 <form method="post" action="/ui/runs/${run.id}/rerun-inputs" class="edit-form" aria-label="Edit inputs and rerun">
 ${editable.map(
-  ([name, d]) => html`<div class="field wide"><label for="ri-${name}">${name}</label><input id="ri-${name}" name="inputs.${name}" ${d.type === "number" ? raw('type="number" step="any"') : ""} value="${String(run.inputs[name] ?? "")}"></div>`,
+  ([name, d]) =>
+    html`<div class="field wide"><label for="ri-${name}">${name}</label><input id="ri-${name}" name="inputs.${name}" ${d.type === "number" ? raw('type="number" step="any"') : ""} value="${String(run.inputs[name] ?? "")}"></div>`,
 )}
 <p class="hint wide">Steps that do not read a changed input (e.g. the image encoding) are reused from this run.</p>
 <div class="wide"><button type="submit">Rerun with these inputs</button></div>

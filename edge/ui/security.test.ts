@@ -30,7 +30,17 @@ async function queuedRun(): Promise<string> {
 describe("security headers", () => {
   it("on pages, fragments, redirects, 404s, the login page and assets", async () => {
     const id = await queuedRun();
-    const paths = ["/", "/ui/runs", `/ui/runs/${id}`, `/ui/runs/${id}/fragment/head`, "/ui/new", "/ui/compare", "/ui/runs/run_00000000000000000000000000", "/ui/assets/app.css", "/ui/assets/constructor"];
+    const paths = [
+      "/",
+      "/ui/runs",
+      `/ui/runs/${id}`,
+      `/ui/runs/${id}/fragment/head`,
+      "/ui/new",
+      "/ui/compare",
+      "/ui/runs/run_00000000000000000000000000",
+      "/ui/assets/app.css",
+      "/ui/assets/constructor",
+    ];
     for (const p of paths) expectHeaders(await h.app.request(p, { headers: COOKIE }), p);
     // signed out: the login redirect and the login page too
     const out = await h.app.request("/ui/runs", { headers: { cookie: "metalm_key=" } as Record<string, string> });
@@ -57,7 +67,11 @@ describe("CSRF", () => {
   it("a cookie-signed form post without the token is refused (403) and cancels nothing", async () => {
     const id = await queuedRun();
     const forged = new FormData(); // what a page on another port would post
-    const res = await h.app.request(`/ui/runs/${id}/cancel`, { method: "POST", body: forged, headers: { ...COOKIE, "sec-fetch-site": "same-site", origin: "http://localhost:9999" } });
+    const res = await h.app.request(`/ui/runs/${id}/cancel`, {
+      method: "POST",
+      body: forged,
+      headers: { ...COOKIE, "sec-fetch-site": "same-site", origin: "http://localhost:9999" },
+    });
     expect(res.status).toBe(403);
     expect((await res.json()).error.code).toBe("csrf_rejected");
     expect((await call(h.app, `/v1/runs/${id}`)).body.status).toBe("queued");
@@ -65,7 +79,11 @@ describe("CSRF", () => {
     const wrong = new FormData();
     wrong.set("_csrf", "0".repeat(40));
     expect((await h.app.request(`/ui/runs/${id}/cancel`, { method: "POST", body: wrong, headers: COOKIE })).status).toBe(403);
-    const json = await h.app.request("/ui/api/validate", { method: "POST", body: JSON.stringify({ spec: vqa() }), headers: { ...COOKIE, "content-type": "application/json" } });
+    const json = await h.app.request("/ui/api/validate", {
+      method: "POST",
+      body: JSON.stringify({ spec: vqa() }),
+      headers: { ...COOKIE, "content-type": "application/json" },
+    });
     expect(json.status).toBe(403);
   });
 
@@ -77,7 +95,11 @@ describe("CSRF", () => {
     const res = await h.app.request(`/ui/runs/${id}/cancel`, { method: "POST", body: fd, headers: COOKIE });
     expect(res.status).toBe(303);
     expect((await call(h.app, `/v1/runs/${id}`)).body.status).toBe("canceled");
-    const json = await h.app.request("/ui/api/validate", { method: "POST", body: JSON.stringify({ spec: vqa() }), headers: { ...COOKIE, "content-type": "application/json", "x-csrf-token": token } });
+    const json = await h.app.request("/ui/api/validate", {
+      method: "POST",
+      body: JSON.stringify({ spec: vqa() }),
+      headers: { ...COOKIE, "content-type": "application/json", "x-csrf-token": token },
+    });
     expect(json.status).toBe(200);
   });
 

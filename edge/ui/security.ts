@@ -84,9 +84,14 @@ export function uiSecurity(): MiddlewareHandler<Env> {
       if (path === "/ui/login") {
         if (crossOrigin(c)) throw apiError(403, "csrf_rejected", "sign-in forms are accepted only from this origin", { field: "Origin" });
       } else if (viaCookie && token !== (await presentedCsrf(c))) {
-        throw apiError(403, "csrf_rejected", `a form post signed in by cookie needs the page's CSRF token (field ${CSRF_FIELD} or header X-CSRF-Token); reload the page`, {
-          field: CSRF_FIELD,
-        });
+        throw apiError(
+          403,
+          "csrf_rejected",
+          `a form post signed in by cookie needs the page's CSRF token (field ${CSRF_FIELD} or header X-CSRF-Token); reload the page`,
+          {
+            field: CSRF_FIELD,
+          },
+        );
       }
     }
     await next();

@@ -137,7 +137,7 @@ describe("run page", () => {
     expect(t).toContain("Reproducibility receipt");
     expect(t).toContain("a".repeat(64)); // model sha256 in the receipt
     expect(t).toContain('data-live="0"');
-    expect(t).toContain("data-run-status=\"succeeded\"");
+    expect(t).toContain('data-run-status="succeeded"');
   });
 
   it("a failed step shows its error on its cell, and the steps it starved as skipped", async () => {
@@ -146,7 +146,12 @@ describe("run page", () => {
     const answer = jobs.find((j) => j.stepId === "answer")!;
     await postResults(h.app, "w1", [
       ...jobs.filter((j) => j !== answer).map((j) => okResult(j)),
-      { jobId: answer.jobId, leaseId: answer.leaseId, ok: false, error: { code: "shape_mismatch", message: "decoder input has the wrong shape", retryable: false } },
+      {
+        jobId: answer.jobId,
+        leaseId: answer.leaseId,
+        ok: false,
+        error: { code: "shape_mismatch", message: "decoder input has the wrong shape", retryable: false },
+      },
     ]);
     const page = await get(`/ui/runs/${created.body.id}`);
     expect(page.text).toContain('data-run-status="failed"');
@@ -188,7 +193,14 @@ describe("run page", () => {
     const id = await finishedRun();
     const res = await h.app.request(`/ui/runs/${id}/rerun`, {
       method: "POST",
-      body: form({ fromStep: "answer", "params.maxTokens": "8", "params.temperature": "0.5", "params.seed": "7", "params.stop": "", "segment.1": "question: what is it? answer:" }),
+      body: form({
+        fromStep: "answer",
+        "params.maxTokens": "8",
+        "params.temperature": "0.5",
+        "params.seed": "7",
+        "params.stop": "",
+        "segment.1": "question: what is it? answer:",
+      }),
     });
     expect(res.status).toBe(303);
     const newId = res.headers.get("location")!.split("/").pop()!;
@@ -205,7 +217,10 @@ describe("run page", () => {
 
   it("'edit inputs and rerun' reruns from the first step reading a changed input", async () => {
     const id = await finishedRun(["demo"], "red", "what is on the left?");
-    const res = await h.app.request(`/ui/runs/${id}/rerun-inputs`, { method: "POST", body: form({ "inputs.question": "what is on the right?", "inputs.n": "1" }) });
+    const res = await h.app.request(`/ui/runs/${id}/rerun-inputs`, {
+      method: "POST",
+      body: form({ "inputs.question": "what is on the right?", "inputs.n": "1" }),
+    });
     expect(res.status).toBe(303);
     const child = (await call(h.app, `/v1/runs/${res.headers.get("location")!.split("/").pop()}`)).body;
     expect(child).toMatchObject({ parentRunId: id, rerunFrom: "answer" });
@@ -261,7 +276,12 @@ describe("new run", () => {
   it("posting the form starts a run and redirects to it; a bad spec comes back with errors on its step", async () => {
     const ok = await h.app.request("/ui/new", {
       method: "POST",
-      body: form({ spec: JSON.stringify(vqa()), "inputs.image": new Blob([PNG_1PX], { type: "image/png" }), "inputs.question": "what is it?", tags: "ui, test" }),
+      body: form({
+        spec: JSON.stringify(vqa()),
+        "inputs.image": new Blob([PNG_1PX], { type: "image/png" }),
+        "inputs.question": "what is it?",
+        tags: "ui, test",
+      }),
     });
     expect(ok.status).toBe(303);
     const id = ok.headers.get("location")!.split("/").pop()!;
@@ -306,7 +326,12 @@ describe("new run", () => {
     const run = async (spec: unknown) => {
       const res = await h.app.request("/ui/new", {
         method: "POST",
-        body: form({ spec: JSON.stringify(spec, null, 2), savedId: "vqa-then-explain", "inputs.image": new Blob([PNG_1PX], { type: "image/png" }), "inputs.question": "saved?" }),
+        body: form({
+          spec: JSON.stringify(spec, null, 2),
+          savedId: "vqa-then-explain",
+          "inputs.image": new Blob([PNG_1PX], { type: "image/png" }),
+          "inputs.question": "saved?",
+        }),
       });
       expect(res.status).toBe(303);
       return (await call(h.app, `/v1/runs/${res.headers.get("location")!.split("/").pop()}`)).body;
@@ -322,13 +347,18 @@ describe("new run", () => {
   it("POST /ui/plan previews the run: what would be computed, what reused from an earlier run", async () => {
     const id = await finishedRun(["demo"], "red", "what is on the left?");
     const sha = (await call(h.app, `/v1/runs/${id}`)).body.inputs.image.sha256;
-    const same = await h.app.request("/ui/plan", { method: "POST", body: form({ spec: JSON.stringify(vqa()), "reuse.image": sha, "inputs.question": "what is on the left?" }) });
+    const same = await h.app.request("/ui/plan", {
+      method: "POST",
+      body: form({ spec: JSON.stringify(vqa()), "reuse.image": sha, "inputs.question": "what is on the left?" }),
+    });
     expect(same.status).toBe(200);
     const t = await same.text();
     expect(t).toContain("0 steps to compute, 4 reused");
     expect(t).toMatch(/data-plan-step="see" data-plan-status="cached"/);
     expect(t).toContain(`/ui/runs/${id}#cell-why`);
-    const other = await (await h.app.request("/ui/plan", { method: "POST", body: form({ spec: JSON.stringify(vqa()), "reuse.image": sha, "inputs.question": "what?" }) })).text();
+    const other = await (
+      await h.app.request("/ui/plan", { method: "POST", body: form({ spec: JSON.stringify(vqa()), "reuse.image": sha, "inputs.question": "what?" }) })
+    ).text();
     expect(other).toMatch(/data-plan-step="see" data-plan-status="cached"/);
     expect(other).toMatch(/data-plan-step="answer" data-plan-status="queued"/);
     expect(other).toMatch(/data-plan-step="why" data-plan-status="pending"/);

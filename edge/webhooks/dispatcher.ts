@@ -43,7 +43,12 @@ const due = (now: number) =>
   );
 
 async function claim(store: Store, o: WebhookOptions, now: number): Promise<WebhookDeliveryRow[]> {
-  const ids = store.db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(due(now)).orderBy(asc(webhookDeliveries.nextAttemptAt)).limit(o.batch);
+  const ids = store.db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(due(now))
+    .orderBy(asc(webhookDeliveries.nextAttemptAt))
+    .limit(o.batch);
   return store.db
     .update(webhookDeliveries)
     .set({
@@ -106,8 +111,14 @@ async function record(
 async function deliver(ctx: DispatchCtx, o: WebhookOptions, d: WebhookDeliveryRow): Promise<void> {
   const { db } = ctx.store;
   const now = (ctx.now ?? Date.now)();
-  const [msg] = await db.select().from(webhookMessages).where(and(eq(webhookMessages.id, d.messageId), eq(webhookMessages.tenantId, d.tenantId)));
-  const [ep] = await db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, d.endpointId), eq(webhookEndpoints.tenantId, d.tenantId)));
+  const [msg] = await db
+    .select()
+    .from(webhookMessages)
+    .where(and(eq(webhookMessages.id, d.messageId), eq(webhookMessages.tenantId, d.tenantId)));
+  const [ep] = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, d.endpointId), eq(webhookEndpoints.tenantId, d.tenantId)));
   if (!msg || !ep || !ep.enabled) {
     const why = !msg ? "message missing" : !ep ? "endpoint deleted" : `endpoint disabled${ep.disabledReason ? `: ${ep.disabledReason}` : ""}`;
     // no attempt possible: end it now (retrying cannot help)

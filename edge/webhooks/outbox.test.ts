@@ -52,7 +52,9 @@ describe("outbox", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await h.store.db.select().from(webhookMessages)).toEqual([]);
     // another edge process creates an endpoint: this process's cache cannot know
-    await h.store.db.insert(webhookEndpoints).values({ id: "ep_other", tenantId: TEST_TENANT, url: "http://127.0.0.1:9/x", events: ["run.canceled"], secret: "whsec_x", createdAt: 1, updatedAt: 1 });
+    await h.store.db
+      .insert(webhookEndpoints)
+      .values({ id: "ep_other", tenantId: TEST_TENANT, url: "http://127.0.0.1:9/x", events: ["run.canceled"], secret: "whsec_x", createdAt: 1, updatedAt: 1 });
     const canceled = await call(h.app, `/v1/runs/${run.body.id}/cancel`, { body: {} });
     expect(canceled.body.status).toBe("canceled");
     const msgs = await h.store.db.select().from(webhookMessages);

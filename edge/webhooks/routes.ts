@@ -17,14 +17,7 @@
  */
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { createRoute, z } from "@hono/zod-openapi";
-import {
-  runs,
-  webhookAttempts,
-  webhookDeliveries,
-  webhookEndpoints,
-  webhookMessages,
-  type WebhookEndpointRow,
-} from "../../db/schema.js";
+import { runs, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookMessages, type WebhookEndpointRow } from "../../db/schema.js";
 import { WEBHOOK_EVENT_TYPES } from "../../workflows/index.js";
 import { err, json, jsonBody, newRouter, route } from "../api/route.js";
 import type { Ctx } from "../context.js";
@@ -42,7 +35,11 @@ const MAX_ENDPOINTS = 20;
 
 const IdParam = z.object({ id: z.string() });
 const apiKey = [{ apiKey: [] }];
-webhooksRoutes.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer", description: "An API key (mlk_…): picks the tenant" });
+webhooksRoutes.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+  type: "http",
+  scheme: "bearer",
+  description: "An API key (mlk_…): picks the tenant",
+});
 
 const present = (e: WebhookEndpointRow) => ({
   id: e.id,
@@ -70,14 +67,25 @@ async function loadEndpoint(c: Ctx, id: string): Promise<WebhookEndpointRow> {
   return row;
 }
 
-const endpointRoute = <M extends "get" | "post" | "patch" | "delete", P extends string, Req extends object>(method: M, path: P, summary: string, request: Req, responses: Record<number, ReturnType<typeof json>>) =>
-  createRoute({ method, path, summary, security: apiKey, request, responses });
+const endpointRoute = <M extends "get" | "post" | "patch" | "delete", P extends string, Req extends object>(
+  method: M,
+  path: P,
+  summary: string,
+  request: Req,
+  responses: Record<number, ReturnType<typeof json>>,
+) => createRoute({ method, path, summary, security: apiKey, request, responses });
 
-const createEndpointRoute = endpointRoute("post", "/endpoints", "Add a webhook endpoint (returns its whsec_ secret)", { body: jsonBody(CreateEndpointBody) }, {
-  201: json(EndpointSchema.extend({ secret: z.string() }), "The endpoint"),
-  400: err("Invalid body"),
-  422: err("URL refused (scheme, private address) or too many endpoints"),
-});
+const createEndpointRoute = endpointRoute(
+  "post",
+  "/endpoints",
+  "Add a webhook endpoint (returns its whsec_ secret)",
+  { body: jsonBody(CreateEndpointBody) },
+  {
+    201: json(EndpointSchema.extend({ secret: z.string() }), "The endpoint"),
+    400: err("Invalid body"),
+    422: err("URL refused (scheme, private address) or too many endpoints"),
+  },
+);
 
 route(webhooksRoutes, createEndpointRoute, async (c) => {
   const body = parseOr400(CreateEndpointBody, await readJson(c));
@@ -105,22 +113,38 @@ route(webhooksRoutes, createEndpointRoute, async (c) => {
   return c.json({ ...present(row), secret: row.secret }, 201);
 });
 
-route(webhooksRoutes, endpointRoute("get", "/endpoints", "The tenant's webhook endpoints", {}, { 200: json(z.object({ endpoints: z.array(EndpointSchema) }), "Endpoints") }), async (c) => {
-  const rows = await c.var.engine.store.db
-    .select()
-    .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.tenantId, c.var.tenantId))
-    .orderBy(asc(webhookEndpoints.createdAt));
-  return c.json({ endpoints: rows.map(present) });
-});
+route(
+  webhooksRoutes,
+  endpointRoute("get", "/endpoints", "The tenant's webhook endpoints", {}, { 200: json(z.object({ endpoints: z.array(EndpointSchema) }), "Endpoints") }),
+  async (c) => {
+    const rows = await c.var.engine.store.db
+      .select()
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.tenantId, c.var.tenantId))
+      .orderBy(asc(webhookEndpoints.createdAt));
+    return c.json({ endpoints: rows.map(present) });
+  },
+);
 
 route(
   webhooksRoutes,
-  endpointRoute("get", "/endpoints/{id}", "A webhook endpoint", { params: IdParam }, { 200: json(EndpointSchema, "The endpoint"), 404: err("Unknown endpoint") }),
+  endpointRoute(
+    "get",
+    "/endpoints/{id}",
+    "A webhook endpoint",
+    { params: IdParam },
+    { 200: json(EndpointSchema, "The endpoint"), 404: err("Unknown endpoint") },
+  ),
   async (c) => c.json(present(await loadEndpoint(c, c.req.valid("param").id))),
 );
 
-const secretRoute = endpointRoute("get", "/endpoints/{id}/secret", "The endpoint's signing secret", { params: IdParam }, { 200: json(SecretSchema, "The secret"), 404: err("Unknown endpoint") });
+const secretRoute = endpointRoute(
+  "get",
+  "/endpoints/{id}/secret",
+  "The endpoint's signing secret",
+  { params: IdParam },
+  { 200: json(SecretSchema, "The secret"), 404: err("Unknown endpoint") },
+);
 
 route(webhooksRoutes, secretRoute, async (c) => {
   const e = await loadEndpoint(c, c.req.valid("param").id);
@@ -128,12 +152,18 @@ route(webhooksRoutes, secretRoute, async (c) => {
   return c.json({ secret: e.secret, previous: e.previousSecrets.filter((p) => p.expiresAt > now).map((p) => ({ expiresAt: p.expiresAt })) });
 });
 
-const patchRoute = endpointRoute("patch", "/endpoints/{id}", "Change url, events, description, enabled", { params: IdParam, body: jsonBody(PatchEndpointBody) }, {
-  200: json(EndpointSchema, "The endpoint"),
-  400: err("Invalid body"),
-  404: err("Unknown endpoint"),
-  422: err("URL refused"),
-});
+const patchRoute = endpointRoute(
+  "patch",
+  "/endpoints/{id}",
+  "Change url, events, description, enabled",
+  { params: IdParam, body: jsonBody(PatchEndpointBody) },
+  {
+    200: json(EndpointSchema, "The endpoint"),
+    400: err("Invalid body"),
+    404: err("Unknown endpoint"),
+    422: err("URL refused"),
+  },
+);
 
 route(webhooksRoutes, patchRoute, async (c) => {
   const e = await loadEndpoint(c, c.req.valid("param").id);
@@ -148,14 +178,25 @@ route(webhooksRoutes, patchRoute, async (c) => {
     patch.enabled = body.enabled;
     if (body.enabled) patch.disabledReason = null;
   }
-  await store.batch([store.db.update(webhookEndpoints).set(patch).where(and(eq(webhookEndpoints.id, e.id), eq(webhookEndpoints.tenantId, c.var.tenantId)))]);
+  await store.batch([
+    store.db
+      .update(webhookEndpoints)
+      .set(patch)
+      .where(and(eq(webhookEndpoints.id, e.id), eq(webhookEndpoints.tenantId, c.var.tenantId))),
+  ]);
   return c.json(present({ ...e, ...patch }));
 });
 
-const deleteRoute = endpointRoute("delete", "/endpoints/{id}", "Delete a webhook endpoint", { params: IdParam }, {
-  200: json(EndpointSchema.extend({ deleted: z.boolean() }), "Deleted"),
-  404: err("Unknown endpoint"),
-});
+const deleteRoute = endpointRoute(
+  "delete",
+  "/endpoints/{id}",
+  "Delete a webhook endpoint",
+  { params: IdParam },
+  {
+    200: json(EndpointSchema.extend({ deleted: z.boolean() }), "Deleted"),
+    404: err("Unknown endpoint"),
+  },
+);
 
 route(webhooksRoutes, deleteRoute, async (c) => {
   const e = await loadEndpoint(c, c.req.valid("param").id);
@@ -175,7 +216,18 @@ const rotateRoute = endpointRoute(
 route(webhooksRoutes, rotateRoute, async (c) => {
   const e = await loadEndpoint(c, c.req.valid("param").id);
   const text = await c.req.text();
-  const body = text.trim() ? parseOr400(RotateSecretBody, (() => { try { return JSON.parse(text); } catch { throw apiError(400, "invalid_json", "malformed JSON"); } })()) : {};
+  const body = text.trim()
+    ? parseOr400(
+        RotateSecretBody,
+        (() => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw apiError(400, "invalid_json", "malformed JSON");
+          }
+        })(),
+      )
+    : {};
   const { store, now } = c.var.engine;
   const t = now();
   const grace = body.graceSeconds !== undefined ? body.graceSeconds * 1000 : webhookOptions(c.var.webhooks).rotationGraceMs;
@@ -190,11 +242,17 @@ route(webhooksRoutes, rotateRoute, async (c) => {
   return c.json({ secret, previous: previous.map((p) => ({ expiresAt: p.expiresAt })) });
 });
 
-const redeliverRoute = endpointRoute("post", "/deliveries/{id}/redeliver", "Send a delivery again (same webhook-id)", { params: IdParam }, {
-  202: json(RedeliveredSchema, "Queued"),
-  404: err("Unknown delivery"),
-  409: err("Endpoint disabled or deleted"),
-});
+const redeliverRoute = endpointRoute(
+  "post",
+  "/deliveries/{id}/redeliver",
+  "Send a delivery again (same webhook-id)",
+  { params: IdParam },
+  {
+    202: json(RedeliveredSchema, "Queued"),
+    404: err("Unknown delivery"),
+    409: err("Endpoint disabled or deleted"),
+  },
+);
 
 route(webhooksRoutes, redeliverRoute, async (c) => {
   const { id } = c.req.valid("param");
@@ -220,16 +278,25 @@ route(webhooksRoutes, redeliverRoute, async (c) => {
   return c.json({ id: d.id, messageId: d.messageId, endpointId: d.endpointId, status: "pending", nextAttemptAt: t }, 202);
 });
 
-const deliveryLogRoute = endpointRoute("get", "/{id}/webhooks", "The run's webhook delivery log", { params: IdParam }, {
-  200: json(DeliveryLogSchema, "Messages, deliveries, attempts"),
-  404: err("Unknown run"),
-});
+const deliveryLogRoute = endpointRoute(
+  "get",
+  "/{id}/webhooks",
+  "The run's webhook delivery log",
+  { params: IdParam },
+  {
+    200: json(DeliveryLogSchema, "Messages, deliveries, attempts"),
+    404: err("Unknown run"),
+  },
+);
 
 route(runWebhooksRoutes, deliveryLogRoute, async (c) => {
   const runId = c.req.valid("param").id;
   const { db } = c.var.engine.store;
   const tenantId = c.var.tenantId;
-  const [run] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), eq(runs.tenantId, tenantId)));
+  const [run] = await db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(and(eq(runs.id, runId), eq(runs.tenantId, tenantId)));
   if (!run) throw apiError(404, "run_not_found", `run ${runId} not found`, { runId });
   const messages = await db
     .select({ id: webhookMessages.id, type: webhookMessages.type, createdAt: webhookMessages.createdAt })

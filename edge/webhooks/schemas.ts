@@ -17,7 +17,14 @@ export const CreateEndpointBody = z
   .meta({ id: "CreateWebhookEndpoint" });
 export const PatchEndpointBody = CreateEndpointBody.partial().meta({ id: "PatchWebhookEndpoint" });
 export const RotateSecretBody = z
-  .strictObject({ graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() })
+  .strictObject({
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .optional(),
+  })
   .meta({ id: "RotateWebhookSecret" });
 
 export const EndpointSchema = z
@@ -35,7 +42,14 @@ export const EndpointSchema = z
 export const SecretSchema = z
   .object({ secret: z.string().openapi({ example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }), previous: z.array(z.object({ expiresAt: z.number() })) })
   .meta({ id: "WebhookSecret" });
-const Attempt = z.object({ attempt: z.number(), at: z.number(), durationMs: z.number(), status: z.number().nullable(), error: z.string().nullable(), response: z.string().nullable() });
+const Attempt = z.object({
+  attempt: z.number(),
+  at: z.number(),
+  durationMs: z.number(),
+  status: z.number().nullable(),
+  error: z.string().nullable(),
+  response: z.string().nullable(),
+});
 const Delivery = z.object({
   id: z.string(),
   endpointId: z.string(),
@@ -50,7 +64,20 @@ const Delivery = z.object({
 export const DeliveryLogSchema = z
   .object({
     runId: z.string(),
-    messages: z.array(z.object({ id: z.string().openapi({ description: "the webhook-id" }), type: z.enum(WEBHOOK_EVENT_TYPES), createdAt: z.number(), deliveries: z.array(Delivery) })),
+    messages: z.array(
+      z.object({
+        id: z.string().openapi({ description: "the webhook-id" }),
+        type: z.enum(WEBHOOK_EVENT_TYPES),
+        createdAt: z.number(),
+        deliveries: z.array(Delivery),
+      }),
+    ),
   })
   .meta({ id: "WebhookDeliveryLog" });
-export const RedeliveredSchema = z.object({ id: z.string(), messageId: z.string(), endpointId: z.string(), status: z.literal("pending"), nextAttemptAt: z.number() });
+export const RedeliveredSchema = z.object({
+  id: z.string(),
+  messageId: z.string(),
+  endpointId: z.string(),
+  status: z.literal("pending"),
+  nextAttemptAt: z.number(),
+});

@@ -4,11 +4,39 @@ import { isBlockedAddress, parseIPv6, urlProblem } from "./ssrf.js";
 import { guardedLookup, nodeTransport } from "./transport-node.js";
 
 const blocked = [
-  "0.0.0.0", "10.0.0.1", "100.64.0.1", "127.0.0.1", "127.255.255.254", "169.254.169.254", "172.16.0.1", "172.31.255.255",
-  "192.168.1.1", "192.0.0.8", "198.18.0.1", "224.0.0.1", "255.255.255.255",
-  "::", "::1", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1", "::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:10.1.2.3",
-  "::ffff:169.254.169.254", "0:0:0:0:0:ffff:a9fe:a9fe", "::127.0.0.1", "64:ff9b::10.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "2002:a9fe:a9fe::1",
-  "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:db8::1", "fe80::1%eth0", "[::1]",
+  "0.0.0.0",
+  "10.0.0.1",
+  "100.64.0.1",
+  "127.0.0.1",
+  "127.255.255.254",
+  "169.254.169.254",
+  "172.16.0.1",
+  "172.31.255.255",
+  "192.168.1.1",
+  "192.0.0.8",
+  "198.18.0.1",
+  "224.0.0.1",
+  "255.255.255.255",
+  "::",
+  "::1",
+  "fe80::1",
+  "fc00::1",
+  "fd00:ec2::254",
+  "ff02::1",
+  "::ffff:127.0.0.1",
+  "::ffff:7f00:1",
+  "::ffff:10.1.2.3",
+  "::ffff:169.254.169.254",
+  "0:0:0:0:0:ffff:a9fe:a9fe",
+  "::127.0.0.1",
+  "64:ff9b::10.0.0.1",
+  "64:ff9b::7f00:1",
+  "2002:7f00:1::",
+  "2002:a9fe:a9fe::1",
+  "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+  "2001:db8::1",
+  "fe80::1%eth0",
+  "[::1]",
 ];
 const allowed = ["93.184.216.34", "8.8.8.8", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"];
 
@@ -45,6 +73,8 @@ describe("SSRF guard", () => {
     const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => guardedLookup("localhost", {}, (e) => resolve(e)));
     expect(err?.code).toBe("EBLOCKED");
     // through the transport (no redirects, no DNS escape): localhost.localdomain-style names are refused by name, so use an IP-free name from /etc/hosts
-    await expect(nodeTransport({ url: "http://127.0.0.1:9/", headers: {}, body: "{}", timeoutMs: 500, allowPrivate: false })).rejects.toMatchObject({ code: "blocked_address" });
+    await expect(nodeTransport({ url: "http://127.0.0.1:9/", headers: {}, body: "{}", timeoutMs: 500, allowPrivate: false })).rejects.toMatchObject({
+      code: "blocked_address",
+    });
   });
 });

@@ -21,7 +21,10 @@ export function parseIPv4(s: string): number[] | undefined {
 
 /** IPv6 text (with `::`, an embedded dotted quad, a zone) → 8 16-bit groups, or undefined. */
 export function parseIPv6(input: string): number[] | undefined {
-  let s = input.replace(/^\[|\]$/g, "").split("%")[0]!.toLowerCase();
+  let s = input
+    .replace(/^\[|\]$/g, "")
+    .split("%")[0]!
+    .toLowerCase();
   if (!s.includes(":")) return undefined;
   const lastColon = s.lastIndexOf(":");
   const maybeV4 = s.slice(lastColon + 1);

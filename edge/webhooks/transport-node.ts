@@ -20,7 +20,9 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
     if (err) return callback(err, "", 4);
     const bad = addresses.find((a) => isBlockedAddress(a.address));
     if (bad || addresses.length === 0) {
-      const e = Object.assign(new Error(`${hostname} resolves to ${bad?.address ?? "nothing"}, a private, loopback, link-local or reserved address`), { code: "EBLOCKED" });
+      const e = Object.assign(new Error(`${hostname} resolves to ${bad?.address ?? "nothing"}, a private, loopback, link-local or reserved address`), {
+        code: "EBLOCKED",
+      });
       return callback(e, "", 4);
     }
     if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);

@@ -177,13 +177,31 @@ describe("webhooks", () => {
     expect(last.verified).toBe(true);
     // still signed by the first rotation's old secret (grace 1 h) and the current one, not by a dropped one
     expect(last.signatures.length).toBe(2);
-    expect(() => new Webhook(rot.body.secret).verify(last.raw, { "webhook-id": last.id, "webhook-timestamp": last.timestamp, "webhook-signature": last.signatures.join(" ") })).toThrow();
+    expect(() =>
+      new Webhook(rot.body.secret).verify(last.raw, {
+        "webhook-id": last.id,
+        "webhook-timestamp": last.timestamp,
+        "webhook-signature": last.signatures.join(" "),
+      }),
+    ).toThrow();
   });
 
   it("endpoints are validated: http(s) only, no private addresses unless allowed", async () => {
     const strict = makeHarness();
     try {
-      for (const url of ["http://127.0.0.1:9/x", "http://[::1]/x", "http://[::ffff:10.0.0.1]/", "http://169.254.169.254/latest", "http://localhost/", "http://localhost..:8080/", "http://localhost.:8080/", "http://127.0.0.1..:9/", "http://a..example.com/", "ftp://example.com/", "http://user:pw@example.com/"]) {
+      for (const url of [
+        "http://127.0.0.1:9/x",
+        "http://[::1]/x",
+        "http://[::ffff:10.0.0.1]/",
+        "http://169.254.169.254/latest",
+        "http://localhost/",
+        "http://localhost..:8080/",
+        "http://localhost.:8080/",
+        "http://127.0.0.1..:9/",
+        "http://a..example.com/",
+        "ftp://example.com/",
+        "http://user:pw@example.com/",
+      ]) {
         const r = await call(strict.app, "/v1/webhooks/endpoints", { body: { url } });
         expect(r.status, url).toBe(422);
         expect(r.body.error.code).toBe("invalid_webhook_url");

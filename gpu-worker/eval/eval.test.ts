@@ -41,7 +41,10 @@ describe("eval harness (fixture package, small slice)", () => {
     for (const c of r.caption!) expect(c.cider).toBeGreaterThanOrEqual(0);
     expect(r.vqa!.map((v) => v.split)).toEqual(["in-domain", "held-out", "other-renderer", "ts-64px", FULL, FULL_HELD_OUT]);
     // placement buckets: every full-placement scene in exactly one bucket per axis
-    for (const [split, n] of [[FULL, 2], [FULL_HELD_OUT, 1]] as const)
+    for (const [split, n] of [
+      [FULL, 2],
+      [FULL_HELD_OUT, 1],
+    ] as const)
       for (const axis of ["vertical", "horizontal"]) {
         const rows = r.placement!.filter((p) => p.split === split && p.axis === axis);
         expect(rows.length).toBe(axis === "vertical" ? 3 : 2);

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { corpusBleu } from "./bleu.js";
 import { ciderD } from "./cider.js";
 
-
 describe("CIDEr-D (hand-computed)", () => {
   // Corpus: image 1 ref "a b", image 2 ref "c d". N = 2 images, so log N = ln 2; every n-gram in a
   // ref has df = 1 → idf = ln2 − ln1 = ln2; an n-gram in no ref has df 0 → idf = ln2 − ln(max(1,0)) = ln2.

@@ -307,8 +307,14 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   // (1) text NLI
   await time("nli", async () => {
     const recs = readJsonl<{ premise: string; hypothesis: string; label: string }>(join(tdir, "nli.jsonl")).slice(0, o.limit ?? Infinity);
-    const m = await metalm.generate(recs.map((r) => [metalm.textSpan(`premise: ${r.premise} hypothesis: ${r.hypothesis}`), text("label:")]), 3);
-    const g = await gpt.generate(recs.map((r) => [text(`premise: ${r.premise} hypothesis: ${r.hypothesis} label:`)]), 3);
+    const m = await metalm.generate(
+      recs.map((r) => [metalm.textSpan(`premise: ${r.premise} hypothesis: ${r.hypothesis}`), text("label:")]),
+      3,
+    );
+    const g = await gpt.generate(
+      recs.map((r) => [text(`premise: ${r.premise} hypothesis: ${r.hypothesis} label:`)]),
+      3,
+    );
     res.nli = { n: recs.length, metalm: mean(m.map((x, i) => x === recs[i]!.label)), gpt: mean(g.map((x, i) => x === recs[i]!.label)) };
   });
 
@@ -320,13 +326,20 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     res.iclPerTask = {};
     const gptIclDir = o.packages.gptIcl;
     const gptIcl = gptIclDir ? await Evaluator.open(gptIclDir, batch, threads) : undefined;
-    if (gptIcl && gptIclDir) res.meta.gptIcl = `${gptIcl.rt.name} ${gptIcl.rt.pkg.manifest.version} from ${relative(process.cwd(), gptIclDir) || "."} (manifest sha256 ${gptIcl.rt.pkg.sha256.slice(0, 12)})`;
+    if (gptIcl && gptIclDir)
+      res.meta.gptIcl = `${gptIcl.rt.name} ${gptIcl.rt.pkg.manifest.version} from ${relative(process.cwd(), gptIclDir) || "."} (manifest sha256 ${gptIcl.rt.pkg.sha256.slice(0, 12)})`;
     for (const k of [0, 1, 4]) {
       const m = await metalm.generate(
-        recs.map((r) => [...r.demos.slice(0, k).flatMap((d) => [metalm.image(img(d.image)), text(`answer: ${d.answer}`)]), metalm.image(img(r.query.image)), text("answer:")]),
+        recs.map((r) => [
+          ...r.demos.slice(0, k).flatMap((d) => [metalm.image(img(d.image)), text(`answer: ${d.answer}`)]),
+          metalm.image(img(r.query.image)),
+          text("answer:"),
+        ]),
         4,
       );
-      const textPrompts = recs.map((r) => [text([...r.demos.slice(0, k).map((d) => `caption: ${d.caption} answer: ${d.answer}`), `caption: ${r.query.caption} answer:`].join(" "))]);
+      const textPrompts = recs.map((r) => [
+        text([...r.demos.slice(0, k).map((d) => `caption: ${d.caption} answer: ${d.answer}`), `caption: ${r.query.caption} answer:`].join(" ")),
+      ]);
       const g = await gpt.generate(textPrompts, 4);
       const gi = gptIcl ? await gptIcl.generate(textPrompts, 4) : undefined;
       if (k === 4) res.gptIclExample = `"${g[0]}" (expected "${recs[0]!.query.answer}")`;
@@ -359,7 +372,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
       })),
       ...ts.map((t) => ({ split: t.split, seg: metalm.image(t.png), ref: sceneCaption(t.scene), item: t })),
     ];
-    const outs = await metalm.generate(recs.map((r) => [r.seg, text("caption:")]), 32);
+    const outs = await metalm.generate(
+      recs.map((r) => [r.seg, text("caption:")]),
+      32,
+    );
     recs.forEach((r, i) => {
       const e = r.item && perScene.get(r.item);
       if (e) e.caption = outs[i] === r.ref;
@@ -383,13 +399,20 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   // (4) VQA
   await time("vqa", async () => {
     const recs: { split: string; form: string; seg: Segment; question: string; answer: string; item?: TsItem }[] = [
-      ...limitPerSplit(readJsonl<{ image: string; split: string; form: string; question: string; answer: string }>(join(tdir, "vqa.jsonl")), o.limit).map((r) => ({
-        ...r,
-        seg: metalm.image(img(r.image)),
-      })),
-      ...ts.flatMap((t) => questions(t.scene).map((q) => ({ split: t.split, form: q.form, question: q.question, answer: q.answer, seg: metalm.image(t.png), item: t }))),
+      ...limitPerSplit(readJsonl<{ image: string; split: string; form: string; question: string; answer: string }>(join(tdir, "vqa.jsonl")), o.limit).map(
+        (r) => ({
+          ...r,
+          seg: metalm.image(img(r.image)),
+        }),
+      ),
+      ...ts.flatMap((t) =>
+        questions(t.scene).map((q) => ({ split: t.split, form: q.form, question: q.question, answer: q.answer, seg: metalm.image(t.png), item: t })),
+      ),
     ];
-    const outs = await metalm.generate(recs.map((r) => [r.seg, text(`question: ${r.question} answer:`)]), 6);
+    const outs = await metalm.generate(
+      recs.map((r) => [r.seg, text(`question: ${r.question} answer:`)]),
+      6,
+    );
     recs.forEach((r, i) => {
       const e = r.item && perScene.get(r.item);
       if (!e) return;
@@ -436,7 +459,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
 
   // (5) visual entailment
   await time("ve", async () => {
-    const recs = limitPerSplit(readJsonl<{ image: string; split: string; hypothesis: string; label: string; explanation: string }>(join(tdir, "ve.jsonl")), o.limit);
+    const recs = limitPerSplit(
+      readJsonl<{ image: string; split: string; hypothesis: string; label: string; explanation: string }>(join(tdir, "ve.jsonl")),
+      o.limit,
+    );
     res.ve = [];
     res.veExamples = [];
     const veExpl = await Evaluator.open(o.packages.veExpl, batch, threads);
@@ -446,7 +472,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
       ["without explanations", veNo, false],
       ["shipped", metalm, true],
     ] as const) {
-      const outs = await ev.generate(recs.map((r) => [ev.image(img(r.image)), text(`hypothesis: ${r.hypothesis} it is`)]), explains ? 24 : 4);
+      const outs = await ev.generate(
+        recs.map((r) => [ev.image(img(r.image)), text(`hypothesis: ${r.hypothesis} it is`)]),
+        explains ? 24 : 4,
+      );
       const label = outs.map((x) => x.split(" ")[0] ?? "");
       const expl = outs.map((x) => (x.includes(" because ") ? x.slice(x.indexOf(" because ") + 9) : ""));
       for (const split of ["all", ...new Set(recs.map((r) => r.split))]) {
@@ -466,7 +495,8 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
         }
         res.ve.push(row);
       }
-      if (explains) res.veExamples.push(`${ev.rt.name}: "${recs[1]!.hypothesis}" → "${outs[1]}" (reference "${recs[1]!.label} because ${recs[1]!.explanation}")`);
+      if (explains)
+        res.veExamples.push(`${ev.rt.name}: "${recs[1]!.hypothesis}" → "${outs[1]}" (reference "${recs[1]!.label} because ${recs[1]!.explanation}")`);
     }
     res.meta.promptErrors = [veExpl, veNo].reduce((a, e) => a + e.errors.length, 0) + Number(res.meta.promptErrors ?? 0);
     await veExpl.release();
@@ -489,7 +519,11 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
         const g: Record<string, { n: number; label: number; labelScored: number }> = {};
         for (const k of [...new Set(recs.map((_, i) => key(i)))]) {
           const idx = recs.flatMap((_, i) => (key(i) === k ? [i] : []));
-          g[k] = { n: idx.length, label: mean(idx.map((i) => greedy[i] === recs[i]!.label)), labelScored: mean(idx.map((i) => scored[i]!.label === recs[i]!.label)) };
+          g[k] = {
+            n: idx.length,
+            label: mean(idx.map((i) => greedy[i] === recs[i]!.label)),
+            labelScored: mean(idx.map((i) => scored[i]!.label === recs[i]!.label)),
+          };
         }
         return g;
       };
@@ -502,7 +536,11 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
         perKind: group((i) => recs[i]!.kind),
         perLabel: group((i) => recs[i]!.label),
         misses: recs
-          .flatMap((r, i) => (greedy[i] === r.label && scored[i]!.label === r.label ? [] : [`[${sceneCaption(r.item.scene)}] "${r.hypothesis}" → greedy "${outs[i]}", explain op ${scored[i]!.label} (expected ${r.label})`]))
+          .flatMap((r, i) =>
+            greedy[i] === r.label && scored[i]!.label === r.label
+              ? []
+              : [`[${sceneCaption(r.item.scene)}] "${r.hypothesis}" → greedy "${outs[i]}", explain op ${scored[i]!.label} (expected ${r.label})`],
+          )
           .slice(0, 6),
       });
     }
@@ -517,7 +555,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     ];
     const asks = sources.flatMap((s) => PHRASES.map((where, slot) => ({ ...s, where, slot, seg: s.seg() })));
     // as workflows/examples/vqa-then-explain.json: answer (maxTokens 8), then explain `there is {answer}` (maxTokens 24)
-    const answers = await metalm.generate(asks.map((a) => [a.seg, text(`question: what is ${a.where}? answer:`)]), 8);
+    const answers = await metalm.generate(
+      asks.map((a) => [a.seg, text(`question: what is ${a.where}? answer:`)]),
+      8,
+    );
     const parsed = answers.map((x) => OBJECT_ANSWER.exec(x));
     const toExplain = asks.flatMap((_, i) => (parsed[i] ? [i] : []));
     const verdicts = await metalm.explain(
@@ -575,7 +616,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
           row.wrong.n++;
           if (agree) wrongOk++;
         }
-        if (!agree && row.misses.length < 6) row.misses.push(`${desc} (${isRight ? "right" : `truth "${truthAnswer}"`}) → ${v.label} because ${v.explanation} (truth of "there is ${answers[i]}": ${truth})`);
+        if (!agree && row.misses.length < 6)
+          row.misses.push(
+            `${desc} (${isRight ? "right" : `truth "${truthAnswer}"`}) → ${v.label} because ${v.explanation} (truth of "there is ${answers[i]}": ${truth})`,
+          );
       }
       row.consistent = row.scored ? ok / row.scored : 0;
       row.right.consistent = row.right.n ? rightOk / row.right.n : 0;
@@ -666,7 +710,13 @@ function summary(r: EvalResults): string[] {
   const ve = r.ve?.find((v) => v.model.startsWith("shipped") && v.split === "all");
   if (ve) rows.push(["visual entailment labels, shipped model (test set ve.jsonl)", `≥ ${100 * T.veLabel}%`, pct(ve.label), ve.label >= T.veLabel]);
   const vf = r.veFull?.find((v) => v.split === FULL);
-  if (vf) rows.push([`visual entailment labels, shipped model (${FULL}, generated hypotheses)`, `≥ ${100 * T.veLabel}%`, `${pct(vf.label)} (explain op ${pct(vf.labelScored)})`, vf.label >= T.veLabel]);
+  if (vf)
+    rows.push([
+      `visual entailment labels, shipped model (${FULL}, generated hypotheses)`,
+      `≥ ${100 * T.veLabel}%`,
+      `${pct(vf.label)} (explain op ${pct(vf.labelScored)})`,
+      vf.label >= T.veLabel,
+    ]);
   for (const split of ["in-domain", FULL]) {
     const c = r.consistency?.find((x) => x.split === split);
     if (c)
@@ -685,10 +735,22 @@ function summary(r: EvalResults): string[] {
       drops.map((d) => `${d.axis}: ${d.bucket} ${pct(d.acc)} vs ${pct(d.ref)} (${d.drop > 0 ? "−" : "+"}${Math.abs(100 * d.drop).toFixed(1)})`).join("; "),
       drops.every((d) => d.drop <= T.placementDrop),
     ]);
-  if (r.nli) rows.push(["text NLI, decoder frozen", `≥ ${100 * T.nli}% and above GPT`, `${pct(r.nli.metalm)} vs GPT ${pct(r.nli.gpt)}`, r.nli.metalm >= T.nli && r.nli.metalm > r.nli.gpt]);
+  if (r.nli)
+    rows.push([
+      "text NLI, decoder frozen",
+      `≥ ${100 * T.nli}% and above GPT`,
+      `${pct(r.nli.metalm)} vs GPT ${pct(r.nli.gpt)}`,
+      r.nli.metalm >= T.nli && r.nli.metalm > r.nli.gpt,
+    ]);
   const k0 = r.icl?.find((x) => x.k === 0);
   const k4 = r.icl?.find((x) => x.k === 4);
-  if (k0 && k4) rows.push(["4-shot vs 0-shot (MetaLM)", `≥ +${100 * T.iclGain} points`, `${pct(k0.metalm)} → ${pct(k4.metalm)} (+${(100 * (k4.metalm - k0.metalm)).toFixed(1)})`, k4.metalm - k0.metalm >= T.iclGain]);
+  if (k0 && k4)
+    rows.push([
+      "4-shot vs 0-shot (MetaLM)",
+      `≥ +${100 * T.iclGain} points`,
+      `${pct(k0.metalm)} → ${pct(k4.metalm)} (+${(100 * (k4.metalm - k0.metalm)).toFixed(1)})`,
+      k4.metalm - k0.metalm >= T.iclGain,
+    ]);
   const id = r.vqa?.find((v) => v.split === "in-domain");
   const other = r.vqa?.filter((v) => !["in-domain", "held-out", FULL, FULL_HELD_OUT].includes(v.split)) ?? [];
   if (id && other.length)
@@ -721,52 +783,84 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
   L.push(`- Date: ${meta.date}`);
   L.push(`- Machine: ${meta.machine}`);
   L.push(`- Packages: ${r.meta.metalm}; baseline ${r.meta.gpt}`);
-  L.push(`- Path: the TypeScript runtime (gpu-worker/src: loadPackage, ModelRuntime.buildPrompt, batched greedy decode with the KV cache, stop at eos), onnxruntime-node on CPU.`);
-  L.push(`- Test sets: gpu-worker/training/testsets/ (fixed, seed 20260) plus splits drawn by gpu-worker/eval/shapes.ts (a renderer written independently of training; seeded): \`ts-<size>px\` (classic placement, near the vertical middle) and \`${FULL}\` / \`${FULL_HELD_OUT}\` (SHAPES_WORLD.md's full placement ranges: centre 25–75% of the height and within slot centre ± 10% of the width, never leaving its third; bounding box 12–25% of the width; a size per scene from 64/128/256 px; the held-out variant requires a held-out combination). ${meta.note}`);
+  L.push(
+    `- Path: the TypeScript runtime (gpu-worker/src: loadPackage, ModelRuntime.buildPrompt, batched greedy decode with the KV cache, stop at eos), onnxruntime-node on CPU.`,
+  );
+  L.push(
+    `- Test sets: gpu-worker/training/testsets/ (fixed, seed 20260) plus splits drawn by gpu-worker/eval/shapes.ts (a renderer written independently of training; seeded): \`ts-<size>px\` (classic placement, near the vertical middle) and \`${FULL}\` / \`${FULL_HELD_OUT}\` (SHAPES_WORLD.md's full placement ranges: centre 25–75% of the height and within slot centre ± 10% of the width, never leaving its third; bounding box 12–25% of the width; a size per scene from 64/128/256 px; the held-out variant requires a held-out combination). ${meta.note}`,
+  );
   if (Number(r.meta.promptErrors)) L.push(`- Prompts the runtime refused (counted wrong): ${r.meta.promptErrors} (first: ${r.meta.firstPromptError})`);
-  L.push(`- Runtime: ${Object.values(r.timings).reduce((a, b) => a + b, 0).toFixed(1)} s in the tables${meta.wallSeconds ? `, ${meta.wallSeconds.toFixed(1)} s wall clock for the whole command (package loading, TS rendering included)` : ""}; per table in each heading.`, "");
+  L.push(
+    `- Runtime: ${Object.values(r.timings)
+      .reduce((a, b) => a + b, 0)
+      .toFixed(
+        1,
+      )} s in the tables${meta.wallSeconds ? `, ${meta.wallSeconds.toFixed(1)} s wall clock for the whole command (package loading, TS rendering included)` : ""}; per table in each heading.`,
+    "",
+  );
 
   L.push(...summary(r), "");
   if (r.nli) {
     L.push(`## 1. Text NLI — decoder frozen vs GPT fine-tuned fully (${r.nli.n} pairs, ${t("nli")})`, "");
     L.push("| model | how it was trained | accuracy |", "|---|---|---|");
-    L.push(`| MetaLM (metalm-tiny: text encoder + connector trained, decoder frozen) | premise/hypothesis through the text encoder, decoder \`[span] label:\` | ${pct(r.nli.metalm)} |`);
+    L.push(
+      `| MetaLM (metalm-tiny: text encoder + connector trained, decoder frozen) | premise/hypothesis through the text encoder, decoder \`[span] label:\` | ${pct(r.nli.metalm)} |`,
+    );
     L.push(`| GPT baseline (gpt-baseline: every weight fine-tuned) | decoder text \`premise: … hypothesis: … label:\` | ${pct(r.nli.gpt)} |`);
     L.push("");
-    L.push(`Paper anchor: MNLI with the decoder frozen, MetaLM 91.1 vs GPT 87.7. Target: ≥ 90% and above the GPT baseline → ${status(r.nli.metalm >= 0.9 && r.nli.metalm > r.nli.gpt)} (${pct(r.nli.metalm)} vs ${pct(r.nli.gpt)}).`, "");
+    L.push(
+      `Paper anchor: MNLI with the decoder frozen, MetaLM 91.1 vs GPT 87.7. Target: ≥ 90% and above the GPT baseline → ${status(r.nli.metalm >= 0.9 && r.nli.metalm > r.nli.gpt)} (${pct(r.nli.metalm)} vs ${pct(r.nli.gpt)}).`,
+      "",
+    );
   }
   if (r.icl) {
     L.push(`## 2. In-context learning, k = 0, 1, 4 (${r.icl[0]?.n ?? 0} queries, task never stated, ${t("icl")})`, "");
     const extra = r.icl.some((x) => x.gptIcl !== undefined);
-    L.push(`| k | MetaLM (images) | GPT baseline (captions as text) |${extra ? " GPT before NLI fine-tuning (captions as text) |" : ""}`, `|---|---|---|${extra ? "---|" : ""}`);
+    L.push(
+      `| k | MetaLM (images) | GPT baseline (captions as text) |${extra ? " GPT before NLI fine-tuning (captions as text) |" : ""}`,
+      `|---|---|---|${extra ? "---|" : ""}`,
+    );
     for (const x of r.icl) L.push(`| ${x.k} | ${pct(x.metalm)} | ${pct(x.gpt)} |${extra ? ` ${pct(x.gptIcl ?? 0)} |` : ""}`);
     L.push("");
-    if (extra) L.push(`Extra column: ${r.meta.gptIcl} (the GPT baseline checkpoint from before its NLI fine-tuning; EVAL_GPT_ICL picks another package folder).`, "");
+    if (extra)
+      L.push(`Extra column: ${r.meta.gptIcl} (the GPT baseline checkpoint from before its NLI fine-tuning; EVAL_GPT_ICL picks another package folder).`, "");
     const gk4 = r.icl.find((x) => x.k === 4)?.gpt ?? 0;
     if (gk4 < 0.1)
       L.push(
-      `Note on the GPT column: the committed gpt-baseline is the checkpoint after its last stage, full fine-tuning on text NLI (train.py recipe \`gpt_gpu\`: text LM + in-context text, then \`nli_full\`), and it has forgotten the in-context format: at k = 4 it answers e.g. ${r.gptIclExample ?? "—"}. The GPT baseline column is therefore not a fair test of the paper's claim${extra ? "; the extra column is: the same GPT before its NLI stage (gpt-baseline-lm, trained by train.py recipe `gpt_gpu` on the same GPU budget and batch sizes as metalm-tiny's recipe `slots`)" : "; it needs the GPT checkpoint from before NLI fine-tuning exported as its own package"}.`,
-      "",
-    );
+        `Note on the GPT column: the committed gpt-baseline is the checkpoint after its last stage, full fine-tuning on text NLI (train.py recipe \`gpt_gpu\`: text LM + in-context text, then \`nli_full\`), and it has forgotten the in-context format: at k = 4 it answers e.g. ${r.gptIclExample ?? "—"}. The GPT baseline column is therefore not a fair test of the paper's claim${extra ? "; the extra column is: the same GPT before its NLI stage (gpt-baseline-lm, trained by train.py recipe `gpt_gpu` on the same GPU budget and batch sizes as metalm-tiny's recipe `slots`)" : "; it needs the GPT checkpoint from before NLI fine-tuning exported as its own package"}.`,
+        "",
+      );
     L.push("Per task (k = 0 / 1 / 4):", "", "| task | n | MetaLM | GPT baseline |", "|---|---|---|---|");
-    for (const [task, v] of Object.entries(r.iclPerTask ?? {})) L.push(`| ${task} | ${v.n} | ${v.metalm.map(pct).join(" / ")} | ${v.gpt.map(pct).join(" / ")} |`);
+    for (const [task, v] of Object.entries(r.iclPerTask ?? {}))
+      L.push(`| ${task} | ${v.n} | ${v.metalm.map(pct).join(" / ")} | ${v.gpt.map(pct).join(" / ")} |`);
     const k0 = r.icl.find((x) => x.k === 0)!;
     const k4 = r.icl.find((x) => x.k === 4)!;
     const gain = 100 * (k4.metalm - k0.metalm);
     L.push("");
-    L.push(`Paper anchor: in-context learning kept, 4-shot 60.9 (MetaLM) vs 60.2 (GPT); in-context VQAv2 k=4 45.3. Target: 4-shot at least 30 points above 0-shot → ${status(gain >= 30)} (MetaLM ${pct(k0.metalm)} → ${pct(k4.metalm)}, +${gain.toFixed(1)} points).`, "");
+    L.push(
+      `Paper anchor: in-context learning kept, 4-shot 60.9 (MetaLM) vs 60.2 (GPT); in-context VQAv2 k=4 45.3. Target: 4-shot at least 30 points above 0-shot → ${status(gain >= 30)} (MetaLM ${pct(k0.metalm)} → ${pct(k4.metalm)}, +${gain.toFixed(1)} points).`,
+      "",
+    );
   }
   if (r.caption) {
     L.push(`## 3. Captioning — CIDEr-D and exact match (${t("caption")})`, "");
-    L.push("CIDEr-D: our implementation (gpu-worker/eval/cider.ts; n = 1..4, idf from each split's references, clipping, σ = 6, ×10; one reference per image, so a perfect caption scores at most 10 minus orders with no informative n-grams).", "");
+    L.push(
+      "CIDEr-D: our implementation (gpu-worker/eval/cider.ts; n = 1..4, idf from each split's references, clipping, σ = 6, ×10; one reference per image, so a perfect caption scores at most 10 minus orders with no informative n-grams).",
+      "",
+    );
     L.push("| split | images | exact match | CIDEr-D | a wrong caption (model → reference) |", "|---|---|---|---|---|");
-    for (const c of r.caption) L.push(`| ${c.split} | ${c.n} | ${pct(c.exact)} | ${c.cider.toFixed(2)} | ${c.example ? `${c.example[0]} → ${c.example[1]}` : "—"} |`);
+    for (const c of r.caption)
+      L.push(`| ${c.split} | ${c.n} | ${pct(c.exact)} | ${c.cider.toFixed(2)} | ${c.example ? `${c.example[0]} → ${c.example[1]}` : "—"} |`);
     const id = r.caption.find((c) => c.split === "in-domain");
     L.push("");
-    if (id) L.push(`Paper anchor: zero-shot COCO Karpathy test CIDEr 82.2 (papers print coco-caption's CIDEr-D ×100, so 0.822 in the units here; our numbers are on a closed synthetic language with one reference per image, not comparable in size). Target: exact match ≥ ${100 * TARGETS.captionExact}% (in-domain and ${FULL}) → ${status(id.exact >= TARGETS.captionExact)} (${pct(id.exact)}${(() => {
+    if (id)
+      L.push(
+        `Paper anchor: zero-shot COCO Karpathy test CIDEr 82.2 (papers print coco-caption's CIDEr-D ×100, so 0.822 in the units here; our numbers are on a closed synthetic language with one reference per image, not comparable in size). Target: exact match ≥ ${100 * TARGETS.captionExact}% (in-domain and ${FULL}) → ${status(id.exact >= TARGETS.captionExact)} (${pct(id.exact)}${(() => {
           const f = r.caption!.find((c) => c.split === FULL);
           return f ? `; ${FULL} ${status(f.exact >= TARGETS.captionExact)} ${pct(f.exact)}` : "";
-        })()}).`, "");
+        })()}).`,
+        "",
+      );
   }
   if (r.vqa) {
     L.push(`## 4. Open-ended VQA — exact match per question form (${t("vqa")})`, "");
@@ -788,7 +882,8 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
         })()}.`,
       );
       const others = r.vqa.filter((v) => !["in-domain", "held-out", FULL, FULL_HELD_OUT].includes(v.split));
-      if (others.length) L.push(`Renderings never trained on (no numeric target; "holds up"): ${others.map((v) => `${v.split} ${pct(v.overall)}`).join(", ")}.`);
+      if (others.length)
+        L.push(`Renderings never trained on (no numeric target; "holds up"): ${others.map((v) => `${v.split} ${pct(v.overall)}`).join(", ")}.`);
       L.push("");
     }
     L.push("First failures per split:", "");
@@ -797,9 +892,15 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
   }
   if (r.ve) {
     L.push(`## 5. Visual entailment — with vs without explanations (${t("ve")})`, "");
-    L.push("Prompt `[img] hypothesis: {h} it is`; greedy; label = first generated word; explanation = text after `because`. Explanation BLEU is corpus BLEU-4 (gpu-worker/eval/bleu.ts).", "");
+    L.push(
+      "Prompt `[img] hypothesis: {h} it is`; greedy; label = first generated word; explanation = text after `because`. Explanation BLEU is corpus BLEU-4 (gpu-worker/eval/bleu.ts).",
+      "",
+    );
     L.push("| model | split | n | label accuracy | explanation exact | explanation BLEU-4 |", "|---|---|---|---|---|---|");
-    for (const v of r.ve) L.push(`| ${v.model} | ${v.split} | ${v.n} | ${pct(v.label)} | ${v.explExact === undefined ? "—" : pct(v.explExact)} | ${v.explBleu === undefined ? "—" : v.explBleu.toFixed(3)} |`);
+    for (const v of r.ve)
+      L.push(
+        `| ${v.model} | ${v.split} | ${v.n} | ${pct(v.label)} | ${v.explExact === undefined ? "—" : pct(v.explExact)} | ${v.explBleu === undefined ? "—" : v.explBleu.toFixed(3)} |`,
+      );
     L.push("");
     const w = r.ve.find((v) => v.model.startsWith("with ") && v.split === "all");
     const wo = r.ve.find((v) => v.model.startsWith("without") && v.split === "all");
@@ -819,7 +920,10 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
       "",
     );
     L.push("| split | axis | bucket | scenes | VQA (questions) | caption exact |", "|---|---|---|---|---|---|");
-    for (const p of r.placement) L.push(`| ${p.split} | ${p.axis} | ${p.bucket} | ${p.scenes} | ${p.questions ? `${pct(p.vqa)} (${p.questions})` : "—"} | ${p.scenes ? pct(p.caption) : "—"} |`);
+    for (const p of r.placement)
+      L.push(
+        `| ${p.split} | ${p.axis} | ${p.bucket} | ${p.scenes} | ${p.questions ? `${pct(p.vqa)} (${p.questions})` : "—"} | ${p.scenes ? pct(p.caption) : "—"} |`,
+      );
     L.push("");
     const drops = placementDrops(r, FULL);
     if (drops.length)
@@ -837,7 +941,9 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
     L.push("| split | n | label (greedy) | label (explain op) | explanation exact |", "|---|---|---|---|---|");
     for (const v of r.veFull) L.push(`| ${v.split} | ${v.n} | ${pct(v.label)} | ${pct(v.labelScored)} | ${pct(v.explExact)} |`);
     L.push("");
-    const keys = [...new Set(r.veFull.flatMap((v) => [...Object.keys(v.perLabel).map((k) => `label ${k}`), ...Object.keys(v.perKind).map((k) => `form ${k}`)]))];
+    const keys = [
+      ...new Set(r.veFull.flatMap((v) => [...Object.keys(v.perLabel).map((k) => `label ${k}`), ...Object.keys(v.perKind).map((k) => `form ${k}`)])),
+    ];
     L.push(`| | ${r.veFull.map((v) => `${v.split} greedy / explain op (n)`).join(" | ")} |`, `|---|${r.veFull.map(() => "---").join("|")}|`);
     for (const k of keys) {
       const [kind, name] = [k.slice(0, k.indexOf(" ")), k.slice(k.indexOf(" ") + 1)];
@@ -852,7 +958,11 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
     }
     L.push("");
     const vf = r.veFull.find((v) => v.split === FULL);
-    if (vf) L.push(`Target: label accuracy ≥ ${100 * TARGETS.veLabel}% (shipped model, greedy as in table 5) → ${status(vf.label >= TARGETS.veLabel)} (${pct(vf.label)}; explain op ${pct(vf.labelScored)}).`, "");
+    if (vf)
+      L.push(
+        `Target: label accuracy ≥ ${100 * TARGETS.veLabel}% (shipped model, greedy as in table 5) → ${status(vf.label >= TARGETS.veLabel)} (${pct(vf.label)}; explain op ${pct(vf.labelScored)}).`,
+        "",
+      );
     L.push("First misses (greedy or explain op wrong):", "");
     for (const v of r.veFull) for (const m of v.misses) L.push(`- ${v.split}: ${m}`);
     L.push("");
@@ -863,19 +973,32 @@ export function renderMarkdown(r: EvalResults, meta: { command: string; date: st
       "The two model steps of workflows/examples/vqa-then-explain.json, for every scene and every position: `[img] question: what is {on the left|in the middle|on the right}? answer:` (greedy, ≤ 8 tokens), then, when the answer is an object phrase `a|an {color} {shape}`, the service's `explain` op (ModelRuntime.explain: labels scored by log-likelihood after `[img] hypothesis: there is {answer} it is`, then a greedy explanation, ≤ 24 tokens). Truth: does the scene contain that colour and shape anywhere → entailment, else contradiction. *Consistent*: the label equals the truth. Right/wrong: the answer vs the ground truth for that position. Answers `nothing` or not an object phrase are counted, not scored.",
       "",
     );
-    L.push("| split | asked | scored | consistent | right answers: consistent | wrong answers: consistent | \"nothing\" (slot really empty) | unparsable | labels given |", "|---|---|---|---|---|---|---|---|---|");
+    L.push(
+      '| split | asked | scored | consistent | right answers: consistent | wrong answers: consistent | "nothing" (slot really empty) | unparsable | labels given |',
+      "|---|---|---|---|---|---|---|---|---|",
+    );
     for (const c of r.consistency)
       L.push(
-        `| ${c.split} | ${c.asked} | ${c.scored} | **${pct(c.consistent)}** | ${pct(c.right.consistent)} (${c.right.n}) | ${pct(c.wrong.consistent)} (${c.wrong.n}) | ${c.nothing.n} (${c.nothing.empty}) | ${c.unparsable.n} | ${Object.entries(c.labels)
+        `| ${c.split} | ${c.asked} | ${c.scored} | **${pct(c.consistent)}** | ${pct(c.right.consistent)} (${c.right.n}) | ${pct(c.wrong.consistent)} (${c.wrong.n}) | ${c.nothing.n} (${c.nothing.empty}) | ${c.unparsable.n} | ${Object.entries(
+          c.labels,
+        )
           .map(([k, n]) => `${k} ${n}`)
           .join(", ")} |`,
       );
     L.push("");
     const ok = ["in-domain", FULL].map((s) => r.consistency!.find((c) => c.split === s)).filter((c) => c !== undefined);
-    if (ok.length) L.push(`Target: consistency ≥ ${100 * TARGETS.consistency}% → ${ok.map((c) => `${c.split} ${status(c.consistent >= TARGETS.consistency)} (${pct(c.consistent)})`).join("; ")}.`, "");
+    if (ok.length)
+      L.push(
+        `Target: consistency ≥ ${100 * TARGETS.consistency}% → ${ok.map((c) => `${c.split} ${status(c.consistent >= TARGETS.consistency)} (${pct(c.consistent)})`).join("; ")}.`,
+        "",
+      );
     L.push("First inconsistent verdicts per split:", "");
     for (const c of r.consistency) for (const m of c.misses) L.push(`- ${c.split}: ${m}`);
-    L.push("", "Answers not scored: the first per split of `nothing` where the slot holds an object, and of answers that are not an object phrase (`nothing` on an empty slot is right and only counted):", "");
+    L.push(
+      "",
+      "Answers not scored: the first per split of `nothing` where the slot holds an object, and of answers that are not an object phrase (`nothing` on an empty slot is right and only counted):",
+      "",
+    );
     for (const c of r.consistency) for (const m of [...c.nothing.listed, ...c.unparsable.listed]) L.push(`- ${c.split}: ${m}`);
     L.push("");
   }
@@ -904,7 +1027,9 @@ async function main() {
   if (!env.EVAL_OUT && manifest.files["EVAL.md"]) {
     // export.py's write_manifest hashes every file in the folder; rewriting a listed EVAL.md would
     // make the package fail its sha256 check and the worker refuse it.
-    throw new Error("gpu-worker/models/metalm-tiny/manifest.json lists EVAL.md: rewriting it would break the package's sha256 check; re-export without EVAL.md in the folder (or set EVAL_OUT)");
+    throw new Error(
+      "gpu-worker/models/metalm-tiny/manifest.json lists EVAL.md: rewriting it would break the package's sha256 check; re-export without EVAL.md in the folder (or set EVAL_OUT)",
+    );
   }
   const t0 = performance.now();
   const r = await runEval({
@@ -925,7 +1050,9 @@ async function main() {
     threads,
     log: (m) => console.log(`[eval] ${m}`),
   });
-  const overrides = ["EVAL_LIMIT", "EVAL_TS_SCENES", "EVAL_FULL_SCENES", "EVAL_FULL_HELDOUT_SCENES", "EVAL_LATENCY_RUNS"].filter((k) => env[k]).map((k) => `${k}=${env[k]}`);
+  const overrides = ["EVAL_LIMIT", "EVAL_TS_SCENES", "EVAL_FULL_SCENES", "EVAL_FULL_HELDOUT_SCENES", "EVAL_LATENCY_RUNS"]
+    .filter((k) => env[k])
+    .map((k) => `${k}=${env[k]}`);
   const md = renderMarkdown(r, {
     command: "npm run eval" + (overrides.length ? ` (${overrides.join(" ")})` : ""),
     date: new Date().toISOString(),

@@ -15,9 +15,7 @@ describe("shapes world ground truth", () => {
     expect(caption([{ shape: "circle", color: "red" }, null, { shape: "circle", color: "cyan" }])).toBe(
       "a red circle on the left and a cyan circle on the right",
     );
-    expect(caption(three)).toBe(
-      "a green triangle on the left, a blue square in the middle and a white circle on the right",
-    );
+    expect(caption(three)).toBe("a green triangle on the left, a blue square in the middle and a white circle on the right");
   });
 
   it("answers every question form", () => {

@@ -157,7 +157,8 @@ export function absentObject(scene: Scene, rand: () => number, heldOut = false):
   for (;;) {
     const k = rand();
     const ref = pick(objs);
-    const o: SceneObject = k < 0.4 ? { color: ref.color, shape: pick(SHAPES) } : k < 0.8 ? { color: pick(colors), shape: ref.shape } : { color: pick(colors), shape: pick(SHAPES) };
+    const o: SceneObject =
+      k < 0.4 ? { color: ref.color, shape: pick(SHAPES) } : k < 0.8 ? { color: pick(colors), shape: ref.shape } : { color: pick(colors), shape: pick(SHAPES) };
     if (objs.some((p) => p.color === o.color && p.shape === o.shape)) continue;
     if (!heldOut && isHeldOut(o)) continue;
     return o;
@@ -183,12 +184,22 @@ export function hypotheses(scene: Scene, rand: () => number, heldOut = false): H
   const out: Hypothesis[] = [];
   // exists
   const e = pick(objs);
-  out.push({ kind: "exists", hypothesis: `there is ${objPhrase(e.o)}`, label: "entailment", explanation: `the ${e.o.shape} ${PHRASE[e.slot]} is ${e.o.color}` });
+  out.push({
+    kind: "exists",
+    hypothesis: `there is ${objPhrase(e.o)}`,
+    label: "entailment",
+    explanation: `the ${e.o.shape} ${PHRASE[e.slot]} is ${e.o.color}`,
+  });
   const a = absentObject(scene, rand, heldOut);
   out.push({ kind: "exists", hypothesis: `there is ${objPhrase(a)}`, label: "contradiction", explanation: `there is no ${a.color} ${a.shape}` });
   // at
   const at = pick(objs);
-  out.push({ kind: "at", hypothesis: `there is ${objPhrase(at.o)} ${PHRASE[at.slot]}`, label: "entailment", explanation: `the ${at.o.shape} ${PHRASE[at.slot]} is ${at.o.color}` });
+  out.push({
+    kind: "at",
+    hypothesis: `there is ${objPhrase(at.o)} ${PHRASE[at.slot]}`,
+    label: "entailment",
+    explanation: `the ${at.o.shape} ${PHRASE[at.slot]} is ${at.o.color}`,
+  });
   for (;;) {
     const i = Math.floor(rand() * 3);
     const o = scene[i] ?? null;
@@ -204,11 +215,21 @@ export function hypotheses(scene: Scene, rand: () => number, heldOut = false): H
   const s = pick(SHAPES.filter((x) => objs.filter((p) => p.o.shape === x).length <= 1));
   const found = objs.find((p) => p.o.shape === s);
   if (found) {
-    out.push({ kind: "shape_color", hypothesis: `the ${s} is ${found.o.color}`, label: "entailment", explanation: `the ${s} ${PHRASE[found.slot]} is ${found.o.color}` });
+    out.push({
+      kind: "shape_color",
+      hypothesis: `the ${s} is ${found.o.color}`,
+      label: "entailment",
+      explanation: `the ${s} ${PHRASE[found.slot]} is ${found.o.color}`,
+    });
     // a wrong colour, preferably one another object has (the binding error)
     const others = objs.map((p) => p.o.color).filter((c) => c !== found.o.color && allowed({ color: c, shape: s }));
     const pool = others.length && rand() < 0.7 ? others : colors.filter((c) => c !== found.o.color && allowed({ color: c, shape: s }));
-    out.push({ kind: "shape_color", hypothesis: `the ${s} is ${pick(pool)}`, label: "contradiction", explanation: `the ${s} ${PHRASE[found.slot]} is ${found.o.color}` });
+    out.push({
+      kind: "shape_color",
+      hypothesis: `the ${s} is ${pick(pool)}`,
+      label: "contradiction",
+      explanation: `the ${s} ${PHRASE[found.slot]} is ${found.o.color}`,
+    });
   } else {
     const c = pick(colors.filter((x) => allowed({ color: x, shape: s })));
     out.push({ kind: "shape_color", hypothesis: `the ${s} is ${c}`, label: "contradiction", explanation: `there is no ${s}` });
@@ -217,7 +238,12 @@ export function hypotheses(scene: Scene, rand: () => number, heldOut = false): H
   const cs = pick(SHAPES);
   const n = objs.filter((p) => p.o.shape === cs).length;
   if (n > 0) out.push({ kind: "count_shape", hypothesis: countPhrase(n, cs), label: "entailment", explanation: countPhrase(n, cs) });
-  out.push({ kind: "count_shape", hypothesis: countPhrase(pick([1, 2, 3].filter((k) => k !== n)), cs), label: "contradiction", explanation: countPhrase(n, cs) });
+  out.push({
+    kind: "count_shape",
+    hypothesis: countPhrase(pick([1, 2, 3].filter((k) => k !== n)), cs),
+    label: "contradiction",
+    explanation: countPhrase(n, cs),
+  });
   // count_all
   const all = (k: number) => (k === 1 ? "there is one object" : `there are ${NUMBERS[k]} objects`);
   out.push({ kind: "count_all", hypothesis: all(objs.length), label: "entailment", explanation: all(objs.length) });
@@ -225,7 +251,12 @@ export function hypotheses(scene: Scene, rand: () => number, heldOut = false): H
   // neutral
   const nu = pick(objs).o;
   const [tmpl, fills, expl] = pick(NEUTRAL);
-  out.push({ kind: "neutral", hypothesis: `the ${nu.color} ${nu.shape} ${tmpl.replace("{m}", pick(fills))}`, label: "neutral", explanation: expl.replace("{s}", nu.shape) });
+  out.push({
+    kind: "neutral",
+    hypothesis: `the ${nu.color} ${nu.shape} ${tmpl.replace("{m}", pick(fills))}`,
+    label: "neutral",
+    explanation: expl.replace("{s}", nu.shape),
+  });
   return out;
 }
 

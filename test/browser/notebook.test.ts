@@ -84,7 +84,9 @@ describe("notebook UI on the real stack (fixture model)", () => {
     expect(await page.isChecked("#in-image-reuse")).toBe(false); // the chosen file replaces the sample
     await page.fill("#in-question", "what is on the left?");
     await page.fill("#tags", "browser-test");
-    await page.waitForFunction(() => document.querySelector("#validity")?.textContent?.includes("✓ Valid") && !document.querySelector("#validity")?.textContent?.includes("to fill"));
+    await page.waitForFunction(
+      () => document.querySelector("#validity")?.textContent?.includes("✓ Valid") && !document.querySelector("#validity")?.textContent?.includes("to fill"),
+    );
     await page.click("#plan-btn");
     await page.waitForSelector("#plan-result");
     expect(await page.textContent("#plan-result")).toContain("4 steps to compute, 0 reused");
@@ -179,7 +181,9 @@ describe("notebook UI on the real stack (fixture model)", () => {
     for (const name of ["caption", "vqa", "text-nli", "few-shot"]) {
       await page.goto(`/ui/new?pick=example:${name}`);
       await page.click(`button[data-use-model="${MODEL}"]`);
-      await page.waitForFunction(() => document.querySelector("#validity")?.textContent?.includes("✓ Valid") && !document.querySelector("#validity")?.textContent?.includes("to fill"));
+      await page.waitForFunction(
+        () => document.querySelector("#validity")?.textContent?.includes("✓ Valid") && !document.querySelector("#validity")?.textContent?.includes("to fill"),
+      );
       await Promise.all([page.waitForURL(/\/ui\/runs\/run_/), page.click("#run-btn")]);
       await waitFinished(page);
       const run = await api(`/v1/runs/${runIdOf(page.url())}`);

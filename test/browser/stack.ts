@@ -89,7 +89,11 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A browser context signed in to the stack (the UI's key cookie, when the edge has API keys). */
-export async function signedInContext(browser: Browser, stack: Pick<Stack, "url" | "key">, opts: Parameters<Browser["newContext"]>[0] = {}): Promise<BrowserContext> {
+export async function signedInContext(
+  browser: Browser,
+  stack: Pick<Stack, "url" | "key">,
+  opts: Parameters<Browser["newContext"]>[0] = {},
+): Promise<BrowserContext> {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: stack.url, ...opts });
   if (stack.key) await ctx.addCookies([{ name: "metalm_key", value: stack.key, url: stack.url, httpOnly: true, sameSite: "Lax" }]);
   return ctx;
@@ -106,7 +110,11 @@ export async function unlabeledControls(page: Page): Promise<string[]> {
     for (const el of Array.from(document.querySelectorAll("input, select, textarea, button"))) {
       const e = el as HTMLInputElement;
       if (e.type === "hidden" || e.closest("[hidden]")) continue;
-      const named = (e.labels && e.labels.length > 0) || e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") || (e.tagName === "BUTTON" && e.textContent!.trim());
+      const named =
+        (e.labels && e.labels.length > 0) ||
+        e.getAttribute("aria-label") ||
+        e.getAttribute("aria-labelledby") ||
+        (e.tagName === "BUTTON" && e.textContent!.trim());
       if (!named) bad.push(e.outerHTML.slice(0, 120));
     }
     return bad;

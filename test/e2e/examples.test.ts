@@ -89,7 +89,10 @@ describe("npm start → every example end to end", () => {
     const { spec, sample } = await loadExample("vqa-then-explain");
     const png = new Uint8Array(renderPng(sample.scenes.image as Scene, { size: 96, seed: 4242 })); // bytes no earlier run used
     const before = await runs();
-    const { run } = await api.createRun({ spec: withModel(spec, model) as never, inputs: { question: sample.inputs.question! }, files: { image: png } }, { wait: 30 });
+    const { run } = await api.createRun(
+      { spec: withModel(spec, model) as never, inputs: { question: sample.inputs.question! }, files: { image: png } },
+      { wait: 30 },
+    );
     expect(run.status).toBe("succeeded");
     expect((await runs()) - before).toBe(1);
     expect(run.steps.filter((s) => s.op === "decode" || s.op === "explain").every((s) => s.cacheHit)).toBe(true);
@@ -110,9 +113,24 @@ describe("npm start → every example end to end", () => {
 
   it("the CLI runs an example with progress, then lists and shows runs", async () => {
     const cli = (...args: string[]) =>
-      exec("npx", ["tsx", "cli/main.ts", ...args], { cwd: REPO_ROOT, env: { ...process.env, METALM_URL: stack.url, METALM_API_KEY: stack.apiKey }, timeout: 30_000 });
+      exec("npx", ["tsx", "cli/main.ts", ...args], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, METALM_URL: stack.url, METALM_API_KEY: stack.apiKey },
+        timeout: 30_000,
+      });
     const { sample } = await loadExample("vqa");
-    const run = await cli("run", "workflows/examples/vqa.json", "--input", "image=@workflows/examples/vqa.png", "--input", `question=${sample.inputs.question}`, "--model", model, "--tag", "cli");
+    const run = await cli(
+      "run",
+      "workflows/examples/vqa.json",
+      "--input",
+      "image=@workflows/examples/vqa.png",
+      "--input",
+      `question=${sample.inputs.question}`,
+      "--model",
+      model,
+      "--tag",
+      "cli",
+    );
     expect(run.stderr).toMatch(/run run_\w+ \(vqa\)/); // progress display
     expect(run.stderr).toMatch(/answer .*succeeded|answer .*cached|✓ answer/);
     const answer = /^answer: (.*)$/m.exec(run.stdout)?.[1];

@@ -50,10 +50,15 @@ const statusOf = (ids: string[]) =>
   });
 
 async function allFinished(ids: string[], ms: number) {
-  return until(`${ids.length} runs to finish`, async () => {
-    const s = statusOf(ids);
-    return [...s.values()].every((v) => isRunTerminal(v)) && s.size === ids.length ? s : undefined;
-  }, ms, 250);
+  return until(
+    `${ids.length} runs to finish`,
+    async () => {
+      const s = statusOf(ids);
+      return [...s.values()].every((v) => isRunTerminal(v)) && s.size === ids.length ? s : undefined;
+    },
+    ms,
+    250,
+  );
 }
 
 /** Steps completed twice, runs completed twice: both must be empty. */
@@ -95,8 +100,16 @@ describe("fault tolerance with real processes", () => {
     const held: number = await until(
       "the victim to be decoding",
       async () => {
-        const n = peek(tmp.dir, (db) =>
-          (db.prepare("SELECT count(*) AS n FROM jobs j JOIN steps s ON s.run_id = j.run_id AND s.step_id = j.step_id WHERE j.status = 'leased' AND j.leased_by = 'victim' AND j.op = 'decode' AND s.status = 'running'").get() as { n: number }).n,
+        const n = peek(
+          tmp.dir,
+          (db) =>
+            (
+              db
+                .prepare(
+                  "SELECT count(*) AS n FROM jobs j JOIN steps s ON s.run_id = j.run_id AND s.step_id = j.step_id WHERE j.status = 'leased' AND j.leased_by = 'victim' AND j.op = 'decode' AND s.status = 'running'",
+                )
+                .get() as { n: number }
+            ).n,
         );
         return n >= 4 ? n : undefined;
       },
@@ -122,7 +135,15 @@ describe("fault tolerance with real processes", () => {
     });
     expect(statuses.filter((s) => s === "succeeded")).toHaveLength(100);
     expect(dup).toEqual({ steps: [], runs: [], messages: [] });
-    const retried = peek(tmp.dir, (db) => (db.prepare("SELECT count(*) AS n FROM run_events WHERE type = 'step.retrying' AND json_extract(data, '$.error.code') = 'lease_expired'").get() as { n: number }).n);
+    const retried = peek(
+      tmp.dir,
+      (db) =>
+        (
+          db.prepare("SELECT count(*) AS n FROM run_events WHERE type = 'step.retrying' AND json_extract(data, '$.error.code') = 'lease_expired'").get() as {
+            n: number;
+          }
+        ).n,
+    );
     expect(retried).toBeGreaterThan(0);
     (figures.killWorker as Record<string, unknown>).reLeasedAfterKill = retried;
   }, 240_000);
@@ -133,9 +154,22 @@ describe("fault tolerance with real processes", () => {
     await allFinished(ids, 120_000);
     // attempts fail while it is down (connection refused) …
     const inList = ids.map(() => "?").join(",");
-    await until("every delivery to have failed at least once", async () =>
-      peek(tmp.dir, (db) => (db.prepare(`SELECT count(*) AS n FROM webhook_deliveries d WHERE d.run_id IN (${inList}) AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id AND a.error LIKE 'network_error%')`).get(...ids) as { n: number }).n === 0),
-    60_000);
+    await until(
+      "every delivery to have failed at least once",
+      async () =>
+        peek(
+          tmp.dir,
+          (db) =>
+            (
+              db
+                .prepare(
+                  `SELECT count(*) AS n FROM webhook_deliveries d WHERE d.run_id IN (${inList}) AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id AND a.error LIKE 'network_error%')`,
+                )
+                .get(...ids) as { n: number }
+            ).n === 0,
+        ),
+      60_000,
+    );
     // … it comes back and refuses each message's first arrival once more
     const seen = new Set<string>();
     rx.answer = (m) => {
@@ -148,9 +182,13 @@ describe("fault tolerance with real processes", () => {
       (db.prepare(`SELECT id FROM webhook_messages WHERE run_id IN (${ids.map(() => "?").join(",")})`).all(...ids) as { id: string }[]).map((r) => r.id),
     );
     expect(expected.length).toBe(20 * 5); // run.started, 3 × step.completed, run.completed
-    await until("every delivery delivered", async () =>
-      peek(tmp.dir, (db) => (db.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status != 'delivered'").get() as { n: number }).n === 0),
-    120_000, 250);
+    await until(
+      "every delivery delivered",
+      async () =>
+        peek(tmp.dir, (db) => (db.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status != 'delivered'").get() as { n: number }).n === 0),
+      120_000,
+      250,
+    );
     const got = new Map<string, typeof rx.received>();
     for (const m of rx.received) got.set(m.id, [...(got.get(m.id) ?? []), m]);
     for (const id of expected) {
@@ -159,10 +197,19 @@ describe("fault tolerance with real processes", () => {
       expect(copies.every((c) => c.verified && c.raw === copies[0]!.raw)).toBe(true);
     }
     const attempts = peek(tmp.dir, (db) =>
-      db.prepare(`SELECT d.message_id AS id, count(a.id) AS n FROM webhook_deliveries d JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.run_id IN (${ids.map(() => "?").join(",")}) GROUP BY d.id`).all(...ids),
+      db
+        .prepare(
+          `SELECT d.message_id AS id, count(a.id) AS n FROM webhook_deliveries d JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.run_id IN (${ids.map(() => "?").join(",")}) GROUP BY d.id`,
+        )
+        .all(...ids),
     ) as { id: string; n: number }[];
     expect(attempts.every((a) => a.n >= 3)).toBe(true); // refused while down, 503, delivered
-    figures.receiverDown = { runs: ids.length, events: expected.length, delivered: expected.filter((id) => got.has(id)).length, minAttempts: Math.min(...attempts.map((a) => a.n)) };
+    figures.receiverDown = {
+      runs: ids.length,
+      events: expected.length,
+      delivered: expected.filter((id) => got.has(id)).length,
+      minAttempts: Math.min(...attempts.map((a) => a.n)),
+    };
     rx.answer = () => ({ status: 204 });
   }, 240_000);
 
@@ -170,20 +217,33 @@ describe("fault tolerance with real processes", () => {
     for (const w of workers) w.child.kill("SIGSTOP");
     const ids = await createRuns(40, "restart-edge");
     for (const w of workers) w.child.kill("SIGCONT");
-    await until("jobs leased", async () => peek(tmp.dir, (db) => (db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'leased'").get() as { n: number }).n > 0), 30_000, 20);
+    await until(
+      "jobs leased",
+      async () => peek(tmp.dir, (db) => (db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'leased'").get() as { n: number }).n > 0),
+      30_000,
+      20,
+    );
     const before = statusOf(ids);
     await edge.kill("SIGKILL");
     await sleep(1_000); // workers meet connection refused, keep their jobs, retry
     edge = await startEdge(tmp.dir, port);
     const done = await allFinished(ids, 150_000);
     expect([...done.values()].filter((s) => s === "succeeded")).toHaveLength(40);
-    await until("every delivery delivered after the restart", async () =>
-      peek(tmp.dir, (db) => (db.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status != 'delivered'").get() as { n: number }).n === 0),
-    120_000, 250);
+    await until(
+      "every delivery delivered after the restart",
+      async () =>
+        peek(tmp.dir, (db) => (db.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status != 'delivered'").get() as { n: number }).n === 0),
+      120_000,
+      250,
+    );
     const dup = duplicates();
     expect(dup).toEqual({ steps: [], runs: [], messages: [] });
     // every event of every run reached the receiver: 5 messages per run, all verified
-    const all = peek(tmp.dir, (db) => db.prepare("SELECT id, run_id AS runId, type FROM webhook_messages").all()) as { id: string; runId: string; type: string }[];
+    const all = peek(tmp.dir, (db) => db.prepare("SELECT id, run_id AS runId, type FROM webhook_messages").all()) as {
+      id: string;
+      runId: string;
+      type: string;
+    }[];
     const received = new Set(rx.received.filter((m) => m.verified).map((m) => m.id));
     const missing = all.filter((m) => !received.has(m.id));
     expect(missing).toEqual([]);

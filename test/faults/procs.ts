@@ -24,7 +24,11 @@ export interface Proc {
 }
 
 function run(entry: string, env: Record<string, string>, tag: string): Proc {
-  const child = spawn(process.execPath, ["--import", TSX, join(REPO, entry)], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", TSX, join(REPO, entry)], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const keep = (b: Buffer) => {
     out += b.toString();
@@ -78,7 +82,10 @@ export async function startEdge(dataDir: string, port: number, env: Record<strin
   const t0 = Date.now();
   for (;;) {
     if (p.child.exitCode !== null) throw new Error(`edge exited early:\n${p.output()}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() - t0 > 60_000) throw new Error(`edge not up after 60 s:\n${p.output()}`);
     await sleep(100);
@@ -89,7 +96,17 @@ export async function startEdge(dataDir: string, port: number, env: Record<strin
 export function startWorker(edgeUrl: string, id: string, env: Record<string, string> = {}): Proc {
   return run(
     "gpu-worker/worker.ts",
-    { EDGE_URL: edgeUrl, POOL_TOKEN, MODELS_DIR: FIXTURE, WORKER_ID: id, LEASE_WAIT_MS: "1000", LOG_LEVEL: "warn", METRICS_PORT: "0", SHUTDOWN_GRACE_MS: "2000", ...env },
+    {
+      EDGE_URL: edgeUrl,
+      POOL_TOKEN,
+      MODELS_DIR: FIXTURE,
+      WORKER_ID: id,
+      LEASE_WAIT_MS: "1000",
+      LOG_LEVEL: "warn",
+      METRICS_PORT: "0",
+      SHUTDOWN_GRACE_MS: "2000",
+      ...env,
+    },
     id,
   );
 }

@@ -69,12 +69,18 @@ describe("SQLite busy / locked", () => {
     const jobs = await lease(app, "w1", 64, 0);
     expect(jobs.length).toBeGreaterThan(0);
     const again = await holdLock(join(dir, "metalm.sqlite"), LOCK_MS);
-    const res = await postResults(app, "w1", jobs.map((j) => okResult(j)));
+    const res = await postResults(
+      app,
+      "w1",
+      jobs.map((j) => okResult(j)),
+    );
     await again.released;
     expect(res.status).toBe(200);
     expect(res.body.accepted).toHaveLength(jobs.length);
     const list = await call(app, "/v1/runs?limit=100");
     expect(list.body.runs).toHaveLength(20);
-    console.log(`[faults] sqlite busy: ${created.length} creates waited ${waited} ms behind a ${LOCK_MS} ms lock (busy_timeout 20 ms), ${jobs.length} results applied, 0 lost`);
+    console.log(
+      `[faults] sqlite busy: ${created.length} creates waited ${waited} ms behind a ${LOCK_MS} ms lock (busy_timeout 20 ms), ${jobs.length} results applied, 0 lost`,
+    );
   }, 60_000);
 });

@@ -23,7 +23,13 @@ const can = canMountTmpfs();
 function bigSpec(mb: number, tag: string) {
   const steps = [];
   for (let s = 0; s < mb; s++)
-    steps.push({ id: `s${s}`, op: "decode", model: "metalm-tiny", segments: Array.from({ length: 64 }, (_, i) => ({ text: `${tag}-${s}-${i} ${"x".repeat(15_980)}` })), params: { maxTokens: 1 } });
+    steps.push({
+      id: `s${s}`,
+      op: "decode",
+      model: "metalm-tiny",
+      segments: Array.from({ length: 64 }, (_, i) => ({ text: `${tag}-${s}-${i} ${"x".repeat(15_980)}` })),
+      params: { maxTokens: 1 },
+    });
   return { name: "big", steps };
 }
 
@@ -123,7 +129,11 @@ describe.skipIf(!can)("full disk, real edge process with the free-space check", 
     expect(refused.body.error.message).toMatch(/free disk space/);
     expect(refused.body.error.details).toMatchObject({ reserveBytes: 2 << 20 });
     // a 10 MB upload is refused from its Content-Length, before a byte of it is stored
-    const big = await fetch(`${edge.url}/v1/runs`, { method: "POST", headers: { authorization: `Bearer ${DEV_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ spec: bigSpec(10, "u") }) });
+    const big = await fetch(`${edge.url}/v1/runs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${DEV_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ spec: bigSpec(10, "u") }),
+    });
     expect(big.status).toBe(507);
 
     expect((await api(edge.url, `/v1/runs/${before.body.id}`)).status).toBe(200);
@@ -138,13 +148,20 @@ describe.skipIf(!can)("full disk, real edge process with the free-space check", 
     const after = await api(edge.url, "/v1/runs", { spec: vqaSpec(), inputs: { image: pngDataUrl(), question: "after" } });
     expect(after.status).toBe(202);
     for (const id of [before.body.id, after.body.id]) {
-      const end = await until(`run ${id}`, async () => {
-        const v = (await api(edge.url, `/v1/runs/${id}`)).body;
-        return ["succeeded", "failed", "canceled", "timed_out"].includes(v.status) ? v : undefined;
-      }, 90_000);
+      const end = await until(
+        `run ${id}`,
+        async () => {
+          const v = (await api(edge.url, `/v1/runs/${id}`)).body;
+          return ["succeeded", "failed", "canceled", "timed_out"].includes(v.status) ? v : undefined;
+        },
+        90_000,
+      );
       expect(end.status, JSON.stringify(end.steps.map((s: { id: string; status: string; error: unknown }) => [s.id, s.status, s.error]))).toBe("succeeded");
     }
-    const noisy = edge.output().split("\n").filter((l) => /SQLITE_FULL|ENOSPC|unhandled/.test(l));
+    const noisy = edge
+      .output()
+      .split("\n")
+      .filter((l) => /SQLITE_FULL|ENOSPC|unhandled/.test(l));
     expect(noisy.length, noisy.slice(0, 5).join("\n")).toBeLessThanOrEqual(4);
   }, 120_000);
 });

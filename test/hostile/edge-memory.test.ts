@@ -31,7 +31,13 @@ function bigSpec(tag: string) {
   const seg = (s: number, i: number) => ({ text: `${tag}-${s}-${i} ${s > 0 && i === 0 ? "{{steps.s0.text}}" : ""}${"y".repeat(15_960)}` });
   return {
     name: "big",
-    steps: Array.from({ length: 11 }, (_, s) => ({ id: `s${s}`, op: "decode", model: "metalm-tiny", segments: Array.from({ length: 64 }, (_, i) => seg(s, i)), params: { maxTokens: 1 } })),
+    steps: Array.from({ length: 11 }, (_, s) => ({
+      id: `s${s}`,
+      op: "decode",
+      model: "metalm-tiny",
+      segments: Array.from({ length: 64 }, (_, i) => seg(s, i)),
+      params: { maxTokens: 1 },
+    })),
   };
 }
 
@@ -63,8 +69,18 @@ describe("edge memory", () => {
       for (let i = 0; i < RUNS; i++) {
         // a different spec each time (no memo, no idempotency): a tag in the first segment
         const t0 = performance.now();
-        const res = await fetch(`${edge.url}/v1/runs`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: body.replace('"m-0-0 ', `"m${i}-0-0 `) });
-        expect(res.status, await res.clone().text().then((t) => t.slice(0, 300))).toBe(202);
+        const res = await fetch(`${edge.url}/v1/runs`, {
+          method: "POST",
+          headers: { ...auth, "content-type": "application/json" },
+          body: body.replace('"m-0-0 ', `"m${i}-0-0 `),
+        });
+        expect(
+          res.status,
+          await res
+            .clone()
+            .text()
+            .then((t) => t.slice(0, 300)),
+        ).toBe(202);
         const id = ((await res.json()) as { id: string }).id;
         const view = await fetch(`${edge.url}/v1/runs/${id}`, { headers: auth });
         expect(view.status).toBe(200);

@@ -44,24 +44,45 @@ afterAll(async () => {
 describe("fair image decoding", () => {
   it("B's small runs finish in < 2 s while A floods 16-MP JPEGs", async () => {
     const flood = await Promise.all(
-      [0, 1, 2, 3].map((i) => api(edge.url, "/v1/runs", { spec: vqaSpec(), inputs: { image: dataUrl(bigJpeg(`a${i}`), "image/jpeg"), question: `big ${i}?` } })),
+      [0, 1, 2, 3].map((i) =>
+        api(edge.url, "/v1/runs", { spec: vqaSpec(), inputs: { image: dataUrl(bigJpeg(`a${i}`), "image/jpeg"), question: `big ${i}?` } }),
+      ),
     );
     for (const r of flood) expect(r.status, JSON.stringify(r.body)).toBe(202);
     // the worker is busy with A's images
-    await until("A's first step to run", async () => (await api(edge.url, `/v1/runs/${flood[0]!.body.id}`)).body.steps?.some((s: { status: string }) => s.status === "running"), 30_000, 50);
+    await until(
+      "A's first step to run",
+      async () => (await api(edge.url, `/v1/runs/${flood[0]!.body.id}`)).body.steps?.some((s: { status: string }) => s.status === "running"),
+      30_000,
+      50,
+    );
 
     const times: number[] = [];
     for (let i = 0; i < 8; i++) {
       const t0 = performance.now();
-      const r = await api(edge.url, "/v1/runs", { spec: vqaSpec(), inputs: { image: dataUrl(smallPng(i * 29), "image/png"), question: `small ${i}?` } }, { authorization: `Bearer ${keyB}`, prefer: "wait=30" });
+      const r = await api(
+        edge.url,
+        "/v1/runs",
+        { spec: vqaSpec(), inputs: { image: dataUrl(smallPng(i * 29), "image/png"), question: `small ${i}?` } },
+        { authorization: `Bearer ${keyB}`, prefer: "wait=30" },
+      );
       times.push(performance.now() - t0);
       expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(200);
       expect(r.body.status).toBe("succeeded");
       expect(r.body.steps.find((s: { id: string }) => s.id === "see").cacheHit).toBe(false); // a real encode each time
     }
-    const aDone = (await Promise.all(flood.map((r) => api(edge.url, `/v1/runs/${r.body.id}`)))).filter((r) => ["succeeded", "failed"].includes(r.body.status)).length;
+    const aDone = (await Promise.all(flood.map((r) => api(edge.url, `/v1/runs/${r.body.id}`)))).filter((r) =>
+      ["succeeded", "failed"].includes(r.body.status),
+    ).length;
     const peak = status(worker.child.pid!, "VmHWM");
-    console.log(JSON.stringify({ bRunsMs: times.map(Math.round), bMaxMs: Math.round(Math.max(...times)), aRunsFinishedMeanwhile: aDone, workerPeakRssMB: Math.round(peak / 2 ** 20) }));
+    console.log(
+      JSON.stringify({
+        bRunsMs: times.map(Math.round),
+        bMaxMs: Math.round(Math.max(...times)),
+        aRunsFinishedMeanwhile: aDone,
+        workerPeakRssMB: Math.round(peak / 2 ** 20),
+      }),
+    );
     expect(Math.max(...times)).toBeLessThan(2000);
   }, 180_000);
 });

@@ -120,8 +120,27 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   dev = spawn(
     WRANGLER,
-    ["dev", join(bundle, "main.js"), "--config", join(ROOT, "wrangler.toml"), "--no-bundle", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
-      "--persist-to", state, "--env-file", join(dir, "smoke.env"), "--log-level", "info", "--show-interactive-dev-session=false"],
+    [
+      "dev",
+      join(bundle, "main.js"),
+      "--config",
+      join(ROOT, "wrangler.toml"),
+      "--no-bundle",
+      "--local",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(await freePort()),
+      "--persist-to",
+      state,
+      "--env-file",
+      join(dir, "smoke.env"),
+      "--log-level",
+      "info",
+      "--show-interactive-dev-session=false",
+    ],
     { cwd: ROOT, env: wranglerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   dev.stdout!.on("data", (d) => (devLog += d));
@@ -156,7 +175,10 @@ afterAll(async () => {
 let apiKey: string | undefined;
 const api = async (path: string, body?: unknown, extra: Record<string, string> = {}) => {
   const headers: Record<string, string> = { ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}), ...extra };
-  const res = await fetch(`${url}${path}`, body === undefined ? { headers } : { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(
+    `${url}${path}`,
+    body === undefined ? { headers } : { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) },
+  );
   const text = await res.text();
   let json: any;
   try {

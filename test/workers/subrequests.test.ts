@@ -58,7 +58,9 @@ it("a VQA run's create, lease and results phases each take a bounded number of D
     const res = await app.request(path, { method: "POST", headers, body: JSON.stringify(body) });
     return { res, d1: calls - before };
   };
-  expect((await post("/v1/pool/register", { workerId: "w1", executionProvider: "cpu", ortVersion: "1.30.0", models: [tinyAdvert] }, pool)).res.status).toBe(200);
+  expect((await post("/v1/pool/register", { workerId: "w1", executionProvider: "cpu", ortVersion: "1.30.0", models: [tinyAdvert] }, pool)).res.status).toBe(
+    200,
+  );
   // warm: the first lease/results of a process also touch the worker row
   const counts: { create: number; lease: number; results: number }[] = [];
   for (let i = 0; i < 3; i++) {
@@ -77,7 +79,17 @@ it("a VQA run's create, lease and results phases each take a bounded number of D
         j.op === "decode" || j.op === "explain"
           ? { op: "decode", text: "two", tokens: [1], tokenTexts: ["two"], logprobs: [-0.1], finishReason: "length" }
           : { op: j.op, tensor: { shape: [1, 16, 128], dtype: "float32", norm: 1, mean: 0, std: 1 } },
-      receipt: { workerId: "w1", model: j.model, modelVersion: "0", modelSha256: "0", tokenizerSha256: "0", ortVersion: "1.30.0", executionProvider: "cpu", seed: 0, params: {} },
+      receipt: {
+        workerId: "w1",
+        model: j.model,
+        modelVersion: "0",
+        modelSha256: "0",
+        tokenizerSha256: "0",
+        ortVersion: "1.30.0",
+        executionProvider: "cpu",
+        seed: 0,
+        params: {},
+      },
       timings: { computeMs: 1 },
       cacheHit: false,
     })) as JobResult[];

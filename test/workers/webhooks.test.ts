@@ -59,9 +59,27 @@ async function runToCompletion(): Promise<string> {
         j.op === "decode"
           ? { op: "decode", text: "red", tokens: [5], tokenTexts: ["red"], logprobs: [-0.1], finishReason: "eos" }
           : j.op === "explain"
-            ? { op: "explain", label: "entailment", scores: { entailment: -0.1, contradiction: -2, neutral: -3 }, explanation: "because", text: "entailment because", tokens: [7], logprobs: [-0.2] }
+            ? {
+                op: "explain",
+                label: "entailment",
+                scores: { entailment: -0.1, contradiction: -2, neutral: -3 },
+                explanation: "because",
+                text: "entailment because",
+                tokens: [7],
+                logprobs: [-0.2],
+              }
             : { op: j.op, tensor: { shape: [1, 16, 128], dtype: "float32", norm: 1, mean: 0, std: 1 } },
-      receipt: { workerId: "w1", model: j.model, modelVersion: "0.1.0", modelSha256: tinyAdvert.sha256, tokenizerSha256: "b".repeat(64), ortVersion: "1.30.0", executionProvider: "cpu", seed: 0, params: {} },
+      receipt: {
+        workerId: "w1",
+        model: j.model,
+        modelVersion: "0.1.0",
+        modelSha256: tinyAdvert.sha256,
+        tokenizerSha256: "b".repeat(64),
+        ortVersion: "1.30.0",
+        executionProvider: "cpu",
+        seed: 0,
+        params: {},
+      },
       timings: { computeMs: 1 },
       cacheHit: false,
     }));

@@ -29,12 +29,15 @@ describe("example workflows", () => {
     expect(r.ok ? {} : r.errors).toEqual({});
   });
 
-  it.skipIf(!real).each(EXAMPLES)("%s validates against the shipped metalm-tiny catalog as written (skipped while gpu-worker/models/metalm-tiny is missing)", async (name) => {
-    const advert = await advertOfPackage(real!);
-    expect(advert.name).toBe(EXAMPLE_MODEL);
-    const r = validateWorkflow((await loadExample(name)).spec, await resolvedInputs(name), catalogFrom([advert]));
-    expect(r.ok ? {} : r.errors).toEqual({});
-  });
+  it.skipIf(!real).each(EXAMPLES)(
+    "%s validates against the shipped metalm-tiny catalog as written (skipped while gpu-worker/models/metalm-tiny is missing)",
+    async (name) => {
+      const advert = await advertOfPackage(real!);
+      expect(advert.name).toBe(EXAMPLE_MODEL);
+      const r = validateWorkflow((await loadExample(name)).spec, await resolvedInputs(name), catalogFrom([advert]));
+      expect(r.ok ? {} : r.errors).toEqual({});
+    },
+  );
 
   it.each(EXAMPLES)("%s declares the outputs the README promises and names itself after its file", async (name) => {
     const ex = await loadExample(name);

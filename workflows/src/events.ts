@@ -81,10 +81,15 @@ type EventMember = z.ZodObject<z.ZodRawShape & { type: z.ZodLiteral<RunEventType
  * const e = RunEventSchema.parse(JSON.parse(sse.data));
  * if (e.type === "token") process.stdout.write(e.text);
  */
-export const RunEventSchema: z.ZodType<RunEvent> = z.discriminatedUnion(
-  "type",
-  RUN_EVENT_TYPES.map((type) => (RUN_EVENT_DATA[type] as z.ZodObject).extend({ type: z.literal(type), ...envelope })) as unknown as [EventMember, ...EventMember[]],
-).meta({ id: "RunEvent" }) as unknown as z.ZodType<RunEvent>;
+export const RunEventSchema: z.ZodType<RunEvent> = z
+  .discriminatedUnion(
+    "type",
+    RUN_EVENT_TYPES.map((type) => (RUN_EVENT_DATA[type] as z.ZodObject).extend({ type: z.literal(type), ...envelope })) as unknown as [
+      EventMember,
+      ...EventMember[],
+    ],
+  )
+  .meta({ id: "RunEvent" }) as unknown as z.ZodType<RunEvent>;
 
 /**
  * Webhook event types (Standard Webhooks `type`), coarser than run events: a run's end is split

@@ -7,7 +7,10 @@ import type { InputDecl, WorkflowSpec } from "./spec.js";
 import { Sha256Schema } from "./wire.js";
 
 /** A stored image, referenced by content. */
-export const ImageValueSchema = z.object({ sha256: Sha256Schema, mime: z.string().min(1) }).strict().meta({ id: "ImageValue" });
+export const ImageValueSchema = z
+  .object({ sha256: Sha256Schema, mime: z.string().min(1) })
+  .strict()
+  .meta({ id: "ImageValue" });
 export type ImageValue = z.infer<typeof ImageValueSchema>;
 /** One resolved input value. */
 export const InputValueSchema = z.union([z.string(), z.number(), ImageValueSchema]).meta({ id: "InputValue" });

@@ -11,7 +11,13 @@ const IMG = "c".repeat(64);
 const inputs: InputValues = { image: { sha256: IMG, mime: "image/png" } };
 const answerOut: StepOutput = { op: "decode", text: "red", tokens: [9], tokenTexts: ["red"], logprobs: [-0.1], finishReason: "eos" };
 const whyOut: StepOutput = {
-  op: "explain", label: "entailment", scores: { entailment: -0.1 }, explanation: "the circle is red", text: "entailment because …", tokens: [], logprobs: [],
+  op: "explain",
+  label: "entailment",
+  scores: { entailment: -0.1 },
+  explanation: "the circle is red",
+  text: "entailment because …",
+  tokens: [],
+  logprobs: [],
 };
 
 function planOf(spec: WorkflowSpecInput = vqaSpec(), ins: InputValues = inputs, catalog = tinyCatalog) {
@@ -127,7 +133,13 @@ describe("cache keys", () => {
     expect(keys(vqaSpec(), { ...inputs, question: "what shape?" }).answer).not.toBe(base.answer);
     const spec = vqaSpec();
     spec.steps[0] = { ...spec.steps[0]!, encoder: "vision2" } as never;
-    const catalog = { "metalm-tiny": { ...tinyAdvert, encoders: [...tinyAdvert.encoders, { name: "vision2", modality: "image" as const, hiddenSize: 128 }], connectors: [...tinyAdvert.connectors, { name: "v2", encoder: "vision2" }] } };
+    const catalog = {
+      "metalm-tiny": {
+        ...tinyAdvert,
+        encoders: [...tinyAdvert.encoders, { name: "vision2", modality: "image" as const, hiddenSize: 128 }],
+        connectors: [...tinyAdvert.connectors, { name: "v2", encoder: "vision2" }],
+      },
+    };
     const k = keys(spec, inputs, catalog);
     expect([k.see !== base.see, k.dock !== base.dock, k.answer !== base.answer]).toEqual([true, true, true]);
   });

@@ -206,8 +206,7 @@ function fill(t: PendingText, outputs: OutputsById): string {
     .map((piece) => {
       if (typeof piece === "string") return piece;
       const v = outputField(Object.hasOwn(outputs, piece.stepId) ? outputs[piece.stepId] : undefined, piece.field);
-      if (v === undefined)
-        throw new NonRetryableError("unresolved_reference", `{{steps.${piece.stepId}.${piece.field}}} has no value yet`, piece);
+      if (v === undefined) throw new NonRetryableError("unresolved_reference", `{{steps.${piece.stepId}.${piece.field}}} has no value yet`, piece);
       return v;
     })
     .join("");

@@ -95,10 +95,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * const { spec, changed } = applyOverrides(old, { answer: { params: { temperature: 0.7 } } });
  * changed; // ["answer"]
  */
-export function applyOverrides(
-  spec: WorkflowSpec | WorkflowSpecInput,
-  overrides: StepOverrides,
-): { spec: WorkflowSpecInput; changed: string[] } {
+export function applyOverrides(spec: WorkflowSpec | WorkflowSpecInput, overrides: StepOverrides): { spec: WorkflowSpecInput; changed: string[] } {
   const steps = spec.steps as StepInput[];
   const ids = new Set(steps.map((s) => s.id));
   for (const [id, o] of Object.entries(overrides)) {

@@ -113,10 +113,9 @@ describe("DecodeParamsSchema", () => {
   });
 
   it("accepts the boundaries", () => {
-    expect(
-      DecodeParamsSchema.safeParse({ maxTokens: 256, temperature: 2, topP: 1, topK: 0, seed: 2 ** 32 - 1, stop: ["a", "b", "c", "d"] })
-        .success,
-    ).toBe(true);
+    expect(DecodeParamsSchema.safeParse({ maxTokens: 256, temperature: 2, topP: 1, topK: 0, seed: 2 ** 32 - 1, stop: ["a", "b", "c", "d"] }).success).toBe(
+      true,
+    );
   });
 });
 

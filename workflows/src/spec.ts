@@ -39,9 +39,7 @@ const NameSchema = z.string().min(1).max(128);
 
 // ---------------------------------------------------------------- inputs
 
-export const ImageInputDeclSchema = z
-  .object({ type: z.literal("image"), description: z.string().max(2000).optional() })
-  .strict();
+export const ImageInputDeclSchema = z.object({ type: z.literal("image"), description: z.string().max(2000).optional() }).strict();
 
 export const TextInputDeclSchema = z
   .object({
@@ -73,16 +71,12 @@ export const NumberInputDeclSchema = z
   .refine(
     (d) =>
       d.default === undefined ||
-      ((d.min === undefined || d.default >= d.min) &&
-        (d.max === undefined || d.default <= d.max) &&
-        (!d.integer || Number.isInteger(d.default))),
+      ((d.min === undefined || d.default >= d.min) && (d.max === undefined || d.default <= d.max) && (!d.integer || Number.isInteger(d.default))),
     { message: "default is outside min/max or not an integer", path: ["default"] },
   );
 
 /** An input declaration; a text/number input with a `default` is optional, all others required. */
-export const InputDeclSchema = z
-  .discriminatedUnion("type", [ImageInputDeclSchema, TextInputDeclSchema, NumberInputDeclSchema])
-  .meta({ id: "InputDecl" });
+export const InputDeclSchema = z.discriminatedUnion("type", [ImageInputDeclSchema, TextInputDeclSchema, NumberInputDeclSchema]).meta({ id: "InputDecl" });
 export type ImageInputDecl = z.infer<typeof ImageInputDeclSchema>;
 export type TextInputDecl = z.infer<typeof TextInputDeclSchema>;
 export type NumberInputDecl = z.infer<typeof NumberInputDeclSchema>;
@@ -109,7 +103,10 @@ export const DecodeParamsSchema = z
     topP: z.number().gt(0).max(1).default(1),
     topK: z.number().int().min(0).max(1_000_000).default(0),
     seed: z.number().int().min(0).max(0xffff_ffff).default(0),
-    stop: z.array(z.string().min(1).max(64)).max(4).default(() => []),
+    stop: z
+      .array(z.string().min(1).max(64))
+      .max(4)
+      .default(() => []),
   })
   .strict()
   .meta({ id: "DecodeParams" });
@@ -148,9 +145,7 @@ export const EncodeStepSchema = z
     path: ["image"],
   });
 
-export const ConnectStepSchema = z
-  .object({ ...stepBase, op: z.literal("connect"), from: StepIdSchema, connector: NameSchema.optional() })
-  .strict();
+export const ConnectStepSchema = z.object({ ...stepBase, op: z.literal("connect"), from: StepIdSchema, connector: NameSchema.optional() }).strict();
 
 const decodeFields = {
   model: NameSchema,
@@ -175,9 +170,7 @@ export const ExplainStepSchema = z
   .strict();
 
 /** One step; discriminated on `op` (an unknown op is a schema error on field `op`). */
-export const StepSchema = z
-  .discriminatedUnion("op", [EncodeStepSchema, ConnectStepSchema, DecodeStepSchema, ExplainStepSchema])
-  .meta({ id: "StepSpec" });
+export const StepSchema = z.discriminatedUnion("op", [EncodeStepSchema, ConnectStepSchema, DecodeStepSchema, ExplainStepSchema]).meta({ id: "StepSpec" });
 export type EncodeStep = z.infer<typeof EncodeStepSchema>;
 export type ConnectStep = z.infer<typeof ConnectStepSchema>;
 export type DecodeStep = z.infer<typeof DecodeStepSchema>;
@@ -215,13 +208,9 @@ export const WorkflowSpecSchema = z
   .object({
     name: z.string().regex(WORKFLOW_NAME_RE, "name must match [a-z0-9-_]{1,64}").optional(),
     description: z.string().max(4000).optional(),
-    inputs: z
-      .record(z.string().regex(INPUT_NAME_RE, "input name must match [a-zA-Z_][a-zA-Z0-9_]{0,63}"), InputDeclSchema)
-      .default(() => ({})),
+    inputs: z.record(z.string().regex(INPUT_NAME_RE, "input name must match [a-zA-Z_][a-zA-Z0-9_]{0,63}"), InputDeclSchema).default(() => ({})),
     steps: z.array(StepSchema).min(1).max(MAX_STEPS),
-    outputs: z
-      .record(z.string().regex(INPUT_NAME_RE, "output name must match [a-zA-Z_][a-zA-Z0-9_]{0,63}"), TemplateSchema)
-      .default(() => ({})),
+    outputs: z.record(z.string().regex(INPUT_NAME_RE, "output name must match [a-zA-Z_][a-zA-Z0-9_]{0,63}"), TemplateSchema).default(() => ({})),
     /**
      * Run-level deadline (ms from creation): a run not finished by then ends `timed_out`. Unset:
      * the edge's default (`RUN_TIMEOUT_MS`, 10 minutes). Not part of any cache key.

@@ -12,11 +12,23 @@ describe("transition tables", () => {
 
   it("steps follow pending → queued → running → final, with retry, cached and skipped", () => {
     for (const [from, to] of [
-      ["pending", "queued"], ["queued", "running"], ["running", "succeeded"], ["running", "queued"],
-      ["pending", "cached"], ["queued", "cached"], ["pending", "skipped"], ["queued", "skipped"], ["running", "timed_out"],
+      ["pending", "queued"],
+      ["queued", "running"],
+      ["running", "succeeded"],
+      ["running", "queued"],
+      ["pending", "cached"],
+      ["queued", "cached"],
+      ["pending", "skipped"],
+      ["queued", "skipped"],
+      ["running", "timed_out"],
     ] as [StepStatus, StepStatus][])
       expect(canTransition("step", from, to), `${from} → ${to}`).toBe(true);
-    for (const [from, to] of [["pending", "running"], ["running", "cached"], ["running", "skipped"], ["running", "running"]] as [StepStatus, StepStatus][])
+    for (const [from, to] of [
+      ["pending", "running"],
+      ["running", "cached"],
+      ["running", "skipped"],
+      ["running", "running"],
+    ] as [StepStatus, StepStatus][])
       expect(canTransition("step", from, to), `${from} → ${to}`).toBe(false);
   });
 

@@ -50,7 +50,11 @@ export const STEP_TRANSITIONS: { readonly [S in StepStatus]: readonly StepStatus
 export class IllegalTransitionError extends NonRetryableError {
   declare readonly details: { kind: "run" | "step"; from: string; to: string; id?: string };
   constructor(kind: "run" | "step", from: string, to: string, id?: string) {
-    super("illegal_transition", `illegal ${kind} transition${id ? ` of '${id}'` : ""}: ${from} → ${to}`, id === undefined ? { kind, from, to } : { kind, from, to, id });
+    super(
+      "illegal_transition",
+      `illegal ${kind} transition${id ? ` of '${id}'` : ""}: ${from} → ${to}`,
+      id === undefined ? { kind, from, to } : { kind, from, to, id },
+    );
   }
 }
 
@@ -131,9 +135,7 @@ export function advanceRun(steps: readonly StepSnapshot[]): RunAdvance {
       }
     }
   }
-  const ready = steps
-    .filter((s) => status.get(s.id) === "pending" && s.valueDeps.every((d) => hasOutput(depStatus(s, d))))
-    .map((s) => s.id);
+  const ready = steps.filter((s) => status.get(s.id) === "pending" && s.valueDeps.every((d) => hasOutput(depStatus(s, d)))).map((s) => s.id);
   const finals = [...status.values()];
   let runStatus: RunStatus;
   if (finals.some((st) => !isTerminal(st))) runStatus = "running";

@@ -64,4 +64,3 @@ export function hasOutput(status: StepStatus): boolean {
 export function isDead(status: StepStatus): boolean {
   return STEP_DEAD.has(status);
 }
-

@@ -34,9 +34,12 @@ describe("parseTemplate", () => {
 
   it("text without braces renders unchanged (property)", () => {
     fc.assert(
-      fc.property(fc.string().filter((s) => !s.includes("{{")), (s) => {
-        expect(renderTemplate(s, () => undefined)).toEqual({ ok: true, text: s });
-      }),
+      fc.property(
+        fc.string().filter((s) => !s.includes("{{")),
+        (s) => {
+          expect(renderTemplate(s, () => undefined)).toEqual({ ok: true, text: s });
+        },
+      ),
     );
   });
 });

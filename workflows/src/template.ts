@@ -41,8 +41,7 @@ const FIELD_RE = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
 export function parseRefPath(path: string): Ref | undefined {
   const seg = path.split(".");
   if (seg[0] === "inputs" && seg.length === 2 && INPUT_NAME_RE.test(seg[1]!)) return { kind: "input", name: seg[1]! };
-  if (seg[0] === "steps" && seg.length === 3 && STEP_ID_RE.test(seg[1]!) && FIELD_RE.test(seg[2]!))
-    return { kind: "step", stepId: seg[1]!, field: seg[2]! };
+  if (seg[0] === "steps" && seg.length === 3 && STEP_ID_RE.test(seg[1]!) && FIELD_RE.test(seg[2]!)) return { kind: "step", stepId: seg[1]!, field: seg[2]! };
   return undefined;
 }
 
@@ -159,8 +158,12 @@ export function recordLookup(
 ): RefLookup {
   return (ref) =>
     ref.kind === "input"
-      ? Object.hasOwn(inputs, ref.name) ? inputs[ref.name] : undefined
-      : Object.hasOwn(steps, ref.stepId) && Object.hasOwn(steps[ref.stepId]!, ref.field) ? steps[ref.stepId]![ref.field] : undefined;
+      ? Object.hasOwn(inputs, ref.name)
+        ? inputs[ref.name]
+        : undefined
+      : Object.hasOwn(steps, ref.stepId) && Object.hasOwn(steps[ref.stepId]!, ref.field)
+        ? steps[ref.stepId]![ref.field]
+        : undefined;
 }
 
 /**

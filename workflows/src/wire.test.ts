@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { tinyAdvert, TINY_SHA } from "./fixtures.js";
-import {
-  catalogFrom,
-  JobResultSchema,
-  JobSchema,
-  LeaseRequestSchema,
-  RegisterRequestSchema,
-  StepOutputSchema,
-} from "./wire.js";
+import { catalogFrom, JobResultSchema, JobSchema, LeaseRequestSchema, RegisterRequestSchema, StepOutputSchema } from "./wire.js";
 
 const base = { jobId: "j1", leaseId: "l1", runId: "r1", stepId: "s1", attempt: 1, deadlineAt: 1000, model: "metalm-tiny" };
 const recipe = { model: "metalm-tiny", encoder: "vision", image: { sha256: TINY_SHA } };
@@ -16,7 +9,9 @@ describe("wire schemas", () => {
   it("register request carries model adverts", () => {
     const r = RegisterRequestSchema.parse({ workerId: "w", executionProvider: "cpu", ortVersion: "1.30.0", models: [tinyAdvert] });
     expect(r.models[0]?.encoders).toHaveLength(2);
-    expect(RegisterRequestSchema.safeParse({ workerId: "w", executionProvider: "cpu", ortVersion: "1", models: [{ ...tinyAdvert, sha256: "x" }] }).success).toBe(false);
+    expect(
+      RegisterRequestSchema.safeParse({ workerId: "w", executionProvider: "cpu", ortVersion: "1", models: [{ ...tinyAdvert, sha256: "x" }] }).success,
+    ).toBe(false);
   });
 
   it("lease request bounds max and waitMs", () => {
@@ -31,7 +26,10 @@ describe("wire schemas", () => {
     const dec = JobSchema.parse({
       ...base,
       op: "decode",
-      segments: [{ kind: "span", recipe: { connector: "vision", source: recipe } }, { kind: "text", text: "answer:" }],
+      segments: [
+        { kind: "span", recipe: { connector: "vision", source: recipe } },
+        { kind: "text", text: "answer:" },
+      ],
       params: { maxTokens: 4 },
     });
     expect(dec.op === "decode" && dec.params.topP).toBe(1);
@@ -49,7 +47,17 @@ describe("wire schemas", () => {
       leaseId: "l1",
       ok: true,
       output: { op: "encode", tensor: { shape: [1, 16, 128], dtype: "float32", norm: 1, mean: 0, std: 1 } },
-      receipt: { workerId: "w", model: "m", modelVersion: "1", modelSha256: TINY_SHA, tokenizerSha256: TINY_SHA, ortVersion: "1", executionProvider: "cpu", seed: 0, params: {} },
+      receipt: {
+        workerId: "w",
+        model: "m",
+        modelVersion: "1",
+        modelSha256: TINY_SHA,
+        tokenizerSha256: TINY_SHA,
+        ortVersion: "1",
+        executionProvider: "cpu",
+        seed: 0,
+        params: {},
+      },
       timings: { computeMs: 3 },
       cacheHit: false,
     });

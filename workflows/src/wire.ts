@@ -83,17 +83,12 @@ export const EncodeRecipeSchema = z
   .meta({ id: "EncodeRecipe" });
 export type EncodeRecipe = z.infer<typeof EncodeRecipeSchema>;
 
-export const ConnectRecipeSchema = z
-  .object({ connector: z.string().min(1), source: EncodeRecipeSchema })
-  .meta({ id: "ConnectRecipe" });
+export const ConnectRecipeSchema = z.object({ connector: z.string().min(1), source: EncodeRecipeSchema }).meta({ id: "ConnectRecipe" });
 export type ConnectRecipe = z.infer<typeof ConnectRecipeSchema>;
 
 /** A resolved decode segment: a connected span (by recipe) or literal text. */
 export const SegmentSchema = z
-  .discriminatedUnion("kind", [
-    z.object({ kind: z.literal("span"), recipe: ConnectRecipeSchema }),
-    z.object({ kind: z.literal("text"), text: z.string() }),
-  ])
+  .discriminatedUnion("kind", [z.object({ kind: z.literal("span"), recipe: ConnectRecipeSchema }), z.object({ kind: z.literal("text"), text: z.string() })])
   .meta({ id: "Segment" });
 export type Segment = z.infer<typeof SegmentSchema>;
 
@@ -130,9 +125,7 @@ export const ExplainJobSchema = z.object({
   params: DecodeParamsSchema,
 });
 /** A leased job; discriminated on `op`. */
-export const JobSchema = z
-  .discriminatedUnion("op", [EncodeJobSchema, ConnectJobSchema, DecodeJobSchema, ExplainJobSchema])
-  .meta({ id: "Job" });
+export const JobSchema = z.discriminatedUnion("op", [EncodeJobSchema, ConnectJobSchema, DecodeJobSchema, ExplainJobSchema]).meta({ id: "Job" });
 export type Job = z.infer<typeof JobSchema>;
 export type JobOf<O extends Job["op"]> = Extract<Job, { op: O }>;
 /** The op-specific part of a job (what the planner computes; the edge adds ids and lease data). */
@@ -271,25 +264,17 @@ export type LeaseResponse = z.infer<typeof LeaseResponseSchema>;
 /** `POST /v1/pool/heartbeat`. */
 export const HeartbeatRequestSchema = z.object({ workerId: Id, jobIds: z.array(Id).max(1024) }).meta({ id: "HeartbeatRequest" });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequestSchema>;
-export const HeartbeatResponseSchema = z
-  .object({ cancel: z.array(Id), lost: z.array(Id) })
-  .meta({ id: "HeartbeatResponse" });
+export const HeartbeatResponseSchema = z.object({ cancel: z.array(Id), lost: z.array(Id) }).meta({ id: "HeartbeatResponse" });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
 /** `POST /v1/pool/progress` (optional). */
-export const ProgressRequestSchema = z
-  .object({ workerId: Id, jobId: Id, tokens: z.array(ProgressTokenSchema).max(1024) })
-  .meta({ id: "ProgressRequest" });
+export const ProgressRequestSchema = z.object({ workerId: Id, jobId: Id, tokens: z.array(ProgressTokenSchema).max(1024) }).meta({ id: "ProgressRequest" });
 export type ProgressRequest = z.infer<typeof ProgressRequestSchema>;
 export const ProgressResponseSchema = z.object({ cancel: z.boolean() }).meta({ id: "ProgressResponse" });
 export type ProgressResponse = z.infer<typeof ProgressResponseSchema>;
 
 /** `POST /v1/pool/results`. */
-export const ResultsRequestSchema = z
-  .object({ workerId: Id, results: z.array(JobResultSchema).min(1).max(64) })
-  .meta({ id: "ResultsRequest" });
+export const ResultsRequestSchema = z.object({ workerId: Id, results: z.array(JobResultSchema).min(1).max(64) }).meta({ id: "ResultsRequest" });
 export type ResultsRequest = z.infer<typeof ResultsRequestSchema>;
-export const ResultsResponseSchema = z
-  .object({ accepted: z.array(Id), ignored: z.array(Id) })
-  .meta({ id: "ResultsResponse" });
+export const ResultsResponseSchema = z.object({ accepted: z.array(Id), ignored: z.array(Id) }).meta({ id: "ResultsResponse" });
 export type ResultsResponse = z.infer<typeof ResultsResponseSchema>;

@@ -181,7 +181,13 @@ function start(): void {
         row.appendChild(cb);
         row.appendChild(el("label", { for: `in-${name}-reuse`, style: "margin:0;font-weight:500" }, `use the sample image ${file}`));
         row.appendChild(
-          el("img", { src: `/ui/examples/files/${encodeURIComponent(file)}`, alt: "", width: "48", height: "48", style: "image-rendering:pixelated;border:1px solid #d5d9e0" }),
+          el("img", {
+            src: `/ui/examples/files/${encodeURIComponent(file)}`,
+            alt: "",
+            width: "48",
+            height: "48",
+            style: "image-rendering:pixelated;border:1px solid #d5d9e0",
+          }),
         );
         w.insertBefore(row, w.querySelector("[data-preview]"));
         if (input) input.required = false;
@@ -208,9 +214,7 @@ function start(): void {
     } else {
       status.appendChild(el("span", { class: "valid-ok" }, "✓ Valid"));
       const n = stepsOf(json).length;
-      status.appendChild(
-        document.createTextNode(` — ${n} step${n === 1 ? "" : "s"}${todo ? `; ${todo} input${todo === 1 ? "" : "s"} still to fill.` : "."}`),
-      );
+      status.appendChild(document.createTextNode(` — ${n} step${n === 1 ? "" : "s"}${todo ? `; ${todo} input${todo === 1 ? "" : "s"} still to fill.` : "."}`));
     }
     const item = (key: string, labelNodes: Node[]) => {
       const issues: ValidationIssue[] = errors[key] ?? [];
@@ -237,7 +241,14 @@ function start(): void {
       if (errors[g]?.length) list.appendChild(item(g, [el("strong", null, GROUPS[g] ?? g)]));
     }
     steps.forEach((s, i) => {
-      list.appendChild(item(s.key, [el("span", { class: "muted" }, `${i + 1}. `), el("strong", null, s.key), document.createTextNode(" "), el("span", { class: "op mono" }, s.op)]));
+      list.appendChild(
+        item(s.key, [
+          el("span", { class: "muted" }, `${i + 1}. `),
+          el("strong", null, s.key),
+          document.createTextNode(" "),
+          el("span", { class: "op mono" }, s.op),
+        ]),
+      );
     });
     check!.appendChild(status);
     check!.appendChild(list);

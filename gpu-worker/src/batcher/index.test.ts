@@ -64,7 +64,12 @@ describe("DynamicBatcher", () => {
   });
 
   it("runs unbatchable (null-key) jobs without waiting", async () => {
-    const b = new DynamicBatcher<string, string>({ maxBatchSize: 8, maxQueueDelayMs: 60_000, keyOf: (j) => (j.startsWith("solo") ? null : j), run: async (jobs) => jobs });
+    const b = new DynamicBatcher<string, string>({
+      maxBatchSize: 8,
+      maxQueueDelayMs: 60_000,
+      keyOf: (j) => (j.startsWith("solo") ? null : j),
+      run: async (jobs) => jobs,
+    });
     const t0 = performance.now();
     expect(await b.submit("solo-1")).toBe("solo-1");
     expect(performance.now() - t0).toBeLessThan(1000);

@@ -102,16 +102,27 @@ export async function explain(pkg: ModelPackage, reqs: readonly ExplainRequest[]
       return ids;
     }),
   );
-  const { scores, cache, rowOf } = await scoreContinuations(pkg, reqs.map((r) => r.prompt), labelIds);
+  const { scores, cache, rowOf } = await scoreContinuations(
+    pkg,
+    reqs.map((r) => r.prompt),
+    labelIds,
+  );
   let chosen: KvCache | undefined;
   try {
     const best = scores.map((s) => s.reduce((bi, v, i) => (v > s[bi]! ? i : bi), 0));
     chosen = cache.select(best.map((l, b) => rowOf[b]![l]!));
     cache.dispose();
     const becauseIds = tok.encode(BECAUSE);
-    const emb = await embedTokens(pkg, reqs.flatMap(() => becauseIds));
+    const emb = await embedTokens(
+      pkg,
+      reqs.flatMap(() => becauseIds),
+    );
     const n = becauseIds.length;
-    const r = await decoderForward(pkg, reqs.map((_, b) => ({ data: emb.subarray(b * n * H, (b + 1) * n * H), length: n })), chosen);
+    const r = await decoderForward(
+      pkg,
+      reqs.map((_, b) => ({ data: emb.subarray(b * n * H, (b + 1) * n * H), length: n })),
+      chosen,
+    );
     const logits = reqs.map((_, b) => logitsAt(r, b, n - 1, V));
     const gen = await continueGeneration(pkg, chosen, logits, realLengths(chosen), reqs);
     chosen = undefined; // continueGeneration owns and disposed it

@@ -39,7 +39,10 @@ async function embeddingTable(pkg: ModelPackage): Promise<Float32Array | null> {
   const { vocabSize: V, hiddenSize: H } = pkg.manifest.decoder;
   let table: Float32Array | null = null;
   if (V * H * 4 <= MAX_TABLE_BYTES) {
-    table = await runEmbed(pkg, Array.from({ length: V }, (_, i) => i));
+    table = await runEmbed(
+      pkg,
+      Array.from({ length: V }, (_, i) => i),
+    );
     const probe = [1, V - 1, 0, Math.floor(V / 2), 1].map((x) => Math.min(V - 1, x));
     const direct = await runEmbed(pkg, probe);
     const same = probe.every((id, k) => table!.subarray(id * H, (id + 1) * H).every((v, j) => v === direct[k * H + j]));

@@ -74,7 +74,10 @@ describe("sampling, stops, limits, cancel, streaming", () => {
   it("finishes on eos (eos listed in tokens, not in text)", async () => {
     const [full] = await rt.decode([{ prompt: prompts.vqa!, params: greedy(8) }]);
     const eos = full!.tokens[3]!; // pretend a later greedy token is eos
-    const pkg = { ...rt.pkg, manifest: { ...rt.pkg.manifest, decoder: { ...rt.pkg.manifest.decoder, specialTokens: { ...rt.pkg.manifest.decoder.specialTokens, eos } } } };
+    const pkg = {
+      ...rt.pkg,
+      manifest: { ...rt.pkg.manifest, decoder: { ...rt.pkg.manifest.decoder, specialTokens: { ...rt.pkg.manifest.decoder.specialTokens, eos } } },
+    };
     const { generate } = await import("./generate.js");
     const [r] = await generate(pkg, [{ prompt: prompts.vqa!, params: greedy(8) }]);
     expect(r!.finishReason).toBe("eos");

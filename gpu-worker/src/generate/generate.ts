@@ -65,10 +65,20 @@ export async function generate(pkg: ModelPackage, reqs: readonly GenerateRequest
   if (reqs.length === 0) return [];
   if (!useCache) return generateRecompute(pkg, reqs);
   const cache = new KvCache(pkg.manifest.decoder.kvCache, reqs.length);
-  const first = await decoderForward(pkg, reqs.map((r) => r.prompt), cache);
+  const first = await decoderForward(
+    pkg,
+    reqs.map((r) => r.prompt),
+    cache,
+  );
   const V = pkg.manifest.decoder.vocabSize;
   const lastLogits = reqs.map((r, b) => logitsAt(first, b, r.prompt.length - 1, V));
-  return continueGeneration(pkg, cache, lastLogits, reqs.map((r) => r.prompt.length), reqs);
+  return continueGeneration(
+    pkg,
+    cache,
+    lastLogits,
+    reqs.map((r) => r.prompt.length),
+    reqs,
+  );
 }
 
 /**
@@ -105,7 +115,11 @@ export async function continueGeneration(
       const ids = active.map((i) => rows[i]!.out.tokens.at(-1)!);
       const H = pkg.manifest.decoder.hiddenSize;
       const emb = await embedTokens(pkg, ids);
-      const r = await decoderForward(pkg, ids.map((_, k) => ({ data: emb.subarray(k * H, (k + 1) * H), length: 1 })), cache);
+      const r = await decoderForward(
+        pkg,
+        ids.map((_, k) => ({ data: emb.subarray(k * H, (k + 1) * H), length: 1 })),
+        cache,
+      );
       logits = active.map((_, k) => logitsAt(r, k, 0, V));
     }
   } finally {
@@ -121,7 +135,11 @@ async function generateRecompute(pkg: ModelPackage, reqs: readonly GenerateReque
   let active = rows.map((_, i) => i);
   while (active.length) {
     const cache = new KvCache(pkg.manifest.decoder.kvCache, active.length);
-    const r = await decoderForward(pkg, active.map((i) => rows[i]!.seq!), cache);
+    const r = await decoderForward(
+      pkg,
+      active.map((i) => rows[i]!.seq!),
+      cache,
+    );
     cache.dispose();
     for (let k = 0; k < active.length; k++) {
       const row = rows[active[k]!]!;

@@ -5,7 +5,14 @@ import { KvCache } from "./kv-cache.js";
 const spec = { layers: 1, heads: 1, headDim: 2, pastKey: "pk.{i}", pastValue: "pv.{i}", presentKey: "k.{i}", presentValue: "v.{i}" };
 const present = (batch: number, total: number, base: number) => {
   const data = Float32Array.from({ length: batch * total * 2 }, (_, i) => base + i);
-  return { "k.0": new ort.Tensor("float32", data, [batch, 1, total, 2]), "v.0": new ort.Tensor("float32", data.map((x) => -x), [batch, 1, total, 2]) };
+  return {
+    "k.0": new ort.Tensor("float32", data, [batch, 1, total, 2]),
+    "v.0": new ort.Tensor(
+      "float32",
+      data.map((x) => -x),
+      [batch, 1, total, 2],
+    ),
+  };
 };
 
 describe("KvCache (one owner of past keys/values and their mask)", () => {

@@ -36,7 +36,8 @@ export function sniffImage(bytes: Uint8Array): ImageFormat | undefined {
 export function imageDimensions(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (format === "png") {
-    if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") throw new ImageError("corrupt PNG: missing IHDR header", "corrupt_image");
+    if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR")
+      throw new ImageError("corrupt PNG: missing IHDR header", "corrupt_image");
     return { width: dv.getUint32(16), height: dv.getUint32(20) };
   }
   let i = 2;

@@ -57,10 +57,22 @@ describe("image decoding", () => {
     expect(err(() => decodeImage(png.subarray(0, png.length - 30))).code).toBe("corrupt_image");
     const jpg = makeJpeg(32, 32, (x, y) => [x * 8, y * 8, 0]);
     expect(err(() => decodeImage(jpg.subarray(0, 40))).code).toBe("corrupt_image");
-    const e = err(() => decodeImage(makePng(100, 100, () => [0, 0, 0, 255]), { maxPixels: 9999 }));
+    const e = err(() =>
+      decodeImage(
+        makePng(100, 100, () => [0, 0, 0, 255]),
+        { maxPixels: 9999 },
+      ),
+    );
     expect(e.code).toBe("image_too_large");
     expect(e.message).toMatch(/100×100 = 10000 pixels, over the limit of 9999/);
-    expect(err(() => decodeImage(makeJpeg(100, 100, () => [0, 0, 0]), { maxPixels: 9999 })).code).toBe("image_too_large");
+    expect(
+      err(() =>
+        decodeImage(
+          makeJpeg(100, 100, () => [0, 0, 0]),
+          { maxPixels: 9999 },
+        ),
+      ).code,
+    ).toBe("image_too_large");
   });
 });
 

@@ -28,7 +28,14 @@ describe("executeJob", () => {
     expect(enc.output).toMatchObject({ op: "encode", tensor: { shape: reference.encodings["vision:a"]!.encode.shape, dtype: "float32" } });
     if (enc.output.op !== "encode") throw new Error();
     expect(enc.output.tensor.norm).toBeCloseTo(reference.encodings["vision:a"]!.encode.norm, 3);
-    expect(enc.receipt).toMatchObject({ workerId: "w-test", model, modelSha256: rt.pkg.sha256, tokenizerSha256: rt.pkg.tokenizerSha256, ortVersion: "1.30.0", executionProvider: "cpu" });
+    expect(enc.receipt).toMatchObject({
+      workerId: "w-test",
+      model,
+      modelSha256: rt.pkg.sha256,
+      tokenizerSha256: rt.pkg.tokenizerSha256,
+      ortVersion: "1.30.0",
+      executionProvider: "cpu",
+    });
 
     const c = reference.cases.find((x) => x.name === "vqa")!;
     const params = { ...greedy(8), seed: 7 };
@@ -50,7 +57,17 @@ describe("executeJob", () => {
     const conn = okOf(await e.executeJob({ ...base(model), op: "connect", recipe: { connector: "vision", source } }));
     expect(conn.cacheHit).toBe(false); // connector output is new, the encoder output came from the cache
     expect(fresh.cache.stats()).toMatchObject({ hits: 2, misses: 2 });
-    const dec = okOf(await e.executeJob({ ...base(model), op: "decode", segments: [{ kind: "span", recipe: { connector: "vision", source } }, { kind: "text", text: "caption:" }], params: greedy(2) }));
+    const dec = okOf(
+      await e.executeJob({
+        ...base(model),
+        op: "decode",
+        segments: [
+          { kind: "span", recipe: { connector: "vision", source } },
+          { kind: "text", text: "caption:" },
+        ],
+        params: greedy(2),
+      }),
+    );
     expect(dec.cacheHit).toBe(true);
     expect(fresh.cache.stats()).toMatchObject({ hits: 3, misses: 2 });
   });
@@ -74,7 +91,15 @@ describe("executeJob", () => {
       const jobs: Job[] = sources.flatMap((source) => [
         { ...base(model), op: "encode", recipe: source },
         { ...base(model), op: "connect", recipe: { connector: "vision", source } },
-        { ...base(model), op: "decode", segments: [{ kind: "span", recipe: { connector: "vision", source } }, { kind: "text", text: "caption:" }], params: greedy(2) },
+        {
+          ...base(model),
+          op: "decode",
+          segments: [
+            { kind: "span", recipe: { connector: "vision", source } },
+            { kind: "text", text: "caption:" },
+          ],
+          params: greedy(2),
+        },
       ]);
       const hits = await e.prefetchMany(jobs);
       expect(calls).toEqual({ enc: 1, conn: 1 });
@@ -100,22 +125,41 @@ describe("executeJob", () => {
     const e = new JobExecutor(new Map([[fresh.name, fresh]]), "w");
     const model = fresh.name;
     const source = { model, encoder: "vision", image: { sha256: sha256Hex(referencePngs.a!) } };
-    const job: Job = { ...base(model), op: "decode", segments: [{ kind: "span", recipe: { connector: "vision", source } }, { kind: "text", text: "caption:" }], params: greedy(2) };
+    const job: Job = {
+      ...base(model),
+      op: "decode",
+      segments: [
+        { kind: "span", recipe: { connector: "vision", source } },
+        { kind: "text", text: "caption:" },
+      ],
+      params: greedy(2),
+    };
     const first = await e.prefetch(job);
     expect(first).toBe(false);
     expect(fresh.cache.has(fresh.encodeKey(source))).toBe(true);
     expect(okOf(await e.executeJob(job, { prefetchHit: first })).cacheHit).toBe(false);
     const second = await e.prefetch(job);
     expect(okOf(await e.executeJob(job, { prefetchHit: second })).cacheHit).toBe(true);
-    expect(await e.prefetch({ ...job, segments: [{ kind: "span", recipe: { connector: "vision", source: { ...source, image: { sha256: "f".repeat(64) } } } }] })).toBe(true); // failures surface when the job runs
+    expect(
+      await e.prefetch({ ...job, segments: [{ kind: "span", recipe: { connector: "vision", source: { ...source, image: { sha256: "f".repeat(64) } } } }] }),
+    ).toBe(true); // failures surface when the job runs
   });
 
   it("reports clear, typed errors without sinking the batch", async () => {
     const model = rt.name;
-    const bad: Job = { ...base(model), op: "decode", segments: [{ kind: "span", recipe: { connector: "vision", source: { model, encoder: "vision", image: { sha256: "0".repeat(64) } } } }], params: greedy(2) };
+    const bad: Job = {
+      ...base(model),
+      op: "decode",
+      segments: [{ kind: "span", recipe: { connector: "vision", source: { model, encoder: "vision", image: { sha256: "0".repeat(64) } } } }],
+      params: greedy(2),
+    };
     const good: Job = { ...base(model), op: "decode", segments: [{ kind: "text", text: "caption:" }], params: greedy(2) };
     const unknown: Job = { ...base("nope"), op: "decode", segments: [{ kind: "text", text: "x" }], params: greedy(2) };
-    const wrongConnector: Job = { ...base(model), op: "connect", recipe: { connector: "text", source: { model, encoder: "vision", image: { sha256: "0".repeat(64) } } } };
+    const wrongConnector: Job = {
+      ...base(model),
+      op: "connect",
+      recipe: { connector: "text", source: { model, encoder: "vision", image: { sha256: "0".repeat(64) } } },
+    };
     const [b, g, u, w] = await ex.executeBatch([{ job: bad }, { job: good }, { job: unknown }, { job: wrongConnector }]);
     expect(b!.ok).toBe(false);
     expect(g!.ok).toBe(true);
@@ -149,7 +193,8 @@ describe("dynamic batching of jobs", () => {
       expect(b.jobId).toBe(jobs[i]!.jobId);
       const strip = (o: typeof b.output) => JSON.parse(JSON.stringify(o, (k, v) => (k === "logprobs" || k === "scores" ? undefined : v)));
       expect(strip(b.output)).toEqual(strip(alone.output));
-      if (b.output.op === "decode" && alone.output.op === "decode") b.output.logprobs.forEach((lp, j) => expect(lp).toBeCloseTo((alone.output as { logprobs: number[] }).logprobs[j]!, 4));
+      if (b.output.op === "decode" && alone.output.op === "decode")
+        b.output.logprobs.forEach((lp, j) => expect(lp).toBeCloseTo((alone.output as { logprobs: number[] }).logprobs[j]!, 4));
     }
   });
 });

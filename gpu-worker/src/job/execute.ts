@@ -111,7 +111,12 @@ export class JobExecutor {
       if (!rt) return true;
       let keys: string[];
       try {
-        keys = job.op === "encode" ? [rt.encodeKey(job.recipe)] : job.op === "connect" ? [rt.connectKey(job.recipe)] : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connectKey(s.recipe)] : []));
+        keys =
+          job.op === "encode"
+            ? [rt.encodeKey(job.recipe)]
+            : job.op === "connect"
+              ? [rt.connectKey(job.recipe)]
+              : job.segments.flatMap((s) => (s.kind === "span" ? [rt.connectKey(s.recipe)] : []));
       } catch {
         keysOf.set(job, null);
         return true; // a failure surfaces when the job runs
@@ -196,7 +201,16 @@ export class JobExecutor {
     };
   }
 
-  private ok(job: Job, rt: ModelRuntime, output: StepOutput, cacheHit: boolean, t0: number, ctx: JobContext | undefined, seed: number, params: Record<string, unknown>): JobResult {
+  private ok(
+    job: Job,
+    rt: ModelRuntime,
+    output: StepOutput,
+    cacheHit: boolean,
+    t0: number,
+    ctx: JobContext | undefined,
+    seed: number,
+    params: Record<string, unknown>,
+  ): JobResult {
     const timings: { computeMs: number; queueMs?: number } = { computeMs: performance.now() - t0 };
     if (ctx?.queueMs !== undefined) timings.queueMs = ctx.queueMs;
     if (ctx?.prefetchHit === false) cacheHit = false;
@@ -215,7 +229,12 @@ export class JobExecutor {
       }
       case "connect": {
         const { tensor, hit } = await rt.connect(first.recipe);
-        return [this.ok(first, rt, { op: "connect", tensor: summarize(tensor) }, hit, t0, items[0]!.ctx, 0, { connector: first.recipe.connector, encoder: first.recipe.source.encoder })];
+        return [
+          this.ok(first, rt, { op: "connect", tensor: summarize(tensor) }, hit, t0, items[0]!.ctx, 0, {
+            connector: first.recipe.connector,
+            encoder: first.recipe.source.encoder,
+          }),
+        ];
       }
       case "decode":
       case "explain":
@@ -245,7 +264,14 @@ export class JobExecutor {
         ready.forEach((r, k) => {
           const g = out[k]!;
           const { job, ctx } = items[r.i]!;
-          const output: StepOutput = { op: "decode", text: g.text, tokens: g.tokens, tokenTexts: g.tokenTexts, logprobs: g.logprobs, finishReason: g.finishReason };
+          const output: StepOutput = {
+            op: "decode",
+            text: g.text,
+            tokens: g.tokens,
+            tokenTexts: g.tokenTexts,
+            logprobs: g.logprobs,
+            finishReason: g.finishReason,
+          };
           results[r.i] = this.ok(job, rt, output, r.hit, t0, ctx, r.req.params.seed, { ...r.req.params });
         });
       } else {
@@ -253,7 +279,15 @@ export class JobExecutor {
         ready.forEach((r, k) => {
           const x = out[k]!;
           const { job, ctx } = items[r.i]!;
-          const output: StepOutput = { op: "explain", label: x.label, scores: x.scores, explanation: x.explanation, text: x.text, tokens: x.tokens, logprobs: x.logprobs };
+          const output: StepOutput = {
+            op: "explain",
+            label: x.label,
+            scores: x.scores,
+            explanation: x.explanation,
+            text: x.text,
+            tokens: x.tokens,
+            logprobs: x.logprobs,
+          };
           results[r.i] = this.ok(job, rt, output, r.hit, t0, ctx, r.req.params.seed, { ...r.req.params, labels: r.req.labels });
         });
       }

@@ -185,7 +185,11 @@ export class ModelRuntime {
         await this.cache
           .computeMany([...byKey.keys()], async (keys) => {
             const bytes = await Promise.all(keys.map((k) => this.imageBytes(byKey.get(k)!)));
-            return this.encodeImagesBytes(encoder, bytes, keys.map((k) => scopeOf(byKey.get(k)!)));
+            return this.encodeImagesBytes(
+              encoder,
+              bytes,
+              keys.map((k) => scopeOf(byKey.get(k)!)),
+            );
           })
           .catch(() => {}); // one by one, in the jobs
       }),
@@ -294,7 +298,9 @@ export class ModelRuntime {
       }
     }
     const emb = await embedTokens(this.pkg, ids);
-    const parts = plan.map((p) => (p.kind === "tokens" ? { data: emb.subarray(p.from * H, (p.from + p.n) * H), length: p.n } : { data: p.t.data, length: p.t.dims[1]! }));
+    const parts = plan.map((p) =>
+      p.kind === "tokens" ? { data: emb.subarray(p.from * H, (p.from + p.n) * H), length: p.n } : { data: p.t.data, length: p.t.dims[1]! },
+    );
     const prompt = concatEmbedded(parts, H);
     if (prompt.length > this.pkg.manifest.decoder.maxPositions) {
       throw new OpError("prompt_too_long", `prompt has ${prompt.length} positions, the decoder's maxPositions is ${this.pkg.manifest.decoder.maxPositions}`);

@@ -95,7 +95,8 @@ export const manifestSchema = z
     });
     const { pad, bos, eos, unk } = m.decoder.specialTokens;
     for (const [k, v] of Object.entries({ pad, bos, eos, unk })) {
-      if (v >= m.decoder.vocabSize) ctx.addIssue({ code: "custom", path: ["decoder", "specialTokens", k], message: `token id ${v} ≥ vocabSize ${m.decoder.vocabSize}` });
+      if (v >= m.decoder.vocabSize)
+        ctx.addIssue({ code: "custom", path: ["decoder", "specialTokens", k], message: `token id ${v} ≥ vocabSize ${m.decoder.vocabSize}` });
     }
   });
 

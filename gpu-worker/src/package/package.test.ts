@@ -73,7 +73,11 @@ describe("model package loading", () => {
 
   it("falls back to CPU with a warning when CUDA is configured but absent", async () => {
     const warnings: string[] = [];
-    const { session, executionProvider } = await createSession(join(FIXTURE_DIR, "embed.onnx"), { executionProviders: ["cuda", "cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 }, { warn: (m) => warnings.push(m) });
+    const { session, executionProvider } = await createSession(
+      join(FIXTURE_DIR, "embed.onnx"),
+      { executionProviders: ["cuda", "cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 },
+      { warn: (m) => warnings.push(m) },
+    );
     expect(executionProvider).toBe("cpu");
     expect(warnings.join("\n")).toMatch(/cuda/);
     await session.release();
@@ -87,7 +91,9 @@ describe("checkedRun", () => {
     await expect(checkedRun(pkg.embed, {}, "embed.onnx")).rejects.toThrow(/embed.onnx: missing input\(s\) "input_ids"/);
     await expect(checkedRun(pkg.embed, { input_ids: ids, extra: ids }, "embed.onnx")).rejects.toThrow(/unknown input\(s\) "extra"/);
     await expect(checkedRun(pkg.embed, { input_ids: new ort.Tensor("int32", Int32Array.from([1, 2]), [1, 2]) }, "embed.onnx")).rejects.toThrow(FeedError);
-    await expect(checkedRun(pkg.embed, { input_ids: new ort.Tensor("int32", Int32Array.from([1, 2]), [1, 2]) })).rejects.toThrow(/dtype int32, graph expects int64/);
+    await expect(checkedRun(pkg.embed, { input_ids: new ort.Tensor("int32", Int32Array.from([1, 2]), [1, 2]) })).rejects.toThrow(
+      /dtype int32, graph expects int64/,
+    );
     await expect(checkedRun(pkg.embed, { input_ids: new ort.Tensor("int64", BigInt64Array.from([1n]), [1]) })).rejects.toThrow(/rank 1/);
     const ok = await checkedRun(pkg.embed, { input_ids: ids });
     expect(ok.inputs_embeds!.dims).toEqual([1, 2, pkg.manifest.decoder.hiddenSize]);

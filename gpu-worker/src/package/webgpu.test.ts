@@ -36,10 +36,14 @@ describe.skipIf(!enabled)("metalm-tiny on WebGPU (WEBGPU_TEST=1; CI: Mesa lavapi
       const single = [];
       for (const p of prompts(gpu).slice(0, 4)) single.push(...(await gpu.generate([p], 8))); // batch 1
       expect(single).toEqual(want.slice(0, 4));
-      const caption = (ev: Evaluator) => vqa.slice(0, 4).map((r) => [ev.image(readFileSync(join(TESTSETS, "images", r.image))), { kind: "text" as const, text: "caption:" }]);
+      const caption = (ev: Evaluator) =>
+        vqa.slice(0, 4).map((r) => [ev.image(readFileSync(join(TESTSETS, "images", r.image))), { kind: "text" as const, text: "caption:" }]);
       expect(await gpu.generate(caption(gpu), 32)).toEqual(await cpu.generate(caption(cpu), 32));
       const labels = ["entailment", "contradiction", "neutral"];
-      const hyp = (ev: Evaluator) => vqa.slice(0, 4).map((r) => [ev.image(readFileSync(join(TESTSETS, "images", r.image))), { kind: "text" as const, text: "hypothesis: there is a red circle it is" }]);
+      const hyp = (ev: Evaluator) =>
+        vqa
+          .slice(0, 4)
+          .map((r) => [ev.image(readFileSync(join(TESTSETS, "images", r.image))), { kind: "text" as const, text: "hypothesis: there is a red circle it is" }]);
       expect(await gpu.explain(hyp(gpu), labels, 24)).toEqual(await cpu.explain(hyp(cpu), labels, 24));
     } finally {
       await cpu.release();

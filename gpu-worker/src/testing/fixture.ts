@@ -73,7 +73,8 @@ export const toSegments = kit.toSegments;
 
 let pkg: Promise<ModelPackage> | undefined;
 /** The fixture package, loaded once per test file. */
-export const fixturePackage = (): Promise<ModelPackage> => (pkg ??= loadPackage(FIXTURE_DIR, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 }));
+export const fixturePackage = (): Promise<ModelPackage> =>
+  (pkg ??= loadPackage(FIXTURE_DIR, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 }));
 
 export async function fixtureRuntime(opts: RuntimeOptions = {}): Promise<ModelRuntime> {
   return new ModelRuntime(await fixturePackage(), { getBlob, ...opts });

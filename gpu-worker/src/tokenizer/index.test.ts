@@ -6,7 +6,15 @@ export const tinyTokenizerJson = {
   version: "1.0",
   truncation: null,
   padding: null,
-  added_tokens: ["[PAD]", "[BOS]", "[EOS]", "[UNK]"].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+  added_tokens: ["[PAD]", "[BOS]", "[EOS]", "[UNK]"].map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  })),
   normalizer: { type: "Lowercase" },
   pre_tokenizer: { type: "Whitespace" },
   post_processor: null,
@@ -50,7 +58,11 @@ describe("Tokenizer (HF WordLevel tokenizer.json)", () => {
   });
 
   it("accepts Sequence normalizers and pre-tokenizers", () => {
-    const t = Tokenizer.fromJSON({ ...tinyTokenizerJson, normalizer: { type: "Sequence", normalizers: [{ type: "Lowercase" }] }, pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Whitespace" }] } });
+    const t = Tokenizer.fromJSON({
+      ...tinyTokenizerJson,
+      normalizer: { type: "Sequence", normalizers: [{ type: "Lowercase" }] },
+      pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Whitespace" }] },
+    });
     expect(t.encode("RED")).toEqual([13]);
   });
 });

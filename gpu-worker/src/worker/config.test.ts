@@ -4,10 +4,36 @@ import { configFromEnv } from "./config.js";
 describe("worker config from env", () => {
   it("has defaults and parses every knob", () => {
     const d = configFromEnv({});
-    expect(d).toMatchObject({ edgeUrl: "http://127.0.0.1:8787", executionProviders: ["cpu"], intraOpNumThreads: 1, maxBatch: 16, leaseMax: 64, progress: true });
+    expect(d).toMatchObject({
+      edgeUrl: "http://127.0.0.1:8787",
+      executionProviders: ["cpu"],
+      intraOpNumThreads: 1,
+      maxBatch: 16,
+      leaseMax: 64,
+      progress: true,
+    });
     expect(d.modelsDir).toMatch(/gpu-worker\/models$/);
-    const c = configFromEnv({ EDGE_URL: "http://edge:1/", POOL_TOKEN: "t", EXECUTION_PROVIDERS: "cuda, cpu", MAX_BATCH: "32", LEASE_WAIT_MS: "99999", ENCODER_CACHE_MB: "2", PROGRESS: "0", WORKER_ID: "w9" });
-    expect(c).toMatchObject({ edgeUrl: "http://edge:1", poolToken: "t", executionProviders: ["cuda", "cpu"], maxBatch: 32, leaseMax: 64, leaseWaitMs: 25_000, encoderCacheBytes: 2 * 2 ** 20, progress: false, workerId: "w9" });
+    const c = configFromEnv({
+      EDGE_URL: "http://edge:1/",
+      POOL_TOKEN: "t",
+      EXECUTION_PROVIDERS: "cuda, cpu",
+      MAX_BATCH: "32",
+      LEASE_WAIT_MS: "99999",
+      ENCODER_CACHE_MB: "2",
+      PROGRESS: "0",
+      WORKER_ID: "w9",
+    });
+    expect(c).toMatchObject({
+      edgeUrl: "http://edge:1",
+      poolToken: "t",
+      executionProviders: ["cuda", "cpu"],
+      maxBatch: 32,
+      leaseMax: 64,
+      leaseWaitMs: 25_000,
+      encoderCacheBytes: 2 * 2 ** 20,
+      progress: false,
+      workerId: "w9",
+    });
   });
 
   it("rejects nonsense with the variable's name", () => {

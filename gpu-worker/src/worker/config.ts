@@ -74,7 +74,9 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     poolToken: e.POOL_TOKEN,
     modelsDir: e.MODELS_DIR,
     workerId: e.WORKER_ID,
-    executionProviders: e.EXECUTION_PROVIDERS.split(",").map((s) => s.trim()).filter(Boolean),
+    executionProviders: e.EXECUTION_PROVIDERS.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     intraOpNumThreads: e.INTRA_OP_THREADS,
     interOpNumThreads: e.INTER_OP_THREADS,
     maxBatch: e.MAX_BATCH,

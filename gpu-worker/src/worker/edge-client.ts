@@ -64,7 +64,16 @@ export class EdgeClient {
         headers["content-length"] = Buffer.byteLength(body);
       }
       const req = this.mod.request(
-        { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port, path: `${this.url.pathname.replace(/\/$/, "")}${path}`, method, headers, agent: this.agent, signal: opts.signal },
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname,
+          port: this.url.port,
+          path: `${this.url.pathname.replace(/\/$/, "")}${path}`,
+          method,
+          headers,
+          agent: this.agent,
+          signal: opts.signal,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
@@ -78,7 +87,12 @@ export class EdgeClient {
     });
   }
 
-  private async call<S extends z.ZodType>(path: string, body: unknown, schema: S, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<z.infer<S>> {
+  private async call<S extends z.ZodType>(
+    path: string,
+    body: unknown,
+    schema: S,
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<z.infer<S>> {
     const res = await this.request("POST", path, JSON.stringify(body), opts);
     const text = res.body.toString("utf8");
     if (res.status < 200 || res.status >= 300) throw new EdgeError(`${path} → ${res.status}: ${text.slice(0, 500)}`, res.status);

@@ -49,7 +49,10 @@ const spec = {
 const image = `data:image/png;base64,${referencePngs.a!.toString("base64")}`;
 
 const api = async (path: string, body?: unknown, headers: Record<string, string> = {}) => {
-  const res = await fetch(`${url}${path}`, body === undefined ? { headers } : { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(
+    `${url}${path}`,
+    body === undefined ? { headers } : { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) },
+  );
   return { status: res.status, body: (await res.json()) as any };
 };
 const until = async <T>(f: () => Promise<T | undefined>, ms = 30_000): Promise<T> => {
@@ -62,14 +65,19 @@ const until = async <T>(f: () => Promise<T | undefined>, ms = 30_000): Promise<T
   }
 };
 const pool = (prefix: string, env: Record<string, string> = {}) => {
-  const p = startSupervisor({ workers: 1, idPrefix: prefix, env: { EDGE_URL: url, POOL_TOKEN: TOKEN, MODELS_DIR: FIXTURE_DIR, LOG_LEVEL: "error", LEASE_WAIT_MS: "500", ...env } });
+  const p = startSupervisor({
+    workers: 1,
+    idPrefix: prefix,
+    env: { EDGE_URL: url, POOL_TOKEN: TOKEN, MODELS_DIR: FIXTURE_DIR, LOG_LEVEL: "error", LEASE_WAIT_MS: "500", ...env },
+  });
   pools.push(p);
   return p;
 };
-const finished = (id: string) => until(async () => {
-  const { body } = await api(`/v1/runs/${id}`);
-  return isRunTerminal(body.status) ? body : undefined;
-});
+const finished = (id: string) =>
+  until(async () => {
+    const { body } = await api(`/v1/runs/${id}`);
+    return isRunTerminal(body.status) ? body : undefined;
+  });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "e2e-edge-"));
@@ -115,7 +123,13 @@ describe("worker pool against the real edge", () => {
     const slow = pool("e2e-slow");
     await until(async () => ((await api("/readyz")).body.workers > 0 ? true : undefined));
     const answerOf = async (id: string) => (await api(`/v1/runs/${id}`)).body.steps.find((s: { id: string }) => s.id === "answer");
-    const questions = ["what shape is on the left?", "what shape is on the right?", "what is in the middle?", "what color is the square?", "what color is the triangle?"];
+    const questions = [
+      "what shape is on the left?",
+      "what shape is on the right?",
+      "what is in the middle?",
+      "what color is the square?",
+      "what color is the triangle?",
+    ];
     let created: { id: string } | undefined;
     for (const question of questions) {
       slow.child(0)!.kill("SIGSTOP");

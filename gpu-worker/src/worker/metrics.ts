@@ -25,7 +25,11 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
   readonly tokens = new Counter({ name: "metalm_worker_tokens_generated_total", help: "Tokens generated", registers: [this.registry] });
-  readonly tokensPerSecond = new Gauge({ name: "metalm_worker_tokens_per_second", help: "Generation throughput of the last decode/explain batch", registers: [this.registry] });
+  readonly tokensPerSecond = new Gauge({
+    name: "metalm_worker_tokens_per_second",
+    help: "Generation throughput of the last decode/explain batch",
+    registers: [this.registry],
+  });
   readonly jobs = new Counter({ name: "metalm_worker_jobs_total", help: "Jobs finished", labelNames: ["op", "outcome"], registers: [this.registry] });
   readonly active = new Gauge({ name: "metalm_worker_active_jobs", help: "Jobs leased and not yet reported", registers: [this.registry] });
 
@@ -35,17 +39,53 @@ export class WorkerMetrics {
         this.reset();
         for (const rt of runtimes()) this.set({ model: rt.name }, rt.cache.stats()[key]);
       };
-    new Gauge({ name: "metalm_worker_encoder_cache_hits", help: "Encoder/connector cache hits", labelNames: ["model"], registers: [this.registry], collect: stat("hits") });
-    new Gauge({ name: "metalm_worker_encoder_cache_misses", help: "Encoder/connector cache misses", labelNames: ["model"], registers: [this.registry], collect: stat("misses") });
-    new Gauge({ name: "metalm_worker_encoder_cache_bytes", help: "Bytes held by the encoder cache", labelNames: ["model"], registers: [this.registry], collect: stat("bytes") });
-    new Gauge({ name: "metalm_worker_encoder_cache_evictions", help: "Encoder cache evictions", labelNames: ["model"], registers: [this.registry], collect: stat("evictions") });
+    new Gauge({
+      name: "metalm_worker_encoder_cache_hits",
+      help: "Encoder/connector cache hits",
+      labelNames: ["model"],
+      registers: [this.registry],
+      collect: stat("hits"),
+    });
+    new Gauge({
+      name: "metalm_worker_encoder_cache_misses",
+      help: "Encoder/connector cache misses",
+      labelNames: ["model"],
+      registers: [this.registry],
+      collect: stat("misses"),
+    });
+    new Gauge({
+      name: "metalm_worker_encoder_cache_bytes",
+      help: "Bytes held by the encoder cache",
+      labelNames: ["model"],
+      registers: [this.registry],
+      collect: stat("bytes"),
+    });
+    new Gauge({
+      name: "metalm_worker_encoder_cache_evictions",
+      help: "Encoder cache evictions",
+      labelNames: ["model"],
+      registers: [this.registry],
+      collect: stat("evictions"),
+    });
     const runs = (kind: "encoder" | "connector") =>
       function (this: Gauge) {
         this.reset();
         for (const rt of runtimes()) for (const [name, n] of rt.graphRuns[kind]) this.set({ model: rt.name, [kind]: name }, n);
       };
-    new Gauge({ name: "metalm_worker_encoder_runs", help: "Encoder graph runs (not served from the encoder cache), since start", labelNames: ["model", "encoder"], registers: [this.registry], collect: runs("encoder") });
-    new Gauge({ name: "metalm_worker_connector_runs", help: "Connector graph runs (not served from the cache), since start", labelNames: ["model", "connector"], registers: [this.registry], collect: runs("connector") });
+    new Gauge({
+      name: "metalm_worker_encoder_runs",
+      help: "Encoder graph runs (not served from the encoder cache), since start",
+      labelNames: ["model", "encoder"],
+      registers: [this.registry],
+      collect: runs("encoder"),
+    });
+    new Gauge({
+      name: "metalm_worker_connector_runs",
+      help: "Connector graph runs (not served from the cache), since start",
+      labelNames: ["model", "connector"],
+      registers: [this.registry],
+      collect: runs("connector"),
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "metalm_worker_" });
   }
 }

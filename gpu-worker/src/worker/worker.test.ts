@@ -45,14 +45,27 @@ const freshSpan = () => {
   edge.blobs.set(sha256Hex(bytes), bytes);
   return { kind: "span" as const, recipe: { connector: "vision", source: { model: MODEL, encoder: "vision", image: { sha256: sha256Hex(bytes) } } } };
 };
-const watch = (i: number, c: ChildProcess | undefined) => c?.on("message", (m: { type?: string; port?: number }) => m.type === "listening" && ports.set(i, m.port!));
+const watch = (i: number, c: ChildProcess | undefined) =>
+  c?.on("message", (m: { type?: string; port?: number }) => m.type === "listening" && ports.set(i, m.port!));
 
 beforeAll(async () => {
   edge = await new FakeEdge(900).start();
   edge.blobs.set(imageA, referencePngs.a!);
   // LOG_LEVEL error: the warnings these scenarios provoke (409 → register again, a stolen job's
   // result ignored) are what the tests assert through the protocol, not output to read
-  pool = startSupervisor({ workers: 2, idPrefix: "wt", env: { EDGE_URL: edge.url, POOL_TOKEN: edge.token, MODELS_DIR: FIXTURE_DIR, MAX_QUEUE_DELAY_MS: "2", LOG_LEVEL: "error", LEASE_WAIT_MS: "500", SHUTDOWN_GRACE_MS: "10000" } });
+  pool = startSupervisor({
+    workers: 2,
+    idPrefix: "wt",
+    env: {
+      EDGE_URL: edge.url,
+      POOL_TOKEN: edge.token,
+      MODELS_DIR: FIXTURE_DIR,
+      MAX_QUEUE_DELAY_MS: "2",
+      LOG_LEVEL: "error",
+      LEASE_WAIT_MS: "500",
+      SHUTDOWN_GRACE_MS: "10000",
+    },
+  });
   watch(0, pool.child(0));
   watch(1, pool.child(1));
   await until(() => edge.workers.size === 2, 60_000);
@@ -70,7 +83,12 @@ describe("worker processes through the pool protocol", () => {
     const jobs = [
       job({ op: "encode", recipe: { model: MODEL, encoder: "vision", image: { sha256: imageA } } }),
       job({ op: "decode", segments: [vqa, { kind: "text", text: "question: what color is the circle? answer:" }], params }),
-      job({ op: "explain", segments: [vqa, { kind: "text", text: "hypothesis: the circle is red it is" }], labels: ["entailment", "contradiction", "neutral"], params }),
+      job({
+        op: "explain",
+        segments: [vqa, { kind: "text", text: "hypothesis: the circle is red it is" }],
+        labels: ["entailment", "contradiction", "neutral"],
+        params,
+      }),
     ];
     jobs.forEach((j) => edge.enqueue(j));
     await edge.allDone();
@@ -89,38 +107,51 @@ describe("worker processes through the pool protocol", () => {
     const health = await fetch(`http://127.0.0.1:${ports.get(0)}/healthz`).then((r) => r.json());
     expect(health).toMatchObject({ status: "ok", workerId: "wt-0", models: [MODEL] });
     const metrics = (await Promise.all([0, 1].map((i) => fetch(`http://127.0.0.1:${ports.get(i)}/metrics`).then((r) => r.text())))).join("\n");
-    for (const name of ["metalm_worker_queue_wait_seconds", "metalm_worker_compute_seconds", "metalm_worker_batch_size", "metalm_worker_tokens_generated_total", "metalm_worker_encoder_cache_hits"]) {
+    for (const name of [
+      "metalm_worker_queue_wait_seconds",
+      "metalm_worker_compute_seconds",
+      "metalm_worker_batch_size",
+      "metalm_worker_tokens_generated_total",
+      "metalm_worker_encoder_cache_hits",
+    ]) {
       expect(metrics).toContain(name);
     }
   }, 30_000);
 
-  it("a worker SIGKILLed mid-job loses no job: the lease expires and another worker finishes it (and the pool restarts the dead one)", async () => {
-    let victim: string | undefined;
-    edge.blobDelay = (wid) => {
-      if (!victim) victim = wid;
-      return wid === victim && victim !== "done" ? Infinity : 0;
-    };
-    const j = job({ op: "decode", segments: [freshSpan(), { kind: "text", text: "caption:" }], params });
-    edge.enqueue(j);
-    // Bounded but generous waits: on a heavily loaded machine a child's exit, the lease expiry and
-    // the other worker's decode can each take many seconds (a 15 s wait for the restart once
-    // failed in CI-like conditions). Every wait still ends in a failure if it never happens.
-    await until(() => victim !== undefined, SLOW_MS, "the first blob fetch");
-    const slot = victim === "wt-0" ? 0 : 1;
-    const restartsBefore = pool.restarts;
-    const child = pool.child(slot)!;
-    const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
-    child.kill("SIGKILL");
-    victim = "done"; // later fetches (another worker, or the restarted one) are served
-    await edge.allDone(SLOW_MS);
-    const e = edge.jobs.get(j.jobId)!;
-    expect(e.done!.ok).toBe(true);
-    expect(e.leases).toBe(2);
-    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`worker ${slot} did not exit within ${SLOW_MS} ms of SIGKILL`)), SLOW_MS).unref())]);
-    await until(() => pool.restarts > restartsBefore, SLOW_MS, "the pool to restart the killed worker");
-    edge.blobDelay = () => 0;
-    watch(slot, pool.child(slot));
-  }, 4 * SLOW_MS);
+  it(
+    "a worker SIGKILLed mid-job loses no job: the lease expires and another worker finishes it (and the pool restarts the dead one)",
+    async () => {
+      let victim: string | undefined;
+      edge.blobDelay = (wid) => {
+        if (!victim) victim = wid;
+        return wid === victim && victim !== "done" ? Infinity : 0;
+      };
+      const j = job({ op: "decode", segments: [freshSpan(), { kind: "text", text: "caption:" }], params });
+      edge.enqueue(j);
+      // Bounded but generous waits: on a heavily loaded machine a child's exit, the lease expiry and
+      // the other worker's decode can each take many seconds (a 15 s wait for the restart once
+      // failed in CI-like conditions). Every wait still ends in a failure if it never happens.
+      await until(() => victim !== undefined, SLOW_MS, "the first blob fetch");
+      const slot = victim === "wt-0" ? 0 : 1;
+      const restartsBefore = pool.restarts;
+      const child = pool.child(slot)!;
+      const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
+      child.kill("SIGKILL");
+      victim = "done"; // later fetches (another worker, or the restarted one) are served
+      await edge.allDone(SLOW_MS);
+      const e = edge.jobs.get(j.jobId)!;
+      expect(e.done!.ok).toBe(true);
+      expect(e.leases).toBe(2);
+      await Promise.race([
+        exited,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`worker ${slot} did not exit within ${SLOW_MS} ms of SIGKILL`)), SLOW_MS).unref()),
+      ]);
+      await until(() => pool.restarts > restartsBefore, SLOW_MS, "the pool to restart the killed worker");
+      edge.blobDelay = () => 0;
+      watch(slot, pool.child(slot));
+    },
+    4 * SLOW_MS,
+  );
 
   it("honours cancel from the edge: decoding stops with finishReason canceled", async () => {
     edge.blobDelay = () => 1500;

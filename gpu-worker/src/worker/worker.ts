@@ -189,7 +189,14 @@ export class Worker {
       hits
         .then((all) => this.batcher.submit({ job, ctx: { signal: h.ctl.signal, onToken, prefetchHit: all[i] } }))
         .then((r) => this.finish(h, r))
-        .catch((e) => this.finish(h, { jobId: job.jobId, leaseId: job.leaseId, ok: false, error: { code: "worker_error", message: (e as Error).message, retryable: true } }));
+        .catch((e) =>
+          this.finish(h, {
+            jobId: job.jobId,
+            leaseId: job.leaseId,
+            ok: false,
+            error: { code: "worker_error", message: (e as Error).message, retryable: true },
+          }),
+        );
     }
   }
 
@@ -211,7 +218,12 @@ export class Worker {
       this.metrics.tokens.inc(tokens);
       this.metrics.tokensPerSecond.set(tokens / Math.max(seconds, 1e-6));
     }
-    const results: JobResult[] = items.map((it) => ({ jobId: it.job.jobId, leaseId: it.job.leaseId, ok: false, error: { code: "lost", message: "lease lost", retryable: true } }));
+    const results: JobResult[] = items.map((it) => ({
+      jobId: it.job.jobId,
+      leaseId: it.job.leaseId,
+      ok: false,
+      error: { code: "lost", message: "lease lost", retryable: true },
+    }));
     live.forEach(({ i }, k) => (results[i] = out[k]!));
     return results;
   }

@@ -18,5 +18,7 @@ it("reports each value of the wrong type", () => {
 });
 
 it("rejects non-finite numbers", () => {
-  expect(triples(runRule(inputType, vqaSpec(), { image: { sha256: "b".repeat(64), mime: "image/png" }, n: Number.NaN }))).toEqual([["$inputs", "n", "input_type"]]);
+  expect(triples(runRule(inputType, vqaSpec(), { image: { sha256: "b".repeat(64), mime: "image/png" }, n: Number.NaN }))).toEqual([
+    ["$inputs", "n", "input_type"],
+  ]);
 });

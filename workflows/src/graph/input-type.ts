@@ -16,14 +16,8 @@ export const inputType: GraphRule = {
     for (const [name, decl] of Object.entries(spec.inputs)) {
       if (!Object.hasOwn(inputs, name)) continue;
       const v: unknown = inputs[name];
-      const ok =
-        decl.type === "text"
-          ? typeof v === "string"
-          : decl.type === "number"
-            ? typeof v === "number" && Number.isFinite(v)
-            : isImageValue(v);
-      if (!ok)
-        out.push({ key: INPUTS_KEY, field: name, code: "input_type", message: `input '${name}' must be ${decl.type}, got ${valueType(v)}` });
+      const ok = decl.type === "text" ? typeof v === "string" : decl.type === "number" ? typeof v === "number" && Number.isFinite(v) : isImageValue(v);
+      if (!ok) out.push({ key: INPUTS_KEY, field: name, code: "input_type", message: `input '${name}' must be ${decl.type}, got ${valueType(v)}` });
     }
     return out;
   },

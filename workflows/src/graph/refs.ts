@@ -90,8 +90,7 @@ export function collectRefs(spec: WorkflowSpec): { refs: RefSite[]; templateErro
     templateErrors.push(...r.templateErrors);
   });
   const index = spec.steps.length;
-  for (const [name, src] of Object.entries(spec.outputs))
-    templateSites({ key: OUTPUTS_KEY, index, field: name }, src, "template", refs, templateErrors);
+  for (const [name, src] of Object.entries(spec.outputs)) templateSites({ key: OUTPUTS_KEY, index, field: name }, src, "template", refs, templateErrors);
   return { refs, templateErrors };
 }
 

@@ -21,9 +21,7 @@ it("files step issues under the step id with the field path", () => {
 it("reports an unknown op with the op named", () => {
   const raw = vqaSpec();
   (raw.steps[1] as { op: string }).op = "blur";
-  expect(mapOf(raw).dock).toEqual([
-    { code: "unknown_op", field: "op", message: 'unknown op "blur" (expected one of encode, connect, decode, explain)' },
-  ]);
+  expect(mapOf(raw).dock).toEqual([{ code: "unknown_op", field: "op", message: 'unknown op "blur" (expected one of encode, connect, decode, explain)' }]);
 });
 
 it("reports unknown fields one by one", () => {

@@ -46,8 +46,7 @@ export function schemaIssues(issues: readonly ZodIssue[], raw: unknown): KeyedIs
     else [key, rest] = [SPEC_KEY, path];
     const field = rest.map(String).join(".");
     if (issue.code === "unrecognized_keys") {
-      for (const k of issue.keys)
-        out.push({ key, field: field ? `${field}.${k}` : k, code: "unknown_field", message: `unknown field '${k}'` });
+      for (const k of issue.keys) out.push({ key, field: field ? `${field}.${k}` : k, code: "unknown_field", message: `unknown field '${k}'` });
     } else if (issue.code === "invalid_union" && rest[rest.length - 1] === "op") {
       const op = valueAt(raw, path);
       out.push({ key, field, code: "unknown_op", message: `unknown op ${JSON.stringify(op) ?? "(missing)"} (expected one of ${OPS.join(", ")})` });

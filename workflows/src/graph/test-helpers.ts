@@ -5,12 +5,7 @@ import type { ModelCatalog } from "../wire.js";
 import { graphContext, type GraphRule, type KeyedIssue } from "./types.js";
 
 /** Parse a spec and run one rule on it. */
-export function runRule(
-  rule: GraphRule,
-  spec: WorkflowSpecInput,
-  inputs?: Record<string, unknown>,
-  catalog?: ModelCatalog,
-): KeyedIssue[] {
+export function runRule(rule: GraphRule, spec: WorkflowSpecInput, inputs?: Record<string, unknown>, catalog?: ModelCatalog): KeyedIssue[] {
   return rule.check(graphContext(WorkflowSpecSchema.parse(spec), inputs, catalog));
 }
 

@@ -41,8 +41,7 @@ export const typeMismatch: GraphRule = {
         const owner = spec.steps[site.index];
         if (site.via === "span" && owner && owner.op !== "connect") {
           const m = tensorModel(target, byId);
-          if (m !== undefined && m !== tensorModel(owner, byId))
-            bad(`span '${site.stepId}' was connected for model '${m}', not '${tensorModel(owner, byId)}'`);
+          if (m !== undefined && m !== tensorModel(owner, byId)) bad(`span '${site.stepId}' was connected for model '${m}', not '${tensorModel(owner, byId)}'`);
         }
         continue;
       }
@@ -51,8 +50,7 @@ export const typeMismatch: GraphRule = {
         const decl = spec.inputs[ref.name];
         if (!decl) continue;
         if (site.via === "image" && decl.type !== "image") bad(`input '${ref.name}' is ${decl.type}, not an image`);
-        if (site.via === "template" && decl.type === "image")
-          bad(`input '${ref.name}' is an image and cannot be used in text (${ref.raw} at ${ref.start})`);
+        if (site.via === "template" && decl.type === "image") bad(`input '${ref.name}' is an image and cannot be used in text (${ref.raw} at ${ref.start})`);
         continue;
       }
       const target = byId.get(ref.stepId)?.step;

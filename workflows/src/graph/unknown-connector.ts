@@ -9,9 +9,7 @@ import type { GraphRule, KeyedIssue } from "./types.js";
  * pickConnector(advert, "vision")?.name; // "vision"
  */
 export function pickConnector(advert: ModelAdvert, encoder: string, name?: string): ConnectorAdvert | undefined {
-  return name === undefined
-    ? advert.connectors.find((c) => c.encoder === encoder)
-    : advert.connectors.find((c) => c.name === name && c.encoder === encoder);
+  return name === undefined ? advert.connectors.find((c) => c.encoder === encoder) : advert.connectors.find((c) => c.name === name && c.encoder === encoder);
 }
 
 /**

@@ -29,8 +29,7 @@ export const unknownEncoder: GraphRule = {
       }
       const wantsImage = enc.modality !== "text";
       const wantsText = enc.modality !== "image";
-      const issue = (field: "image" | "text", message: string) =>
-        out.push({ key: step.id, field, code: "type_mismatch", message });
+      const issue = (field: "image" | "text", message: string) => out.push({ key: step.id, field, code: "type_mismatch", message });
       if (wantsImage && step.image === undefined) issue("image", `encoder '${enc.name}' (${enc.modality}) needs an image`);
       if (!wantsImage && step.image !== undefined) issue("image", `encoder '${enc.name}' (${enc.modality}) takes no image`);
       if (wantsText && step.text === undefined) issue("text", `encoder '${enc.name}' (${enc.modality}) needs a text`);

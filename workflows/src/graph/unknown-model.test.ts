@@ -4,7 +4,12 @@ import { runRule, specWith, triples } from "./test-helpers.js";
 import { unknownModel } from "./unknown-model.js";
 
 it("is skipped without a catalog and passes with the right one", () => {
-  expect(runRule(unknownModel, specWith((s) => void (s[0] = { ...s[0]!, model: "x" } as never)))).toEqual([]);
+  expect(
+    runRule(
+      unknownModel,
+      specWith((s) => void (s[0] = { ...s[0]!, model: "x" } as never)),
+    ),
+  ).toEqual([]);
   expect(runRule(unknownModel, vqaSpec(), undefined, tinyCatalog)).toEqual([]);
 });
 

@@ -19,8 +19,7 @@ export const unknownModel: GraphRule = {
       if (model === undefined) continue;
       const advert = Object.hasOwn(catalog, model) ? catalog[model] : undefined;
       if (!advert) {
-        if (step.op !== "connect")
-          out.push({ key: step.id, field: "model", code: "unknown_model", message: `unknown model '${model}' (loaded: ${known})` });
+        if (step.op !== "connect") out.push({ key: step.id, field: "model", code: "unknown_model", message: `unknown model '${model}' (loaded: ${known})` });
         continue;
       }
       if (!advert.ops.includes(step.op))

@@ -22,8 +22,7 @@ export const unknownReference: GraphRule = {
     for (const site of refs) {
       const { key, field } = site;
       if (site.via === "from" || site.via === "span") {
-        if (!byId.has(site.stepId))
-          out.push({ key, field, code: "unknown_reference", message: `unknown step '${site.stepId}'` });
+        if (!byId.has(site.stepId)) out.push({ key, field, code: "unknown_reference", message: `unknown step '${site.stepId}'` });
         continue;
       }
       const { ref } = site;

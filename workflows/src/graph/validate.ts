@@ -42,18 +42,12 @@ export const GRAPH_RULES: readonly GraphRule[] = [
  * @example
  * runGraphRules(spec, { image: { sha256, mime: "image/png" } }, catalog); // {}
  */
-export function runGraphRules(
-  spec: WorkflowSpec,
-  inputs?: Readonly<Record<string, unknown>>,
-  catalog?: ModelCatalog,
-): ValidationErrorMap {
+export function runGraphRules(spec: WorkflowSpec, inputs?: Readonly<Record<string, unknown>>, catalog?: ModelCatalog): ValidationErrorMap {
   const ctx = graphContext(spec, inputs, catalog);
   return toErrorMap(GRAPH_RULES.flatMap((r) => r.check(ctx)));
 }
 
-export type ValidationResult =
-  | { ok: true; spec: WorkflowSpec }
-  | { ok: false; errors: ValidationErrorMap; error: WorkflowValidationError };
+export type ValidationResult = { ok: true; spec: WorkflowSpec } | { ok: false; errors: ValidationErrorMap; error: WorkflowValidationError };
 
 function fail(errors: ValidationErrorMap): ValidationResult {
   return { ok: false, errors, error: new WorkflowValidationError(errors) };
