@@ -7,7 +7,6 @@
  *   git archive 488db85 gpu-worker/models/metalm-tiny | tar -x -C /tmp/old   # metalm-tiny 0.2.0
  *   npx tsx bench/model-latency.ts /tmp/old/gpu-worker/models/metalm-tiny gpu-worker/models/metalm-tiny [runs]
  */
-import { defaultParams } from "../gpu-worker/src/generate/generate.js";
 import { Evaluator } from "../gpu-worker/eval/run.js";
 import { randomScene, renderPng, rng } from "../gpu-worker/eval/shapes.js";
 
@@ -22,15 +21,10 @@ for (let i = 0; i < runs + 10; i++) {
   const png = renderPng(randomScene(rand), { size: 128, seed: 31_337 + i, placement: "full" });
   const order = rand() < 0.5 ? [0, 1] : [1, 0];
   for (const k of order) {
-    const ev = evs[k]!;
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const { prompt } = await ev.rt.buildPrompt([ev.image(png), { kind: "text", text: "question: what is on the left? answer:" }]);
-    await ev.rt.decode([{ prompt, params: { ...defaultParams, maxTokens: 8, temperature: 0 } }]);
-    const c = process.cpuUsage(c0);
+    const t = await evs[k]!.timeVqa(png);
     if (i >= 10) {
-      times[k]!.push(performance.now() - t0);
-      cpu[k]!.push((c.user + c.system) / 1000);
+      times[k]!.push(t.ms);
+      cpu[k]!.push(t.cpuMs);
     }
   }
 }

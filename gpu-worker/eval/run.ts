@@ -122,6 +122,18 @@ export class Evaluator {
     }
     return { built, ok: built.filter((b): b is Embedded => b !== undefined) };
   }
+  /**
+   * One VQA run at batch 1, timed: buildPrompt (PNG decode, resize, vision encoder, connector,
+   * prompt embedding) then greedy decode of up to 8 tokens. Wall and process CPU milliseconds.
+   */
+  async timeVqa(png: Uint8Array, question = "what is on the left?"): Promise<{ ms: number; cpuMs: number }> {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const { prompt } = await this.rt.buildPrompt([this.image(png), text(`question: ${question} answer:`)]);
+    await this.rt.decode([{ prompt, params: { ...defaultParams, maxTokens: 8, temperature: 0 } }]);
+    const c = process.cpuUsage(c0);
+    return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+  }
   /** Greedy generation (stop at eos) for every prompt, in batches; returns the texts. */
   async generate(prompts: readonly Segment[][], maxTokens: number): Promise<string[]> {
     const out: string[] = [];
@@ -637,14 +649,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     const ms: number[] = [];
     const cpu: number[] = [];
     for (const [i, png] of pngs.entries()) {
-      const t0 = performance.now();
-      const c0 = process.cpuUsage();
-      const { prompt } = await metalm.rt.buildPrompt([metalm.image(png), text("question: what is on the left? answer:")]);
-      await metalm.rt.decode([{ prompt, params: { ...defaultParams, maxTokens: 8, temperature: 0 } }]);
-      const c = process.cpuUsage(c0);
+      const t = await metalm.timeVqa(png);
       if (i >= warm) {
-        ms.push(performance.now() - t0);
-        cpu.push((c.user + c.system) / 1000);
+        ms.push(t.ms);
+        cpu.push(t.cpuMs);
       }
     }
     const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;

@@ -517,7 +517,7 @@ class Trainer:
         if self.rank == 0:
             self.save(stage, {"step": step, "elapsed": time.time() - t0}, final=True)
             save_npz(self.model, os.path.join(self.dir, f"{stage}.npz"), self.args.recipe)
-            for f in (partial, self.ckpt_path(stage + ".partial")[:-3] + ".npz"):
+            for f in (partial, os.path.join(self.dir, f"{stage}.partial.npz")):
                 if os.path.exists(f):
                     os.remove(f)
             if evaluate:
