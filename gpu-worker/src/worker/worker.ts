@@ -180,14 +180,28 @@ export class Worker {
       return h;
     });
     this.metrics.active.set(this.held.size);
-    // images encoded (batched) as soon as the jobs arrive, outside the batch's compute slot
-    const hits = this.executor.prefetchMany(fresh);
-    for (const [i, h] of held.entries()) {
+    // images encoded (batched) as soon as the jobs arrive, outside the batch's compute slot: one
+    // batch per tenant, so a tenant's small image never waits for another tenant's huge ones to
+    // decode when both arrive in one lease answer (jobs of one tenant still share the graph runs)
+    const byTenant = new Map<string, Job[]>();
+    for (const j of fresh) byTenant.set(j.tenant ?? "", [...(byTenant.get(j.tenant ?? "") ?? []), j]);
+    const hitOf = new Map<Job, Promise<boolean>>();
+    for (const list of byTenant.values()) {
+      const all = this.executor.prefetchMany(list);
+      list.forEach((j, i) =>
+        hitOf.set(
+          j,
+          all.then((hits) => hits[i]!),
+        ),
+      );
+    }
+    for (const h of held) {
       const { job } = h;
       const decoding = job.op === "decode" || job.op === "explain";
       const onToken = decoding && this.cfg.progress ? (t: ProgressToken) => this.onToken(h, t) : undefined;
-      hits
-        .then((all) => this.batcher.submit({ job, ctx: { signal: h.ctl.signal, onToken, prefetchHit: all[i] } }))
+      hitOf
+        .get(job)!
+        .then((prefetchHit) => this.batcher.submit({ job, ctx: { signal: h.ctl.signal, onToken, prefetchHit } }))
         .then((r) => this.finish(h, r))
         .catch((e) =>
           this.finish(h, {
