@@ -89,6 +89,12 @@ RECIPES = {
                        main=dict(minutes=3.0, tokens=14000, max_batch=400, lr=8e-4, early=0.0,
                                  mix={"vqa": 0.34, "caption": 0.14, "ve": 0.18, "icl": 0.12, "text_span": 0.22}),
                        nli=dict(minutes=1.0, tokens=14000, max_batch=400, lr=2e-3), export="metalm-tiny"),
+    # a CPU continuation of the shipped 1.0 run (--init its final.npz) for a machine without a GPU:
+    # smaller batches, low peak lr, text-only tasks (which may name the held-out combinations) up-weighted
+    "slots_cpu": dict(config=SLOTS1, vision="init",
+                      main=dict(minutes=80.0, tokens=3200, max_batch=96, lr=3e-4, early=0.0,
+                                mix={"vqa": 0.34, "caption": 0.12, "ve": 0.16, "icl": 0.10, "text_span": 0.28}),
+                      nli=dict(minutes=6.0, tokens=3200, max_batch=96, lr=1e-3), export="metalm-tiny"),
     # the GPT baseline on the same GPU budget as `slots` (same batch sizes and main-stage minutes)
     "gpt_gpu": dict(config=FULL, vision=None,
                     main=dict(minutes=5.0, tokens=14000, max_batch=400, lr=2e-3,
