@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadPackage } from "../src/package/load.js";
 import { FIXTURE_DIR } from "../src/testing/fixture.js";
-import { FULL, FULL_HELD_OUT, fullSplit, renderMarkdown, runEval, tsSplit } from "./run.js";
+import { FULL, FULL_HELD_OUT, renderMarkdown } from "./report.js";
+import { fullSplit, runEval, tsSplit } from "./run.js";
 import { FULL_PLACEMENT } from "./shapes.js";
 
 const TESTSETS = fileURLToPath(new URL("../training/testsets", import.meta.url));
