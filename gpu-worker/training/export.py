@@ -222,7 +222,18 @@ def check_cases(model: MetaLM, seed: int = 0) -> List[dict]:
         am = torch.tensor([[1] * t, [0, 0] + [1] * (t - 2)])
         pos = (am.cumsum(1) - 1).clamp(min=0)
         empty = [torch.zeros(2, c.dec_heads, 0, c.head_dim) for _ in range(2 * c.dec_layers)]
-        logits, presents = model.decoder(emb, am, pos, [(empty[2 * i], empty[2 * i + 1]) for i in range(c.dec_layers)])
+        # the exported graph masks causally by position (model.Decoder's docstring): PyTorch runs the
+        # same rule here, so padding query rows compare like with like; real rows must match the
+        # training rule (by index) exactly
+        past0 = [(empty[2 * i], empty[2 * i + 1]) for i in range(c.dec_layers)]
+        by_index, _ = model.decoder(emb, am, pos, past0)
+        model.decoder.causal_by_position = True
+        try:
+            logits, presents = model.decoder(emb, am, pos, past0)
+        finally:
+            model.decoder.causal_by_position = False
+        real = am.bool()
+        assert torch.equal(logits[real], by_index[real]), "causal mask by position differs from by index on real rows"
         ins = {"inputs_embeds": emb, "attention_mask": am, "position_ids": pos}
         outs = {"logits": logits}
         for i in range(c.dec_layers):

@@ -20,6 +20,38 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+def exporting() -> bool:
+    """True while torch.onnx.export traces the model: the export-only code paths below then emit
+    graphs without shape arithmetic (no Shape/Gather/Range/Concat on int64 sizes), so every node can
+    run on a GPU execution provider (onnxruntime puts such int64 islands on the CPU, which forces a
+    device sync in the middle of each call). Training never takes these paths."""
+    return torch.onnx.is_in_onnx_export()
+
+
+class _StaticReshape(torch.autograd.Function):
+    """x.reshape(shape) where 0 copies x's size at that index (ONNX Reshape semantics), exported as
+    one Reshape whose shape is a constant: no Shape/Gather/Concat to compute sizes the graph knows."""
+
+    @staticmethod
+    def forward(ctx, x, shape):  # noqa: ARG004 (ctx: autograd.Function's signature)
+        return x.reshape([x.shape[i] if s == 0 else s for i, s in enumerate(shape)])
+
+    @staticmethod
+    def symbolic(g, x, shape):
+        return g.op("Reshape", x, g.op("Constant", value_t=torch.tensor(list(shape), dtype=torch.int64)))
+
+
+def static_reshape(x: torch.Tensor, *shape: int) -> torch.Tensor:
+    return _StaticReshape.apply(x, tuple(shape))
+
+
+def index_as_float(idx: torch.Tensor, n: int) -> torch.Tensor:
+    """An int64 tensor with values in [0, n) as float32, exported as a Gather from the constant
+    table 0..n-1: the WebGPU provider has no int64 Cast kernel (a Cast would run on the CPU), while
+    a Gather with int64 indices runs on the device. Exact for these small integers."""
+    return torch.arange(n, dtype=torch.float32, device=idx.device)[idx]
+
+
 # Large finite negative instead of -inf: a fully masked row (a left-padding query) then gives a
 # uniform softmax instead of NaN, in PyTorch and in onnxruntime alike.
 NEG = -1e9
@@ -81,13 +113,20 @@ class Attention(nn.Module):
         self.out = nn.Linear(dim, dim)
 
     def split(self, x: torch.Tensor) -> torch.Tensor:
+        if exporting():
+            return static_reshape(x, 0, -1, self.heads, self.head_dim).transpose(1, 2)
         b, t, _ = x.shape
         return x.view(b, t, self.heads, self.head_dim).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor,
                 past: Optional[Tuple[torch.Tensor, torch.Tensor]] = None):
         """bias: additive mask broadcastable to [B, heads, T, past+T]."""
-        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        qkv = self.qkv(x)
+        if exporting():  # constant slices instead of chunk's size arithmetic
+            d = self.heads * self.head_dim
+            q, k, v = qkv[..., :d], qkv[..., d:2 * d], qkv[..., 2 * d:]
+        else:
+            q, k, v = qkv.chunk(3, dim=-1)
         q, k, v = self.split(q), self.split(k), self.split(v)
         if past is not None:
             k = torch.cat([past[0], k], dim=2)
@@ -95,6 +134,8 @@ class Attention(nn.Module):
         scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + bias
         att = torch.softmax(scores, dim=-1)
         y = torch.matmul(att, v)
+        if exporting():
+            return self.out(static_reshape(y.transpose(1, 2), 0, 0, -1)), (k, v)
         b, h, t, d = y.shape
         y = y.transpose(1, 2).reshape(b, t, h * d)
         return self.out(y), (k, v)
@@ -157,9 +198,16 @@ class VisionEncoder(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         x = self.stem(pixel_values)  # [B, He, G, G]
-        x = x.flatten(2).transpose(1, 2) + self.pos  # row-major: position = row * G + col
-        if self.n_queries:
-            x = torch.cat([x, self.queries.expand(x.shape[0], -1, -1)], 1)
+        if exporting():
+            x = static_reshape(x, 0, 0, -1).transpose(1, 2) + self.pos
+            if self.n_queries:
+                # the queries repeated per batch row without Shape -> Expand: 0 * (n patch states)
+                # broadcasts them to [B, n, He] (exact: the states are finite)
+                x = torch.cat([x, x[:, :self.n_queries] * 0.0 + self.queries], 1)
+        else:
+            x = x.flatten(2).transpose(1, 2) + self.pos  # row-major: position = row * G + col
+            if self.n_queries:
+                x = torch.cat([x, self.queries.expand(x.shape[0], -1, -1)], 1)
         bias = self.slot_bias if self.n_queries else 0.0
         for blk in self.blocks:
             x, _ = blk(x, bias)
@@ -178,10 +226,17 @@ class TextEncoder(nn.Module):
         self.ln = nn.LayerNorm(c.enc_hidden)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        t = input_ids.shape[1]
-        pos = torch.arange(t, device=input_ids.device).unsqueeze(0)
+        if exporting():
+            # 0, 1, … T-1 as a running count over the row instead of Range(Shape): same values
+            # (int32 indices: WebGPU casts float to int32, not to int64)
+            ones = index_as_float(attention_mask, 2) * 0.0 + 1.0
+            pos = (torch.cumsum(ones, 1) - 1.0).to(torch.int32)
+        else:
+            t = input_ids.shape[1]
+            pos = torch.arange(t, device=input_ids.device).unsqueeze(0)
         x = self.tok(input_ids) + self.pos(pos)
-        bias = (1.0 - attention_mask.to(x.dtype))[:, None, None, :] * NEG
+        m = index_as_float(attention_mask, 2) if exporting() else attention_mask.to(x.dtype)
+        bias = (1.0 - m)[:, None, None, :] * NEG
         for blk in self.blocks:
             x, _ = blk(x, bias)
         return self.ln(x)
@@ -216,7 +271,17 @@ class Decoder(nn.Module):
 
     attention_mask covers past + current positions (0 = padding); key j is visible to query i
     (absolute index past+i) iff j <= past+i and attention_mask[j] == 1.
+
+    The exported graph states the same rule through positions instead of indices, so that it needs
+    no sizes (Range over T and past+T): key j is visible to query i iff attention_mask[j] == 1 and
+    its position (the count of real keys before it, cumsum(attention_mask) - 1) is <= position_ids[i].
+    For every real query whose position_ids count the real positions before it (the runtime's
+    contract) the two rules select exactly the same keys; padding queries differ, and their outputs
+    are never used (their keys are masked for every later query). `causal_by_position` selects the
+    exported rule in PyTorch too (export.py's checks compare like with like).
     """
+
+    causal_by_position = False
 
     def __init__(self, c: Config):
         super().__init__()
@@ -231,13 +296,21 @@ class Decoder(nn.Module):
 
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor,
                 past: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None):
-        t = inputs_embeds.shape[1]
-        total = attention_mask.shape[1]
-        dev = inputs_embeds.device
-        key_idx = torch.arange(total, device=dev)
-        q_idx = torch.arange(t, device=dev) + (total - t)
-        causal = (key_idx.unsqueeze(0) <= q_idx.unsqueeze(1)).to(inputs_embeds.dtype)  # [T, total]
-        allowed = causal.unsqueeze(0).unsqueeze(0) * attention_mask.to(inputs_embeds.dtype)[:, None, None, :]
+        dt = inputs_embeds.dtype
+        if exporting() or self.causal_by_position:
+            m = index_as_float(attention_mask, 2)  # [B, total]
+            key_pos = torch.cumsum(m, 1) - 1.0
+            q_pos = index_as_float(position_ids, self.c.max_positions)  # [B, T]
+            causal = (key_pos[:, None, None, :] <= q_pos[:, None, :, None]).to(dt)  # [B, 1, T, total]
+            allowed = causal * m[:, None, None, :]
+        else:
+            t = inputs_embeds.shape[1]
+            total = attention_mask.shape[1]
+            dev = inputs_embeds.device
+            key_idx = torch.arange(total, device=dev)
+            q_idx = torch.arange(t, device=dev) + (total - t)
+            causal = (key_idx.unsqueeze(0) <= q_idx.unsqueeze(1)).to(dt)  # [T, total]
+            allowed = causal.unsqueeze(0).unsqueeze(0) * attention_mask.to(dt)[:, None, None, :]
         bias = (1.0 - allowed) * NEG
         x = inputs_embeds + self.pos(position_ids)
         presents = []

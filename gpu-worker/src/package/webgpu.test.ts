@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Evaluator } from "../../eval/run.js";
+import { formatPlacement, packagePlacement, placementProblems } from "./placement.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const PKG = join(ROOT, "gpu-worker/models/metalm-tiny");
@@ -17,6 +18,18 @@ const TESTSETS = join(ROOT, "gpu-worker/training/testsets");
 const enabled = process.env.WEBGPU_TEST === "1";
 
 describe.skipIf(!enabled)("metalm-tiny on WebGPU (WEBGPU_TEST=1; CI: Mesa lavapipe)", () => {
+  it("places every node of the decoder on webgpu (no CPU island, no host copy inside a step) and reports the other graphs", async () => {
+    for (const dir of [PKG, join(ROOT, "gpu-worker/fixtures/tiny")]) {
+      const rows = await packagePlacement(dir, "webgpu");
+      console.log(`node placement of ${dir} on webgpu:\n${formatPlacement(rows)}`);
+      expect(placementProblems(rows, "decoder.onnx")).toEqual([]);
+      const decoder = rows.find((r) => r.graph === "decoder.onnx")!;
+      expect(decoder.counts.WebGpuExecutionProvider).toBeGreaterThan(0);
+      expect(decoder.cpuNodes).toEqual([]);
+      expect(decoder.memcpyNodes).toBe(0);
+    }
+  }, 120_000);
+
   it("loads every graph on webgpu (no silent CPU fallback) and answers VQA, captions and explanations as the CPU does, at batch 1 and 16", async () => {
     const cpu = await Evaluator.open(PKG, 16, 1, ["cpu"]);
     const gpu = await Evaluator.open(PKG, 16, 1, ["webgpu"]);

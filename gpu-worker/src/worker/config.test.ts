@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configFromEnv } from "./config.js";
+import { configFromEnv, maxBatchFor } from "./config.js";
 
 describe("worker config from env", () => {
   it("has defaults and parses every knob", () => {
@@ -34,6 +34,17 @@ describe("worker config from env", () => {
       progress: false,
       workerId: "w9",
     });
+  });
+
+  it("picks the max batch of the provider the models loaded on (MAX_BATCH_<PROVIDER>, else MAX_BATCH)", () => {
+    const c = configFromEnv({ MAX_BATCH: "8", MAX_BATCH_WEBGPU: "64", MAX_BATCH_CPU: "12" });
+    expect(c.maxBatchByProvider).toEqual({ cpu: 12, webgpu: 64 });
+    expect(maxBatchFor(c, "webgpu")).toBe(64);
+    expect(maxBatchFor(c, "cpu")).toBe(12);
+    expect(maxBatchFor(c, "cuda")).toBe(8); // not set: MAX_BATCH
+    expect(maxBatchFor(c, "webgpu+cpu")).toBe(12); // a fallback to the CPU limits the batch
+    expect(maxBatchFor(configFromEnv({}), "webgpu")).toBe(16);
+    expect(() => configFromEnv({ MAX_BATCH_WEBGPU: "0" })).toThrow(/MAX_BATCH_WEBGPU/);
   });
 
   it("rejects nonsense with the variable's name", () => {

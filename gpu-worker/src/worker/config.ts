@@ -16,6 +16,13 @@ export const workerConfigSchema = z.object({
   INTRA_OP_THREADS: int(1, 1),
   INTER_OP_THREADS: int(1, 1),
   MAX_BATCH: int(16, 1),
+  /**
+   * Max batch per execution provider, overriding MAX_BATCH when the models loaded on that provider
+   * (a GPU wants larger batches than a CPU core: 64 vs 16). Unset: MAX_BATCH.
+   */
+  MAX_BATCH_CPU: z.coerce.number().int().min(1).optional(),
+  MAX_BATCH_WEBGPU: z.coerce.number().int().min(1).optional(),
+  MAX_BATCH_CUDA: z.coerce.number().int().min(1).optional(),
   MAX_QUEUE_DELAY_MS: int(5),
   /**
    * Jobs held at once (leased, queued or running). Default 6 × MAX_BATCH (at most 64): a VQA run
@@ -47,7 +54,10 @@ export interface WorkerConfig {
   executionProviders: string[];
   intraOpNumThreads: number;
   interOpNumThreads: number;
+  /** The default max batch (MAX_BATCH); see `maxBatchFor` for the one a worker uses. */
   maxBatch: number;
+  /** Per-provider max batch (MAX_BATCH_<PROVIDER>), by lower-case provider name. */
+  maxBatchByProvider: Record<string, number>;
   maxQueueDelayMs: number;
   leaseMax: number;
   leaseWaitMs: number;
@@ -80,6 +90,9 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     intraOpNumThreads: e.INTRA_OP_THREADS,
     interOpNumThreads: e.INTER_OP_THREADS,
     maxBatch: e.MAX_BATCH,
+    maxBatchByProvider: Object.fromEntries(
+      Object.entries({ cpu: e.MAX_BATCH_CPU, webgpu: e.MAX_BATCH_WEBGPU, cuda: e.MAX_BATCH_CUDA }).filter((kv): kv is [string, number] => kv[1] !== undefined),
+    ),
     maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
     leaseMax: e.LEASE_MAX ?? Math.min(64, 6 * e.MAX_BATCH),
     leaseWaitMs: Math.min(25_000, e.LEASE_WAIT_MS),
@@ -93,4 +106,19 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     progress: e.PROGRESS === "1",
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * The max batch for models loaded on `executionProvider` (a package's provider, e.g. "webgpu", or
+ * "webgpu+cpu" when some graphs fell back: the smallest of the providers' limits, since one batch
+ * runs through every graph).
+ * @example maxBatchFor(configFromEnv({ MAX_BATCH_WEBGPU: "64" }), "webgpu") // 64
+ */
+export function maxBatchFor(cfg: Pick<WorkerConfig, "maxBatch" | "maxBatchByProvider">, executionProvider: string): number {
+  const providers = executionProvider
+    .split("+")
+    .map((p) => p.trim().toLowerCase())
+    .filter(Boolean);
+  if (!providers.length) return cfg.maxBatch;
+  return Math.min(...providers.map((p) => cfg.maxBatchByProvider[p] ?? cfg.maxBatch));
 }

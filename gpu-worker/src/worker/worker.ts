@@ -18,7 +18,7 @@ import { ByteLru } from "../cache/lru.js";
 import { DecodePool } from "../image/decode-pool.js";
 import { JobExecutor, type JobItem } from "../job/execute.js";
 import { OpError, type ModelRuntime } from "../ops/runtime.js";
-import type { WorkerConfig } from "./config.js";
+import { maxBatchFor, type WorkerConfig } from "./config.js";
 import { EdgeClient, EdgeError } from "./edge-client.js";
 import type { Log } from "./log.js";
 import { WorkerMetrics } from "./metrics.js";
@@ -97,7 +97,7 @@ export class Worker {
     this.metrics = new WorkerMetrics(() => this.runtimes.values());
     this.executor = new JobExecutor(this.runtimes, this.cfg.workerId);
     this.batcher = new DynamicBatcher<JobItem, JobResult>({
-      maxBatchSize: this.cfg.maxBatch,
+      maxBatchSize: maxBatchFor(this.cfg, this.executionProvider),
       maxQueueDelayMs: this.cfg.maxQueueDelayMs,
       // encode/connect jobs share a slot too: their graph work was batched ahead (prefetchMany),
       // what is left per job is a cache read and a summary
