@@ -25,6 +25,7 @@ import { randomScene, renderPng, rng } from "../gpu-worker/eval/shapes.js";
 import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
 import { loadPackage } from "../gpu-worker/src/package/load.js";
 import { startStack } from "../test/e2e/stack.js";
+import { benchSessionConfig, providerLine } from "./providers.js";
 import { shippedOrFixture } from "../gpu-worker/src/package/shipped.js";
 import { loadExample, withModel } from "../workflows/examples/index.js";
 
@@ -115,7 +116,17 @@ console.log(
     .map((x) => f(x))
     .join(" ")} (${process.env.HOSTNAME ?? "this machine"})`,
 );
-const stack = await startStack({ env: { LOG_LEVEL: "info", WORKERS, EXAMPLES: "0" } });
+const sessionCfg = benchSessionConfig();
+// the workers get the same provider order and thread count as the in-process baseline
+const stack = await startStack({
+  env: {
+    LOG_LEVEL: "info",
+    WORKERS,
+    EXAMPLES: "0",
+    EXECUTION_PROVIDERS: sessionCfg.executionProviders.join(","),
+    INTRA_OP_THREADS: String(sessionCfg.intraOpNumThreads),
+  },
+});
 try {
   const api = new MetalmClient(stack.url, { validate: false, apiKey: stack.apiKey });
   const ready = await api.readyz();
@@ -126,8 +137,14 @@ try {
   const vqaSpec = withModel((await loadExample("vqa")).spec, model) as { steps: Array<{ params?: Record<string, unknown> }> };
   const explainSpec = withModel((await loadExample("vqa-then-explain")).spec, model);
 
-  // in-process baseline: the same package and session settings as a worker (CPU EP, 1 intra-op thread)
-  const pkg = await loadPackage(dir, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });
+  // in-process baseline: the same package and session settings as the workers (EXECUTION_PROVIDERS, CPU_THREADS)
+  const pkg = await loadPackage(dir, sessionCfg);
+  const placements = ((await api.models()) as unknown as { name: string; placements?: { workerId: string; executionProvider: string }[] }[]).find(
+    (x) => x.name === model,
+  )?.placements;
+  console.log(
+    `providers: workers ${placements?.map((p) => `${p.workerId} on ${p.executionProvider}`).join(", ") ?? "unknown"}; in-process ${providerLine(pkg, sessionCfg)}`,
+  );
   const blobs = new Map<string, Uint8Array>();
   const rt = new ModelRuntime(pkg, { getBlob: async (s) => blobs.get(s)!, cacheBytes: 64 * 2 ** 20 });
   const m = pkg.manifest;

@@ -16,6 +16,7 @@ import { generate } from "../gpu-worker/src/generate/generate.js";
 import { JobExecutor, type JobItem } from "../gpu-worker/src/job/execute.js";
 import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
 import { loadPackage, type ModelPackage } from "../gpu-worker/src/package/load.js";
+import { benchSessionConfig, providerLine } from "./providers.js";
 import { sha256Hex } from "../workflows/index.js";
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -71,13 +72,14 @@ function scene(i: number, size = 64): Uint8Array {
   return PNG.sync.write(png);
 }
 
-const pkg = await loadPackage(dir, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });
+const sessionCfg = benchSessionConfig();
+const pkg = await loadPackage(dir, sessionCfg);
 const m = pkg.manifest;
 const which =
   dir === real ? "the real metalm-tiny" : dir === fixture ? "the tiny random-weight FIXTURE: gpu-worker/models/metalm-tiny not present" : `BENCH_MODEL=${dir}`;
 console.log(`package: ${m.name} ${m.version} (${which})`);
 console.log(
-  `decoder: hidden ${m.decoder.hiddenSize}, ${m.decoder.kvCache.layers} layers, vocab ${m.decoder.vocabSize}, maxPositions ${m.decoder.maxPositions}; ORT ${pkg.ortVersion} ${pkg.executionProvider}, 1 intra-op thread\n`,
+  `decoder: hidden ${m.decoder.hiddenSize}, ${m.decoder.kvCache.layers} layers, vocab ${m.decoder.vocabSize}, maxPositions ${m.decoder.maxPositions}; ORT ${pkg.ortVersion} ${providerLine(pkg, sessionCfg)}\n`,
 );
 
 // generation of a fixed length: a view of the package whose eos can never be produced

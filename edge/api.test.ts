@@ -179,7 +179,10 @@ describe("plan, models, health, metrics", () => {
 
   it("GET /v1/models lists what live workers advertise; /readyz follows", async () => {
     const m = await call(h.app, "/v1/models");
-    expect(m.body.models).toEqual([{ ...tinyAdvert, workers: ["w1"] }]);
+    // tinyAdvert has no per-model provider fields (a worker from before them): the worker's own provider
+    expect(m.body.models).toEqual([
+      { ...tinyAdvert, workers: ["w1"], placements: [{ workerId: "w1", executionProvider: "cpu", requestedProviders: [], providerFallbacks: [] }] },
+    ]);
     expect((await call(h.app, "/readyz")).status).toBe(200);
     clock += 10 * 60_000; // every worker unseen for > 3 × leaseMs
     expect((await call(h.app, "/v1/models")).body.models).toEqual([]);
@@ -187,6 +190,22 @@ describe("plan, models, health, metrics", () => {
     expect(r.status).toBe(503);
     expect(r.body).toMatchObject({ ready: false, db: true, workers: 0 });
     expect((await call(h.app, "/healthz")).body).toEqual({ ok: true });
+  });
+
+  it("GET /v1/models shows, per worker, the provider each model actually runs on and a fallback with its reason", async () => {
+    const fallback = { provider: "webgpu", reason: "Failed to get a WebGPU adapter: No supported adapters" };
+    await register(h.app, "w-gpu", [{ ...tinyAdvert, executionProvider: "webgpu", requestedProviders: ["webgpu", "cpu"], providerFallbacks: [] }]);
+    await register(h.app, "w-fell", [{ ...tinyAdvert, executionProvider: "cpu", requestedProviders: ["webgpu", "cpu"], providerFallbacks: [fallback] }]);
+    const [model, ...rest] = (await call(h.app, "/v1/models")).body.models;
+    expect(rest).toEqual([]);
+    // the per-worker fields live in placements only, not on the merged advert
+    expect(model).not.toHaveProperty("executionProvider");
+    expect(model.workers.sort()).toEqual(["w-fell", "w-gpu", "w1"]);
+    const byWorker = Object.fromEntries(model.placements.map((p: { workerId: string }) => [p.workerId, p]));
+    expect(byWorker["w-gpu"]).toEqual({ workerId: "w-gpu", executionProvider: "webgpu", requestedProviders: ["webgpu", "cpu"], providerFallbacks: [] });
+    expect(byWorker["w-fell"]).toEqual({ workerId: "w-fell", executionProvider: "cpu", requestedProviders: ["webgpu", "cpu"], providerFallbacks: [fallback] });
+    // the register schema bounds the fields like every other advert field
+    expect((await register(h.app, "w-bad", [{ ...tinyAdvert, providerFallbacks: [{ provider: "", reason: "x" }] }])).status).toBe(400);
   });
 
   it("/metrics is Prometheus text with queue wait, compute, batch sizes, tokens/s, cache hits, runs by status", async () => {

@@ -2,7 +2,7 @@
  * Operations and introspection: /healthz, /readyz, /metrics, GET /v1/models, POST /v1/plan.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { ModelAdvertSchema, type ModelCatalog } from "../../workflows/index.js";
+import { ModelAdvertSchema, ProviderFallbackSchema, type ModelCatalog } from "../../workflows/index.js";
 import { err, json, newRouter, route } from "../api/route.js";
 import { createRunBody, PlanResponseSchema } from "../api/schemas.js";
 import { advance } from "../engine/advance.js";
@@ -64,25 +64,48 @@ route(opsRoutes, metricsRoute, async (c) => {
 
 export const modelsRoutes = newRouter();
 
+/** Where one model runs on one live worker: the provider its sessions actually use, and any fallback. */
+const ModelPlacementSchema = z
+  .object({
+    workerId: z.string(),
+    executionProvider: z.string(),
+    requestedProviders: z.array(z.string()),
+    providerFallbacks: z.array(ProviderFallbackSchema),
+  })
+  .meta({ id: "ModelPlacement" });
+const LiveModelSchema = ModelAdvertSchema.omit({ executionProvider: true, requestedProviders: true, providerFallbacks: true })
+  .extend({
+    workers: z.array(z.string()),
+    /** One entry per live worker serving the model (same order as `workers`). */
+    placements: z.array(ModelPlacementSchema),
+  })
+  .meta({ id: "LiveModel" });
+
 const modelsRoute = createRoute({
   method: "get",
   path: "/",
-  summary: "Models live workers advertise",
-  responses: { 200: json(z.object({ models: z.array(ModelAdvertSchema.extend({ workers: z.array(z.string()) })) }), "Models") },
+  summary: "Models live workers advertise, with the execution provider each worker runs them on",
+  responses: { 200: json(z.object({ models: z.array(LiveModelSchema) }), "Models") },
 });
 
 route(modelsRoutes, modelsRoute, async (c) => {
-  const byName = new Map<string, { advert: unknown; workers: string[] }>();
+  const byName = new Map<string, z.infer<typeof LiveModelSchema>>();
   for (const w of await liveWorkers(c.var.engine)) {
     for (const m of w.models) {
-      const e = byName.get(m.name) ?? { advert: m, workers: [] };
+      const { executionProvider, requestedProviders, providerFallbacks, ...advert } = m;
+      const e = byName.get(m.name) ?? { ...advert, workers: [], placements: [] };
       e.workers.push(w.id);
+      // a worker from before the per-model fields: its worker-wide provider, no fallback known
+      e.placements.push({
+        workerId: w.id,
+        executionProvider: executionProvider ?? w.executionProvider,
+        requestedProviders: requestedProviders ?? [],
+        providerFallbacks: providerFallbacks ?? [],
+      });
       byName.set(m.name, e);
     }
   }
-  return c.json({
-    models: [...byName.values()].map((e) => ({ ...(e.advert as object), workers: e.workers })),
-  });
+  return c.json({ models: [...byName.values()] });
 });
 
 export const planRoutes = newRouter();

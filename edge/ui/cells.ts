@@ -211,7 +211,12 @@ ${
     ? html`<dt>model</dt><dd>${r.model} ${r.modelVersion}</dd>
 <dt>model sha256</dt><dd>${r.modelSha256}</dd>
 <dt>tokenizer sha256</dt><dd>${r.tokenizerSha256}</dd>
-<dt>onnxruntime</dt><dd>${r.ortVersion} (${r.executionProvider})</dd>
+<dt>onnxruntime</dt><dd>${r.ortVersion}</dd>
+<dt>execution provider</dt><dd data-provider="${r.executionProvider}">${r.executionProvider}${r.requestedProviders?.length ? html` <span class="muted">(requested ${r.requestedProviders.join(", ")})</span>` : ""}${
+        r.providerFallbacks?.length
+          ? html` <span class="fallback">— fell back: ${r.providerFallbacks.map((f, i) => html`${i ? "; " : ""}${f.provider} failed: ${f.reason}`)}</span>`
+          : ""
+      }</dd>
 <dt>seed</dt><dd>${r.seed}</dd>
 <dt>worker</dt><dd>${r.workerId}</dd>
 <dt>params</dt><dd>${JSON.stringify(r.params)}</dd>`

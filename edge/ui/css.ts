@@ -35,6 +35,7 @@ h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
 h2 { font-size: 1.15rem; margin: 1.25rem 0 .5rem; }
 h3 { font-size: 1rem; margin: 0; }
 .muted { color: var(--muted); }
+.fallback { color: var(--bad-fg); font-weight: 600; }
 .row { display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-end; }
 .grow { flex: 1 1 auto; }
 .btn, button { font: inherit; border: 1px solid var(--accent); background: var(--accent); color: var(--accent-fg);

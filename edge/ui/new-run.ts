@@ -17,6 +17,22 @@ export interface LiveModel {
   name: string;
   version?: string;
   workers: string[];
+  /** Per worker: the execution provider the model actually runs on, and providers that fell back (GET /v1/models). */
+  placements?: { workerId: string; executionProvider: string; providerFallbacks: { provider: string; reason: string }[] }[];
+}
+
+/** "on webgpu: w1; on cpu: w2 (webgpu failed: …)" — where a model runs, a fallback spelled out. */
+function placementsOf(m: LiveModel): Html {
+  const ps = m.placements ?? [];
+  if (!ps.length) return html``;
+  return html` — ${ps.map(
+    (p, i) =>
+      html`${i ? "; " : ""}<span data-placement="${p.workerId}" data-provider="${p.executionProvider}">${p.workerId} on <strong>${p.executionProvider}</strong>${
+        p.providerFallbacks.length
+          ? html` <span class="fallback" role="alert">(fell back: ${p.providerFallbacks.map((f, j) => html`${j ? ", " : ""}${f.provider} failed: ${f.reason}`)})</span>`
+          : ""
+      }</span>`,
+  )}`;
 }
 
 export interface SavedWorkflow {
@@ -188,7 +204,8 @@ ${s.notice ? html`<p class="notice" role="status" id="submit-notice">${s.notice}
 <p class="hint">Live models: ${
     s.models.length
       ? s.models.map(
-          (m, i) => html`${i ? ", " : ""}<code data-model="${m.name}">${m.name}</code> (${m.workers.length} worker${m.workers.length === 1 ? "" : "s"})`,
+          (m, i) =>
+            html`${i ? ", " : ""}<code data-model="${m.name}">${m.name}</code> (${m.workers.length} worker${m.workers.length === 1 ? "" : "s"}${placementsOf(m)})`,
         )
       : html`<strong>none</strong> — no worker is connected, so runs cannot be validated against a model yet.`
   }</p>

@@ -140,6 +140,36 @@ describe("run page", () => {
     expect(t).toContain('data-run-status="succeeded"');
   });
 
+  it("the receipt names the execution provider actually used, and a fallback with its reason", async () => {
+    // a receipt without fallback shows none (first: the run below reuses this one's encoder steps)
+    const plain = (await get(`/ui/runs/${await finishedRun()}`)).text;
+    expect(plain).toContain('<dd data-provider="cpu">cpu</dd>');
+    expect(plain).not.toContain('class="fallback"');
+    const created = await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl(), question: "which provider?" } } });
+    const fell = {
+      requestedProviders: ["webgpu", "cpu"],
+      providerFallbacks: [{ provider: "webgpu", reason: "Failed to get a WebGPU adapter: No supported adapters" }],
+    };
+    for (let round = 0; round < 10; round++) {
+      const jobs = await lease(h.app, "w1", 64, 0);
+      if (!jobs.length) break;
+      await postResults(
+        h.app,
+        "w1",
+        jobs.map((j) => {
+          const r = okResult(j);
+          return r.ok ? { ...r, receipt: { ...r.receipt, ...fell } } : r;
+        }),
+      );
+    }
+    const t = (await get(`/ui/runs/${created.body.id}`)).text;
+    expect(t).toContain('<dd data-provider="cpu">cpu <span class="muted">(requested webgpu, cpu)</span>');
+    expect(t).toContain('<span class="fallback">— fell back: webgpu failed: Failed to get a WebGPU adapter: No supported adapters</span>');
+    // the API stores and returns the same receipt fields
+    const run = await call(h.app, `/v1/runs/${created.body.id}`);
+    expect(run.body.steps.find((s: { id: string }) => s.id === "answer").receipt).toMatchObject({ executionProvider: "cpu", ...fell });
+  });
+
   it("a failed step shows its error on its cell, and the steps it starved as skipped", async () => {
     const created = await call(h.app, "/v1/runs", { body: { spec: vqa(), inputs: { image: pngDataUrl(), question: "fails?" } } });
     const jobs = await lease(h.app);
@@ -242,6 +272,20 @@ describe("run page", () => {
 });
 
 describe("new run", () => {
+  it("shows, per live worker, the provider each model runs on and a fallback loudly", async () => {
+    const { tinyAdvert } = await import("../../workflows/src/fixtures.js");
+    await register(h.app, "w-gpu", [{ ...tinyAdvert, executionProvider: "webgpu", requestedProviders: ["webgpu", "cpu"], providerFallbacks: [] }]);
+    await register(h.app, "w-fell", [
+      { ...tinyAdvert, executionProvider: "cpu", requestedProviders: ["webgpu", "cpu"], providerFallbacks: [{ provider: "webgpu", reason: "no adapter" }] },
+    ]);
+    const t = (await get("/ui/new")).text;
+    expect(t).toContain("(3 workers — ");
+    expect(t).toContain('<span data-placement="w-gpu" data-provider="webgpu">w-gpu on <strong>webgpu</strong></span>');
+    expect(t).toContain(
+      '<span data-placement="w-fell" data-provider="cpu">w-fell on <strong>cpu</strong> <span class="fallback" role="alert">(fell back: webgpu failed: no adapter)</span></span>',
+    );
+  });
+
   it("lists the example workflows and renders their inputs as fields", async () => {
     const page = await get("/ui/new?pick=example:vqa-then-explain");
     expect(page.status).toBe(200);
@@ -251,6 +295,7 @@ describe("new run", () => {
     expect(page.text).toContain('name="inputs.question"');
     expect(page.text).toContain("✓ Valid");
     expect(page.text).toContain('<code data-model="metalm-tiny">');
+    expect(page.text).toContain('<span data-placement="w1" data-provider="cpu">w1 on <strong>cpu</strong></span>');
     // the example's sample inputs are filled in: the question, and its sample image (ticked)
     expect(page.text).toContain('name="inputs.question" value="what is on the left?"');
     expect(page.text).toContain('name="reuse.image" value="sample:vqa-then-explain.png" checked');

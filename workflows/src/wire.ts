@@ -33,9 +33,25 @@ export type EncoderAdvert = z.infer<typeof EncoderAdvertSchema>;
 export const ConnectorAdvertSchema = z.object({ name: z.string().min(1), encoder: z.string().min(1) });
 export type ConnectorAdvert = z.infer<typeof ConnectorAdvertSchema>;
 
+/** A configured execution provider a worker could not use, and why (onnxruntime's error, first line). */
+export const ProviderFallbackSchema = z.object({ provider: z.string().min(1), reason: z.string().max(1000) }).meta({ id: "ProviderFallback" });
+export type ProviderFallback = z.infer<typeof ProviderFallbackSchema>;
+
+/**
+ * Which execution provider a model runs on, per worker (docs/CONTRACTS.md §4): the one its
+ * sessions were actually created with (`webgpu`, `cpu`, or `webgpu+cpu` when only some graphs
+ * loaded on the GPU), the configured order (CPU last), and every preferred provider that fell back.
+ */
+const providerFields = {
+  executionProvider: z.string().min(1),
+  requestedProviders: z.array(z.string().min(1)).max(16),
+  providerFallbacks: z.array(ProviderFallbackSchema).max(16),
+};
+
 /**
  * What a worker says about one loaded model package. `vocabSize` (optional, an addition to
- * docs/CONTRACTS.md §4) lets validation check `topK ≤ vocab`.
+ * docs/CONTRACTS.md §4) lets validation check `topK ≤ vocab`; the provider fields (optional:
+ * workers before them do not send them) say where the model actually runs on that worker.
  */
 export const ModelAdvertSchema = z
   .object({
@@ -46,6 +62,9 @@ export const ModelAdvertSchema = z
     connectors: z.array(ConnectorAdvertSchema),
     ops: z.array(OpSchema).min(1),
     vocabSize: z.number().int().positive().optional(),
+    executionProvider: providerFields.executionProvider.optional(),
+    requestedProviders: providerFields.requestedProviders.optional(),
+    providerFallbacks: providerFields.providerFallbacks.optional(),
   })
   .meta({ id: "ModelAdvert" });
 export type ModelAdvert = z.infer<typeof ModelAdvertSchema>;
@@ -187,7 +206,11 @@ export const ReceiptSchema = z
     modelSha256: z.string(),
     tokenizerSha256: z.string(),
     ortVersion: z.string(),
+    /** The provider the model's sessions actually run on (not merely the configured one). */
     executionProvider: z.string(),
+    /** The configured providers in order (CPU last); with `providerFallbacks`, shows a fallback. Optional: older receipts lack them. */
+    requestedProviders: providerFields.requestedProviders.optional(),
+    providerFallbacks: providerFields.providerFallbacks.optional(),
     seed: z.number().int(),
     params: z.record(z.string(), z.unknown()),
   })

@@ -196,6 +196,8 @@ export class JobExecutor {
       tokenizerSha256: p.tokenizerSha256,
       ortVersion: p.ortVersion,
       executionProvider: p.executionProvider,
+      requestedProviders: p.requestedProviders,
+      providerFallbacks: p.providerFallbacks,
       seed,
       params,
     };

@@ -7,7 +7,16 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "../tokenizer/index.js";
 import { parseManifest, PackageError, type ConnectorSpec, type EncoderSpec, type Manifest } from "./manifest.js";
-import { createSession, defaultSessionConfig, ortVersion, type Logger, type Session, type SessionConfig } from "./session.js";
+import {
+  createSession,
+  defaultSessionConfig,
+  ortVersion,
+  requestedProviders,
+  type Logger,
+  type ProviderFallback,
+  type Session,
+  type SessionConfig,
+} from "./session.js";
 
 export interface ModelPackage {
   dir: string;
@@ -16,7 +25,12 @@ export interface ModelPackage {
   sha256: string;
   tokenizerSha256: string;
   tokenizer: Tokenizer;
+  /** The provider its sessions actually run on (`webgpu`, `cpu`; `webgpu+cpu` if only some graphs loaded on webgpu). */
   executionProvider: string;
+  /** The configured providers in order of preference (CPU last). */
+  requestedProviders: string[];
+  /** Preferred providers that could not be used for some graph of this package, with the reason. Empty = no fallback. */
+  providerFallbacks: ProviderFallback[];
   ortVersion: string;
   encoders: Map<string, { spec: EncoderSpec; session: Session; sha256: string }>;
   connectors: Map<string, { spec: ConnectorSpec; session: Session; sha256: string }>;
@@ -64,10 +78,12 @@ export async function loadPackage(dir: string, cfg: SessionConfig = defaultSessi
   const { manifest, sha256 } = await readVerifiedManifest(dir);
   const tokenizer = Tokenizer.fromJSON(JSON.parse(await readFile(join(dir, manifest.tokenizer), "utf8")), manifest.tokenizer);
   const providers = new Set<string>();
+  const fallbacks = new Map<string, ProviderFallback>();
   const open = async (file: string) => {
-    const { session, executionProvider } = await createSession(join(dir, file), cfg, log);
-    providers.add(executionProvider);
-    return session;
+    const r = await createSession(join(dir, file), cfg, log);
+    providers.add(r.executionProvider);
+    for (const f of r.fallbacks) if (!fallbacks.has(f.provider)) fallbacks.set(f.provider, f);
+    return r.session;
   };
   const encoders = new Map<string, { spec: EncoderSpec; session: Session; sha256: string }>();
   for (const spec of manifest.encoders) encoders.set(spec.name, { spec, session: await open(spec.graph), sha256: manifest.files[spec.graph]! });
@@ -76,13 +92,22 @@ export async function loadPackage(dir: string, cfg: SessionConfig = defaultSessi
   const embed = await open(manifest.decoder.embedGraph);
   const decoder = await open(manifest.decoder.graph);
   const all = [...[...encoders.values()].map((e) => e.session), ...[...connectors.values()].map((c) => c.session), embed, decoder];
+  const executionProvider = [...providers].join("+");
+  if (fallbacks.size) {
+    // one line per model, whatever the per-graph warnings above said: what this model runs on, and why
+    log.warn(
+      `model ${manifest.name}: execution providers requested ${requestedProviders(cfg).join(",")}, running on ${executionProvider} — fallback from ${[...fallbacks.values()].map((f) => `${f.provider} (${f.reason})`).join("; ")}`,
+    );
+  }
   return {
     dir,
     manifest,
     sha256,
     tokenizerSha256: manifest.files[manifest.tokenizer]!,
     tokenizer,
-    executionProvider: [...providers].join("+"),
+    executionProvider,
+    requestedProviders: requestedProviders(cfg),
+    providerFallbacks: [...fallbacks.values()],
     ortVersion,
     encoders,
     connectors,

@@ -36,44 +36,78 @@ export function availableProviders(): Set<string> {
   return new Set(list.map((b) => b.name));
 }
 
-/** Providers that failed to initialise in this process (a missing CUDA library fails every graph). */
-const brokenProviders = new Set<string>();
+/** A configured execution provider that could not be used, and why (ORT's first error line). */
+export interface ProviderFallback {
+  provider: string;
+  reason: string;
+}
+
+/**
+ * Providers that failed to initialise in this process, with the reason (a missing CUDA library or
+ * no WebGPU adapter fails every graph: each is tried once per process, then skipped).
+ */
+const brokenProviders = new Map<string, string>();
+
+/** The configured providers in order of preference, normalized, with CPU appended as the last resort. */
+export function requestedProviders(cfg: SessionConfig): string[] {
+  const wanted = [...new Set(cfg.executionProviders.map((p) => p.trim().toLowerCase()).filter(Boolean))];
+  if (!wanted.includes("cpu")) wanted.push("cpu");
+  return wanted;
+}
 
 /**
  * Creates a session with the first configured execution provider that works, falling back to CPU
- * with a logged warning. Returns the provider actually used (for receipts).
+ * with a logged warning. onnxruntime itself never reports which provider it ended up with, so the
+ * session is created with exactly one provider at a time: the one that succeeds is the one used
+ * (ORT still places the nodes that provider has no kernel for on the CPU inside it). Returns that
+ * provider (for receipts) and every preferred provider that was skipped, with the reason.
  */
 export async function createSession(
   path: string,
   cfg: SessionConfig = defaultSessionConfig,
   log: Logger = console,
-): Promise<{ session: Session; executionProvider: string }> {
+): Promise<{ session: Session; executionProvider: string; fallbacks: ProviderFallback[] }> {
   const available = availableProviders();
-  const wanted = [...cfg.executionProviders.map((p) => p.trim().toLowerCase()).filter(Boolean)];
-  if (!wanted.includes("cpu")) wanted.push("cpu");
+  const wanted = requestedProviders(cfg);
+  const fallbacks: ProviderFallback[] = [];
   const base: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: cfg.intraOpNumThreads,
     interOpNumThreads: cfg.interOpNumThreads,
     graphOptimizationLevel: "all",
   };
   for (const ep of wanted) {
-    if (ep !== "cpu" && brokenProviders.has(ep)) continue; // already warned about in this process
+    const known = brokenProviders.get(ep);
+    if (ep !== "cpu" && known !== undefined) {
+      fallbacks.push({ provider: ep, reason: known }); // warned about when it failed
+      continue;
+    }
     if (ep !== "cpu" && !available.has(ep)) {
-      log.warn(`execution provider "${ep}" is not supported by this onnxruntime-node build; trying the next one (CPU fallback)`);
-      brokenProviders.add(ep);
+      const reason = `not supported by this onnxruntime-node build (it has: ${[...available].join(", ")})`;
+      log.warn(`execution provider "${ep}" ${reason}; trying the next one (CPU fallback)`);
+      brokenProviders.set(ep, reason);
+      fallbacks.push({ provider: ep, reason });
       continue;
     }
     try {
       const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [ep] });
-      return { session, executionProvider: ep };
+      return { session, executionProvider: ep, fallbacks };
     } catch (e) {
       if (ep === "cpu") throw e;
-      // a provider whose library cannot load fails for every graph: try it once per process
-      brokenProviders.add(ep);
-      log.warn(`execution provider "${ep}" failed for ${path} (${(e as Error).message.split("\n")[0]}); falling back to the next provider for this process`);
+      // a provider whose library or device cannot load fails for every graph: try it once per process
+      const reason = firstErrorLine(e);
+      brokenProviders.set(ep, reason);
+      fallbacks.push({ provider: ep, reason });
+      log.warn(`execution provider "${ep}" failed for ${path} (${reason}); falling back to the next provider for this process`);
     }
   }
   throw new Error("unreachable: cpu provider always tried");
+}
+
+/** ORT's messages start with a source location; the reason is the part after it, on the first line. */
+function firstErrorLine(e: unknown): string {
+  const line = (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim();
+  const m = /\S+\.(?:cc|cpp|h):\d+ .*?(?:was false\. )(.*)$/.exec(line);
+  return (m?.[1] ?? line).slice(0, 300);
 }
 
 /** A feed did not match the graph's inputs. Names the graph and the feed. Never retryable. */

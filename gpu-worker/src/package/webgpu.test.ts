@@ -9,8 +9,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { sha256Hex, type Job } from "../../../workflows/index.js";
 import { Evaluator } from "../../eval/run.js";
 import { formatPlacement, packagePlacement, placementProblems } from "./placement.js";
+import { JobExecutor } from "../job/execute.js";
+import { advertOf, loadRuntimes } from "../worker/models.js";
+import { configFromEnv } from "../worker/config.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const PKG = join(ROOT, "gpu-worker/models/metalm-tiny");
@@ -61,6 +65,47 @@ describe.skipIf(!enabled)("metalm-tiny on WebGPU (WEBGPU_TEST=1; CI: Mesa lavapi
     } finally {
       await cpu.release();
       await gpu.release();
+    }
+  }, 300_000);
+
+  it("EXECUTION_PROVIDERS=webgpu through the worker's own config and loader: the advert and every receipt say webgpu, no fallback", async () => {
+    const cfg = configFromEnv({ EXECUTION_PROVIDERS: "webgpu", MODELS_DIR: PKG });
+    const warnings: string[] = [];
+    const images = new Map<string, Uint8Array>();
+    const rts = await loadRuntimes(
+      cfg.modelsDir,
+      { executionProviders: cfg.executionProviders, intraOpNumThreads: 1, interOpNumThreads: 1 },
+      { getBlob: async (sha) => images.get(sha)! },
+      (m) => warnings.push(m),
+    );
+    const rt = [...rts.values()][0]!;
+    try {
+      expect(warnings).toEqual([]);
+      expect(advertOf(rt)).toMatchObject({ executionProvider: "webgpu", requestedProviders: ["webgpu", "cpu"], providerFallbacks: [] });
+      const row = JSON.parse(readFileSync(join(TESTSETS, "vqa.jsonl"), "utf8").split("\n")[0]!) as { image: string; question: string; answer: string };
+      const bytes = readFileSync(join(TESTSETS, "images", row.image));
+      images.set(sha256Hex(bytes), bytes);
+      const ex = new JobExecutor(rts, "w-webgpu");
+      const r = await ex.executeJob({
+        jobId: "j1",
+        leaseId: "l1",
+        runId: "r1",
+        stepId: "answer",
+        attempt: 1,
+        deadlineAt: Date.now() + 120_000,
+        model: rt.name,
+        op: "decode",
+        segments: [
+          { kind: "span", recipe: { connector: "vision", source: { model: rt.name, encoder: "vision", image: { sha256: sha256Hex(bytes) } } } },
+          { kind: "text", text: `question: ${row.question} answer:` },
+        ],
+        params: { maxTokens: 8, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] },
+      } as Job);
+      if (!r.ok) throw new Error(JSON.stringify(r.error));
+      expect(r.receipt).toMatchObject({ workerId: "w-webgpu", executionProvider: "webgpu", requestedProviders: ["webgpu", "cpu"], providerFallbacks: [] });
+      expect(r.output.op === "decode" && r.output.text.trim()).toBe(row.answer);
+    } finally {
+      await rt.pkg.release();
     }
   }, 300_000);
 });

@@ -86,6 +86,26 @@ export class WorkerMetrics {
       registers: [this.registry],
       collect: runs("connector"),
     });
+    new Gauge({
+      name: "metalm_worker_execution_provider",
+      help: "1 for the execution provider each model's sessions actually run on (webgpu, cpu, webgpu+cpu)",
+      labelNames: ["model", "provider"],
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.reset();
+        for (const rt of runtimes()) this.set({ model: rt.name, provider: rt.pkg.executionProvider }, 1);
+      },
+    });
+    new Gauge({
+      name: "metalm_worker_provider_fallback",
+      help: "1 for each configured execution provider a model could not use (it fell back to the next one, CPU last); the reason is in the log and in /v1/models",
+      labelNames: ["model", "provider"],
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.reset();
+        for (const rt of runtimes()) for (const f of rt.pkg.providerFallbacks) this.set({ model: rt.name, provider: f.provider }, 1);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "metalm_worker_" });
   }
 }

@@ -59,5 +59,8 @@ export function advertOf(rt: ModelRuntime): ModelAdvert {
     connectors: m.connectors.map((c) => ({ name: c.name, encoder: c.encoder })),
     ops: ["encode", "connect", "decode", "explain"],
     vocabSize: m.decoder.vocabSize,
+    executionProvider: rt.pkg.executionProvider,
+    requestedProviders: rt.pkg.requestedProviders,
+    providerFallbacks: rt.pkg.providerFallbacks,
   };
 }

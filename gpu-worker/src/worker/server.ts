@@ -15,6 +15,9 @@ export async function startHealthServer(worker: Worker, port: number, host: stri
           workerId: worker.cfg.workerId,
           models: [...worker.runtimes.keys()],
           executionProvider: worker.executionProvider,
+          providers: Object.fromEntries(
+            [...worker.runtimes.values()].map((rt) => [rt.name, { executionProvider: rt.pkg.executionProvider, providerFallbacks: rt.pkg.providerFallbacks }]),
+          ),
           heldJobs: worker.heldJobs,
         }),
       );
