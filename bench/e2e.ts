@@ -19,6 +19,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import type { Segment } from "../workflows/index.js";
 import { MetalmClient, type Run } from "../cli/client.js";
 import { randomScene, renderPng, rng } from "../gpu-worker/eval/shapes.js";
@@ -129,6 +130,8 @@ const stack = await startStack({
 });
 try {
   const api = new MetalmClient(stack.url, { validate: false, apiKey: stack.apiKey });
+  // /metrics is admin-only (issue 15): the admin key npm start wrote next to its database
+  const admin = new MetalmClient(stack.url, { validate: false, apiKey: readFileSync(join(stack.dataDir, "admin.key"), "utf8").trim() });
   const ready = await api.readyz();
   const model = ready.models[0]!;
   console.log(
@@ -207,7 +210,7 @@ try {
   const edgeRequests = async () => {
     const out = new Map<string, number>();
     try {
-      for (const mm of (await api.metrics()).matchAll(/^metalm_http_request_duration_seconds_count\{([^}]*)\} (\d+)/gm)) {
+      for (const mm of (await admin.metrics()).matchAll(/^metalm_http_request_duration_seconds_count\{([^}]*)\} (\d+)/gm)) {
         const labels = Object.fromEntries([...mm[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
         const k = `${labels.method} ${labels.route}`;
         out.set(k, (out.get(k) ?? 0) + Number(mm[2]));

@@ -1,0 +1,100 @@
+/**
+ * The edge's cost per phase of a VQA run, in this process (no HTTP, no worker): `app.request`
+ * for POST /v1/runs (multipart, fresh image), the lease of its 3 jobs, their results in one post,
+ * and GET /v1/runs/:id — CPU time per phase (process.cpuUsage) and the SQLite pages each phase
+ * writes (WAL frames; autocheckpoint off while measuring). A real SQLite file (the test harness).
+ * What bench/e2e.ts measures end to end, taken apart, so a change to one phase shows in it.
+ *
+ * Run: npx tsx bench/phases.ts [--runs 300] [--rounds 3]
+ */
+import { statSync } from "node:fs";
+import { loadavg } from "node:os";
+import { AUTH, makeHarness, okResult, PNG_1PX, register } from "../edge/testing/harness.js";
+import { loadExample, withModel } from "../workflows/examples/index.js";
+import { tinyAdvert } from "../workflows/src/fixtures.js";
+import type { Job } from "../workflows/index.js";
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const RUNS = arg("runs", 300);
+const ROUNDS = arg("rounds", 3);
+const PHASES = ["post", "lease", "results", "get"] as const;
+type Phase = (typeof PHASES)[number];
+
+const spec = withModel((await loadExample("vqa")).spec, tinyAdvert.name);
+const h = makeHarness({ leaseMs: 60_000 });
+await register(h.app, "w1", [tinyAdvert]);
+const sqlite = (h.store.db as unknown as { $client: { pragma(s: string): unknown } }).$client;
+const walFrames = () => {
+  try {
+    return (statSync(`${h.file}-wal`).size - 32) / (4096 + 24);
+  } catch {
+    return 0;
+  }
+};
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+let seed = 0;
+/** A distinct image each run (the edge checks magic bytes and hashes; trailing bytes make it new). */
+const image = () => Buffer.concat([PNG_1PX, Buffer.from(`#${seed++}`)]);
+const json = (body: unknown) => ({ method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+async function oneRun(cpu: Record<Phase, number>, pages: Record<Phase, number>): Promise<void> {
+  let t = cpuMs();
+  let f = walFrames();
+  const mark = (p: Phase) => {
+    const t1 = cpuMs();
+    const f1 = walFrames();
+    cpu[p] += t1 - t;
+    pages[p] += f1 - f;
+    t = t1;
+    f = f1;
+  };
+  const form = new FormData();
+  form.set("request", JSON.stringify({ spec, inputs: { question: "how many objects are there?" } }));
+  form.set("image", new Blob([image()]), "image");
+  const r = await h.app.request("/v1/runs", { method: "POST", body: form });
+  if (r.status !== 202) throw new Error(`POST /v1/runs ${r.status}: ${await r.text()}`);
+  const { id } = (await r.json()) as { id: string };
+  mark("post");
+  const lr = await h.app.request("/v1/pool/lease", json({ workerId: "w1", max: 16, waitMs: 0 }));
+  const jobs = ((await lr.json()) as { jobs: Job[] }).jobs;
+  if (jobs.length !== 3) throw new Error(`leased ${jobs.length} jobs, not 3`);
+  mark("lease");
+  const rr = await h.app.request("/v1/pool/results", json({ workerId: "w1", results: jobs.map((j) => okResult(j, "w1")) }));
+  if (rr.status !== 200) throw new Error(`results ${rr.status}`);
+  await rr.text();
+  mark("results");
+  const run = (await (await h.app.request(`/v1/runs/${id}`)).json()) as { status: string };
+  if (run.status !== "succeeded") throw new Error(`run ${id} ${run.status}`);
+  mark("get");
+}
+
+const zero = () => Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
+for (let i = 0; i < 50; i++) await oneRun(zero(), zero()); // warm up (JIT, statement cache)
+console.log(
+  `bench/phases: ${RUNS} runs × ${ROUNDS} rounds, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`,
+);
+console.log(`round  ${PHASES.map((p) => `${p} ms`.padStart(11)).join("")}   total ms   pages: ${PHASES.join(" / ")}`);
+const totals: number[] = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  const cpu = zero();
+  const pages = zero();
+  sqlite.pragma("wal_checkpoint(TRUNCATE)");
+  sqlite.pragma("wal_autocheckpoint = 0");
+  for (let i = 0; i < RUNS; i++) await oneRun(cpu, pages);
+  sqlite.pragma("wal_autocheckpoint = 1000");
+  const total = PHASES.reduce((a, p) => a + cpu[p], 0) / RUNS;
+  totals.push(total);
+  console.log(
+    `${String(round).padStart(5)}  ${PHASES.map((p) => (cpu[p] / RUNS).toFixed(3).padStart(11)).join("")}  ${total.toFixed(3).padStart(9)}   ${PHASES.map((p) => (pages[p] / RUNS).toFixed(1)).join(" / ")}`,
+  );
+}
+console.log(`edge CPU per run (in process, no HTTP): min ${Math.min(...totals).toFixed(2)} ms; load average at end ${loadavg()[0]!.toFixed(2)}`);
+h.close();
