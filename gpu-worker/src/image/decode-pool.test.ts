@@ -39,8 +39,9 @@ describe("decode budget", () => {
   it("abandons a 16-megapixel decode that passes its time budget, and keeps working", async () => {
     // 300 ms: seconds short of what 16 MP takes jpeg-js, far more than a 64×64 PNG needs
     const p = pool({ maxPixels: 16_777_216, timeoutMs: 300, inlinePixels: 0 });
+    const jpeg = bigJpeg("timeout"); // encoding 16 MP takes seconds on a loaded box: outside the timed part
     const t0 = performance.now();
-    const err = await p.preprocess(bigJpeg("timeout"), spec, "a").catch((e) => e);
+    const err = await p.preprocess(jpeg, spec, "a").catch((e) => e);
     expect(err).toBeInstanceOf(ImageError);
     expect(err.code).toBe("image_decode_timeout");
     expect(performance.now() - t0).toBeLessThan(5000); // not the several seconds the decode takes
