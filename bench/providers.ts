@@ -12,12 +12,17 @@ import { configFromEnv } from "../gpu-worker/src/worker/config.js";
 /** @example const cfg = benchSessionConfig(); // EXECUTION_PROVIDERS=webgpu CPU_THREADS=8 → { executionProviders: ["webgpu"], intraOpNumThreads: 8, … } */
 export function benchSessionConfig(env: Record<string, string | undefined> = process.env): SessionConfig {
   // the worker's own parser: the same names, defaults and validation
-  const cfg = configFromEnv({ EXECUTION_PROVIDERS: env.EXECUTION_PROVIDERS, INTRA_OP_THREADS: env.CPU_THREADS ?? env.INTRA_OP_THREADS });
-  return { executionProviders: cfg.executionProviders, intraOpNumThreads: cfg.intraOpNumThreads, interOpNumThreads: 1 };
+  const cfg = configFromEnv({
+    EXECUTION_PROVIDERS: env.EXECUTION_PROVIDERS,
+    INTRA_OP_THREADS: env.CPU_THREADS ?? env.INTRA_OP_THREADS,
+    KV_ON_DEVICE: env.KV_ON_DEVICE,
+  });
+  return { executionProviders: cfg.executionProviders, intraOpNumThreads: cfg.intraOpNumThreads, interOpNumThreads: 1, kvOnDevice: cfg.kvOnDevice };
 }
 
 /** "provider webgpu (requested webgpu,cpu), 1 intra-op thread" — plus the fallback, loudly, if any. */
 export function providerLine(pkg: ModelPackage, cfg: SessionConfig): string {
   const fell = pkg.providerFallbacks.map((f) => `${f.provider} FAILED: ${f.reason}`).join("; ");
-  return `provider ${pkg.executionProvider} (requested ${pkg.requestedProviders.join(",")}), ${cfg.intraOpNumThreads} intra-op thread${cfg.intraOpNumThreads === 1 ? "" : "s"}${fell ? ` — FALLBACK: ${fell}` : ""}`;
+  const kv = pkg.kvDevice ? `, KV cache on ${pkg.kvDevice.provider}` : "";
+  return `provider ${pkg.executionProvider} (requested ${pkg.requestedProviders.join(",")}), ${cfg.intraOpNumThreads} intra-op thread${cfg.intraOpNumThreads === 1 ? "" : "s"}${kv}${fell ? ` — FALLBACK: ${fell}` : ""}`;
 }

@@ -96,8 +96,8 @@ export class Evaluator {
       },
     });
   }
-  static async open(dir: string, batch: number, threads: number, executionProviders: string[] = ["cpu"]): Promise<Evaluator> {
-    const pkg = await loadPackage(dir, { executionProviders, intraOpNumThreads: threads, interOpNumThreads: 1 }, { warn: () => {} });
+  static async open(dir: string, batch: number, threads: number, executionProviders: string[] = ["cpu"], kvOnDevice = true): Promise<Evaluator> {
+    const pkg = await loadPackage(dir, { executionProviders, intraOpNumThreads: threads, interOpNumThreads: 1, kvOnDevice }, { warn: () => {} });
     return new Evaluator(pkg, batch);
   }
   image(bytes: Uint8Array): Segment {

@@ -8,9 +8,9 @@
  * recomputed.
  */
 import type { ModelPackage } from "../package/load.js";
-import { decoderForward, embedTokens, logitsAt, realLengths, type Embedded } from "./forward.js";
+import { decoderForward, embedTokens, logitsAt, newKvCache, realLengths, type Embedded } from "./forward.js";
 import { continueGeneration, type GenerateRequest, type GenerateResult } from "./generate.js";
-import { KvCache } from "./kv-cache.js";
+import type { KvCache } from "./kv-cache.js";
 import { logSoftmax } from "./sampling.js";
 
 export interface ExplainRequest extends GenerateRequest {
@@ -42,8 +42,8 @@ export async function scoreContinuations(
   prompts: readonly Embedded[],
   continuations: readonly (readonly number[][])[],
 ): Promise<{ scores: number[][]; cache: KvCache; rowOf: number[][] }> {
-  const { vocabSize: V, hiddenSize: H, kvCache } = pkg.manifest.decoder;
-  const ctx = new KvCache(kvCache, prompts.length);
+  const { vocabSize: V, hiddenSize: H } = pkg.manifest.decoder;
+  const ctx = newKvCache(pkg, prompts.length);
   let pairs: KvCache | undefined;
   try {
     const first = await decoderForward(pkg, prompts, ctx);
@@ -61,7 +61,7 @@ export async function scoreContinuations(
         }),
       );
     });
-    pairs = ctx.select(rows);
+    pairs = await ctx.select(rows);
     const emb = await embedTokens(pkg, flat.flat());
     let at = 0;
     const inputs = flat.map((c) => {
@@ -110,7 +110,7 @@ export async function explain(pkg: ModelPackage, reqs: readonly ExplainRequest[]
   let chosen: KvCache | undefined;
   try {
     const best = scores.map((s) => s.reduce((bi, v, i) => (v > s[bi]! ? i : bi), 0));
-    chosen = cache.select(best.map((l, b) => rowOf[b]![l]!));
+    chosen = await cache.select(best.map((l, b) => rowOf[b]![l]!));
     cache.dispose();
     const becauseIds = tok.encode(BECAUSE);
     const emb = await embedTokens(

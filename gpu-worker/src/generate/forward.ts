@@ -84,6 +84,11 @@ export interface ForwardResult {
   pad: number[];
 }
 
+/** An empty KV cache for `batch` rows of this package's decoder, on the device its decoder keeps them on. */
+export function newKvCache(pkg: ModelPackage, batch: number): KvCache {
+  return new KvCache(pkg.manifest.decoder.kvCache, batch, pkg.kvDevice);
+}
+
 /** Real (unpadded) positions already in the cache, per row. */
 export function realLengths(cache: KvCache): number[] {
   return [...cache.realLengths];

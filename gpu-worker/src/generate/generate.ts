@@ -8,8 +8,8 @@
  * a long generation never pays for short ones that are done.
  */
 import type { ModelPackage } from "../package/load.js";
-import { decoderForward, embedTokens, logitsAt, type Embedded } from "./forward.js";
-import { KvCache } from "./kv-cache.js";
+import { decoderForward, embedTokens, logitsAt, newKvCache, type Embedded } from "./forward.js";
+import type { KvCache } from "./kv-cache.js";
 import { chooseToken, Rng, type SamplingParams } from "./sampling.js";
 
 export type FinishReason = "eos" | "stop" | "length" | "canceled";
@@ -64,7 +64,7 @@ interface Row {
 export async function generate(pkg: ModelPackage, reqs: readonly GenerateRequest[], { useCache = true } = {}): Promise<GenerateResult[]> {
   if (reqs.length === 0) return [];
   if (!useCache) return generateRecompute(pkg, reqs);
-  const cache = new KvCache(pkg.manifest.decoder.kvCache, reqs.length);
+  const cache = newKvCache(pkg, reqs.length);
   const first = await decoderForward(
     pkg,
     reqs.map((r) => r.prompt),
@@ -107,7 +107,7 @@ export async function continueGeneration(
       }
       if (next.length === 0) break;
       if (next.length !== active.length) {
-        const smaller = cache.select(next);
+        const smaller = await cache.select(next);
         cache.dispose();
         cache = smaller;
         active = next.map((k) => active[k]!);
@@ -134,7 +134,7 @@ async function generateRecompute(pkg: ModelPackage, reqs: readonly GenerateReque
   const rows = reqs.map((req): Row => ({ ...newRow(req, req.prompt.length), seq: req.prompt }));
   let active = rows.map((_, i) => i);
   while (active.length) {
-    const cache = new KvCache(pkg.manifest.decoder.kvCache, active.length);
+    const cache = newKvCache(pkg, active.length);
     const r = await decoderForward(
       pkg,
       active.map((i) => rows[i]!.seq!),

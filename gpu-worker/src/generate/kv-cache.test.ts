@@ -36,10 +36,10 @@ describe("KvCache (one owner of past keys/values and their mask)", () => {
     expect(() => c.update(present(2, 9, 0), BigInt64Array.from([1n, 1n]), 1)).toThrow(/shape \[2,1,9,2\], expected \[2,1,5,2\]/);
   });
 
-  it("select() copies rows (dropping or repeating them) and dispose() forbids later use", () => {
+  it("select() copies rows (dropping or repeating them) and dispose() forbids later use", async () => {
     const c = new KvCache(spec, 2);
     c.update(present(2, 2, 0), BigInt64Array.from([0n, 1n, 1n, 1n]), 2);
-    const s = c.select([1, 1, 0]);
+    const s = await c.select([1, 1, 0]);
     expect(s.batch).toBe(3);
     expect(s.realLengths).toEqual([2, 2, 1]);
     const k = s.feeds()["pk.0"]!.data as Float32Array;

@@ -5,8 +5,11 @@
 import { sha256Hex } from "../../../workflows/index.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { KV_GATHER_ONNX_BASE64 } from "../generate/kv-gather.gen.js";
+import type { KvDevice } from "../generate/kv-cache.js";
 import { Tokenizer } from "../tokenizer/index.js";
-import { parseManifest, PackageError, type ConnectorSpec, type EncoderSpec, type Manifest } from "./manifest.js";
+import { kvName, parseManifest, PackageError, type ConnectorSpec, type EncoderSpec, type KvCacheSpec, type Manifest } from "./manifest.js";
 import {
   createSession,
   defaultSessionConfig,
@@ -36,6 +39,8 @@ export interface ModelPackage {
   connectors: Map<string, { spec: ConnectorSpec; session: Session; sha256: string }>;
   embed: Session;
   decoder: Session;
+  /** Set when the decoder keeps its KV cache on the device (WebGPU); undefined = on the CPU. */
+  kvDevice?: KvDevice;
   release(): Promise<void>;
 }
 
@@ -79,10 +84,12 @@ export async function loadPackage(dir: string, cfg: SessionConfig = defaultSessi
   const tokenizer = Tokenizer.fromJSON(JSON.parse(await readFile(join(dir, manifest.tokenizer), "utf8")), manifest.tokenizer);
   const providers = new Set<string>();
   const fallbacks = new Map<string, ProviderFallback>();
-  const open = async (file: string) => {
-    const r = await createSession(join(dir, file), cfg, log);
+  let decoderProvider = "cpu";
+  const open = async (file: string, deviceOutputs: readonly string[] = []) => {
+    const r = await createSession(join(dir, file), cfg, log, deviceOutputs);
     providers.add(r.executionProvider);
     for (const f of r.fallbacks) if (!fallbacks.has(f.provider)) fallbacks.set(f.provider, f);
+    if (file === manifest.decoder.graph) decoderProvider = r.executionProvider;
     return r.session;
   };
   const encoders = new Map<string, { spec: EncoderSpec; session: Session; sha256: string }>();
@@ -90,8 +97,15 @@ export async function loadPackage(dir: string, cfg: SessionConfig = defaultSessi
   const connectors = new Map<string, { spec: ConnectorSpec; session: Session; sha256: string }>();
   for (const spec of manifest.connectors) connectors.set(spec.name, { spec, session: await open(spec.graph), sha256: manifest.files[spec.graph]! });
   const embed = await open(manifest.decoder.embedGraph);
-  const decoder = await open(manifest.decoder.graph);
-  const all = [...[...encoders.values()].map((e) => e.session), ...[...connectors.values()].map((c) => c.session), embed, decoder];
+  // WebGPU: the decoder's present.* outputs stay on the device and come back as the next past
+  let gather = requestedProviders(cfg).includes("webgpu") && cfg.kvOnDevice !== false ? await kvGatherSession(cfg, log) : undefined;
+  const decoder = await open(manifest.decoder.graph, gather ? presentNames(manifest.decoder.kvCache) : []);
+  if (gather && decoderProvider !== "webgpu") {
+    await gather.release();
+    gather = undefined;
+  }
+  const kvDevice = gather ? kvDeviceOf(gather) : undefined;
+  const all = [...[...encoders.values()].map((e) => e.session), ...[...connectors.values()].map((c) => c.session), embed, decoder, ...(gather ? [gather] : [])];
   const executionProvider = [...providers].join("+");
   if (fallbacks.size) {
     // one line per model, whatever the per-graph warnings above said: what this model runs on, and why
@@ -113,8 +127,36 @@ export async function loadPackage(dir: string, cfg: SessionConfig = defaultSessi
     connectors,
     embed,
     decoder,
+    kvDevice,
     release: async () => {
       await Promise.all(all.map((s) => s.release()));
+    },
+  };
+}
+
+function presentNames(spec: KvCacheSpec): string[] {
+  return Array.from({ length: spec.layers }, (_, i) => [kvName(spec.presentKey, i), kvName(spec.presentValue, i)]).flat();
+}
+
+/** The KV row-gather graph on WebGPU with its output left on the device, or undefined if WebGPU cannot run it. */
+async function kvGatherSession(cfg: SessionConfig, log: Logger): Promise<Session | undefined> {
+  const r = await createSession(
+    Buffer.from(KV_GATHER_ONNX_BASE64, "base64"),
+    { ...cfg, executionProviders: ["webgpu"] },
+    { ...log, warn: () => {} }, // a WebGPU that cannot load is reported once, by the package's own graphs
+    ["y"],
+  );
+  if (r.executionProvider === "webgpu") return r.session;
+  await r.session.release();
+  return undefined;
+}
+
+function kvDeviceOf(gather: Session): KvDevice {
+  return {
+    provider: "webgpu",
+    gather: async (x, rows) => {
+      const out = await gather.run({ x, rows: new ort.Tensor("int64", BigInt64Array.from(rows, BigInt), [rows.length]) });
+      return out.y as ort.Tensor;
     },
   };
 }

@@ -21,6 +21,11 @@ export interface SessionConfig {
   executionProviders: string[];
   intraOpNumThreads: number;
   interOpNumThreads: number;
+  /**
+   * On WebGPU, keep the decoder's KV cache on the device between calls (default true; the worker's
+   * `KV_ON_DEVICE=0` turns it off, e.g. to measure the copy it saves). No effect on the CPU.
+   */
+  kvOnDevice?: boolean;
 }
 
 export const defaultSessionConfig: SessionConfig = { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 };
@@ -63,9 +68,11 @@ export function requestedProviders(cfg: SessionConfig): string[] {
  * provider (for receipts) and every preferred provider that was skipped, with the reason.
  */
 export async function createSession(
-  path: string,
+  path: string | Uint8Array,
   cfg: SessionConfig = defaultSessionConfig,
   log: Logger = console,
+  /** Outputs to leave on the device when the session runs on WebGPU (fed back as inputs without a copy). */
+  deviceOutputs: readonly string[] = [],
 ): Promise<{ session: Session; executionProvider: string; fallbacks: ProviderFallback[] }> {
   const available = availableProviders();
   const wanted = requestedProviders(cfg);
@@ -89,7 +96,9 @@ export async function createSession(
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [ep] });
+      const opts: ort.InferenceSession.SessionOptions = { ...base, executionProviders: [ep] };
+      if (ep === "webgpu" && deviceOutputs.length) opts.preferredOutputLocation = Object.fromEntries(deviceOutputs.map((n) => [n, "gpu-buffer" as const]));
+      const session = typeof path === "string" ? await ort.InferenceSession.create(path, opts) : await ort.InferenceSession.create(path, opts);
       return { session, executionProvider: ep, fallbacks };
     } catch (e) {
       if (ep === "cpu") throw e;
@@ -97,7 +106,9 @@ export async function createSession(
       const reason = firstErrorLine(e);
       brokenProviders.set(ep, reason);
       fallbacks.push({ provider: ep, reason });
-      log.warn(`execution provider "${ep}" failed for ${path} (${reason}); falling back to the next provider for this process`);
+      log.warn(
+        `execution provider "${ep}" failed for ${typeof path === "string" ? path : "an in-memory graph"} (${reason}); falling back to the next provider for this process`,
+      );
     }
   }
   throw new Error("unreachable: cpu provider always tried");

@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { sha256Hex, type Job } from "../../../workflows/index.js";
 import { Evaluator } from "../../eval/run.js";
+import { decoderForward, newKvCache } from "../generate/forward.js";
+import { loadPackage } from "./load.js";
 import { formatPlacement, packagePlacement, placementProblems } from "./placement.js";
 import { JobExecutor } from "../job/execute.js";
 import { advertOf, loadRuntimes } from "../worker/models.js";
@@ -40,6 +42,7 @@ describe.skipIf(!enabled)("metalm-tiny on WebGPU (WEBGPU_TEST=1; CI: Mesa lavapi
     try {
       // the loader tries webgpu then falls back to cpu per graph: every graph must have stayed on webgpu
       expect(gpu.rt.pkg.executionProvider).toBe("webgpu");
+      expect(gpu.rt.pkg.kvDevice?.provider).toBe("webgpu"); // generate/explain below keep the KV cache on the device
       const vqa = readFileSync(join(TESTSETS, "vqa.jsonl"), "utf8")
         .split("\n")
         .filter(Boolean)
@@ -65,6 +68,44 @@ describe.skipIf(!enabled)("metalm-tiny on WebGPU (WEBGPU_TEST=1; CI: Mesa lavapi
     } finally {
       await cpu.release();
       await gpu.release();
+    }
+  }, 300_000);
+
+  it("keeps the KV cache on the device between decoder calls (gpu-buffer), moves rows there (select) and gives the CPU's logits", async () => {
+    const cpu = await loadPackage(PKG, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const gpu = await loadPackage(PKG, { executionProviders: ["webgpu"], intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const off = await loadPackage(PKG, { executionProviders: ["webgpu"], intraOpNumThreads: 1, interOpNumThreads: 1, kvOnDevice: false });
+    try {
+      expect(gpu.kvDevice?.provider).toBe("webgpu");
+      expect(off.kvDevice).toBeUndefined(); // KV_ON_DEVICE=0: the copy through JS, as before
+      const H = cpu.manifest.decoder.hiddenSize;
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2;
+      const seq = (n: number) => ({ data: Float32Array.from({ length: n * H }, rnd), length: n });
+      const prompts = [seq(5), seq(3), seq(4)];
+      const steps = [seq(1), seq(1), seq(1)];
+      const run = async (pkg: typeof cpu) => {
+        const c = newKvCache(pkg, 3);
+        await decoderForward(pkg, prompts, c);
+        const where = [c.location];
+        const s = await c.select([2, 0, 0]); // drop row 1, repeat row 0
+        c.dispose();
+        where.push(s.location);
+        const r = await decoderForward(pkg, [steps[2]!, steps[0]!, steps[1]!], s);
+        where.push(s.location);
+        s.dispose();
+        return { logits: r.logits, where };
+      };
+      const want = await run(cpu);
+      expect(want.where).toEqual(["cpu", "cpu", "cpu"]);
+      for (const pkg of [gpu, off]) {
+        const got = await run(pkg);
+        expect(got.where).toEqual(pkg === gpu ? ["gpu-buffer", "gpu-buffer", "gpu-buffer"] : ["cpu", "cpu", "cpu"]);
+        const maxDiff = got.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - want.logits[i]!)), 0);
+        expect(maxDiff).toBeLessThan(1e-3);
+      }
+    } finally {
+      await Promise.all([cpu.release(), gpu.release(), off.release()]);
     }
   }, 300_000);
 

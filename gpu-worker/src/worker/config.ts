@@ -41,6 +41,8 @@ export const workerConfigSchema = z.object({
   METRICS_PORT: int(0),
   METRICS_HOST: z.string().default("127.0.0.1"),
   SHUTDOWN_GRACE_MS: int(30_000),
+  /** On WebGPU, keep the decoder's KV cache on the device between calls: 1 (default) or 0. */
+  KV_ON_DEVICE: z.enum(["0", "1"]).default("1"),
   /** Post per-token progress (SSE `token` events): 1 or 0. */
   PROGRESS: z.enum(["0", "1"]).default("1"),
   LOG_LEVEL: z.enum(["info", "warn", "error", "silent"]).default("info"),
@@ -54,6 +56,8 @@ export interface WorkerConfig {
   executionProviders: string[];
   intraOpNumThreads: number;
   interOpNumThreads: number;
+  /** KV_ON_DEVICE: on WebGPU the KV cache stays on the device between decoder calls. */
+  kvOnDevice: boolean;
   /** The default max batch (MAX_BATCH); see `maxBatchFor` for the one a worker uses. */
   maxBatch: number;
   /** Per-provider max batch (MAX_BATCH_<PROVIDER>), by lower-case provider name. */
@@ -89,6 +93,7 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
       .filter(Boolean),
     intraOpNumThreads: e.INTRA_OP_THREADS,
     interOpNumThreads: e.INTER_OP_THREADS,
+    kvOnDevice: e.KV_ON_DEVICE === "1",
     maxBatch: e.MAX_BATCH,
     maxBatchByProvider: Object.fromEntries(
       Object.entries({ cpu: e.MAX_BATCH_CPU, webgpu: e.MAX_BATCH_WEBGPU, cuda: e.MAX_BATCH_CUDA }).filter((kv): kv is [string, number] => kv[1] !== undefined),

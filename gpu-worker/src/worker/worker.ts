@@ -82,7 +82,12 @@ export class Worker {
   async start(): Promise<void> {
     this.runtimes = await loadRuntimes(
       this.cfg.modelsDir,
-      { executionProviders: this.cfg.executionProviders, intraOpNumThreads: this.cfg.intraOpNumThreads, interOpNumThreads: this.cfg.interOpNumThreads },
+      {
+        executionProviders: this.cfg.executionProviders,
+        intraOpNumThreads: this.cfg.intraOpNumThreads,
+        interOpNumThreads: this.cfg.interOpNumThreads,
+        kvOnDevice: this.cfg.kvOnDevice,
+      },
       {
         cacheBytes: this.cfg.encoderCacheBytes,
         maxImagePixels: this.cfg.maxImagePixels,
