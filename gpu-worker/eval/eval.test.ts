@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { loadPackage } from "../src/package/load.js";
 import { FIXTURE_DIR } from "../src/testing/fixture.js";
 import { FULL, FULL_HELD_OUT, renderMarkdown } from "./report.js";
-import { fullSplit, runEval, tsSplit } from "./run.js";
+import { fullSplit, jpegSplit, runEval, tsSplit } from "./run.js";
 import { FULL_PLACEMENT } from "./shapes.js";
 
 const TESTSETS = fileURLToPath(new URL("../training/testsets", import.meta.url));
@@ -38,9 +38,20 @@ describe("eval harness (fixture package, small slice)", () => {
       ["ts-64px", 1],
       [FULL, 2],
       [FULL_HELD_OUT, 1],
+      [`${FULL} jpeg`, 2],
+      [`${FULL_HELD_OUT} jpeg`, 1],
     ]);
     for (const c of r.caption!) expect(c.cider).toBeGreaterThanOrEqual(0);
-    expect(r.vqa!.map((v) => v.split)).toEqual(["in-domain", "held-out", "other-renderer", "ts-64px", FULL, FULL_HELD_OUT]);
+    expect(r.vqa!.map((v) => v.split)).toEqual([
+      "in-domain",
+      "held-out",
+      "other-renderer",
+      "ts-64px",
+      FULL,
+      FULL_HELD_OUT,
+      `${FULL} jpeg`,
+      `${FULL_HELD_OUT} jpeg`,
+    ]);
     // placement buckets: every full-placement scene in exactly one bucket per axis
     for (const [split, n] of [
       [FULL, 2],
@@ -119,6 +130,14 @@ describe("eval harness (fixture package, small slice)", () => {
         expect(Math.abs(l.dx)).toBeLessThanOrEqual(FULL_PLACEMENT.dx);
       }
     }
+  });
+
+  it("the JPEG splits are the first scenes of each full-placement split again, as real JPEGs", () => {
+    const full = fullSplit(4, 3);
+    const j = jpegSplit(full, 2);
+    expect(j.map((x) => x.split)).toEqual([`${FULL} jpeg`, `${FULL} jpeg`, `${FULL_HELD_OUT} jpeg`, `${FULL_HELD_OUT} jpeg`]);
+    expect(j.map((x) => x.scene)).toEqual([full[0]!, full[1]!, full[4]!, full[5]!].map((x) => x.scene));
+    for (const x of j) expect([...x.png.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
   });
 
   it("an EVAL.md in a package folder does not break loading (the loader checks only files the manifest lists)", async () => {

@@ -99,11 +99,13 @@ function summary(r: EvalResults): string[] {
     ]);
   const id = r.vqa?.find((v) => v.split === "in-domain");
   const other = r.vqa?.filter((v) => !["in-domain", "held-out", FULL, FULL_HELD_OUT].includes(v.split)) ?? [];
+  /** A JPEG split's scenes as PNG: the same first scenes of its full-placement split (the failures' slice is not kept, so the PNG figure is recomputed from per-scene results when present). */
+  const pngTwin = (split: string) => r.vqaPrefix?.[split.replace(/ jpeg$/, "")] ?? Number.NaN;
   if (id && other.length)
     rows.push([
       "holds up on renderings never trained on (VQA)",
       "no number set",
-      `${other.map((v) => `${v.split} ${pct(v.overall)}`).join(", ")} vs in-domain ${pct(id.overall)}`,
+      `${other.map((v) => `${v.split} ${pct(v.overall)}${v.split.endsWith(" jpeg") ? ` (same scenes as PNG: ${pct(pngTwin(v.split))})` : ""}`).join(", ")} vs in-domain ${pct(id.overall)}`,
       undefined,
     ]);
   if (r.latency)

@@ -17,9 +17,12 @@
  * full-placement split that require a held-out combination; default 250; at 50, sampling noise was a point or more: metalm-tiny 1.0.0 read 84.3% on 50 scenes, 85.7% on 250), EVAL_LATENCY_RUNS (timed
  * batch-1 VQA runs; default 300, 0 = skip), EVAL_BATCH (decode batch; default 64), EVAL_THREADS
  * (onnxruntime intra-op threads; default 1), EVAL_OUT (output path; default the package's EVAL.md),
+ * EVAL_JPEG_SCENES (scenes of each full-placement split re-encoded as JPEG q50; default 60),
  * EVAL_GPT_ICL (GPT package folder for the extra in-context column; default gpu-worker/models/gpt-baseline-lm when present).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import jpeg from "jpeg-js";
+import { PNG } from "pngjs";
 import { cpus, hostname } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,6 +64,8 @@ export interface EvalOptions {
   /** Scenes of the full-placement split (in-domain; default 150) and of its held-out variant (default 250 in `npm run eval`). */
   fullScenes?: number;
   fullHeldOutScenes?: number;
+  /** Scenes of each full-placement split re-encoded as JPEG q50 (`jpegSplit`; default 60). */
+  jpegScenes?: number;
   /** Timed batch-1 VQA runs for the latency figure (default 300; 0 = skip). */
   latencyRuns?: number;
   batch?: number;
@@ -209,6 +214,27 @@ export function fullSplit(n: number, nHeldOut: number): TsItem[] {
   return items;
 }
 
+/**
+ * The first `n` scenes of each full-placement split again, as JPEG (quality 50, jpeg-js: 4:2:0
+ * chroma subsampling) — SHAPES_WORLD.md says images reach the service as PNG or JPEG, and training
+ * renders PNG-like pixels only. Same scenes and answers; split names end in ` jpeg`.
+ */
+export function jpegSplit(full: readonly TsItem[], n: number): TsItem[] {
+  const out: TsItem[] = [];
+  for (const split of [FULL, FULL_HELD_OUT]) {
+    for (const t of full.filter((x) => x.split === split).slice(0, n)) {
+      const p = PNG.sync.read(t.png);
+      out.push({
+        split: `${split} jpeg`,
+        png: Buffer.from(jpeg.encode({ data: p.data, width: p.width, height: p.height }, 50).data),
+        scene: t.scene,
+        size: t.size,
+      });
+    }
+  }
+  return out;
+}
+
 /** Placement-offset buckets: largest vertical centre offset |cy − 0.5| and largest horizontal offset from the slot centre, over a scene's objects. */
 const BUCKETS = {
   vertical: [
@@ -253,6 +279,8 @@ export interface EvalResults {
   iclPerTask?: Record<string, { metalm: number[]; gpt: number[]; n: number }>;
   caption?: { split: string; n: number; exact: number; cider: number; example?: [string, string] }[];
   vqa?: { split: string; n: number; overall: number; forms: Record<string, { n: number; acc: number }>; failures: string[] }[];
+  /** VQA accuracy of each full-placement split's first `jpegScenes` scenes as PNG (the JPEG splits' twins). */
+  vqaPrefix?: Record<string, number>;
   ve?: { model: string; split: string; n: number; label: number; explExact?: number; explBleu?: number }[];
   veExamples?: string[];
   /** VQA and caption accuracy of the full-placement splits per placement-offset bucket. */
@@ -368,7 +396,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   });
 
   const full = fullSplit(o.fullScenes ?? 150, o.fullHeldOutScenes ?? 50);
-  const ts = [...tsSplit(o.tsScenes ?? 40, o.tsSizes ?? [64, 128, 256]), ...full];
+  const ts = [...tsSplit(o.tsScenes ?? 40, o.tsSizes ?? [64, 128, 256]), ...full, ...jpegSplit(full, o.jpegScenes ?? 60)];
   /** Per full-placement scene: caption right, VQA questions asked and answered right. */
   const perScene = new Map<TsItem, { caption: boolean; asked: number; right: number }>(full.map((t) => [t, { caption: false, asked: 0, right: 0 }]));
 
@@ -444,6 +472,13 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
       res.vqa.push({ split, n: idx.length, overall: mean(idx.map((i) => outs[i] === recs[i]!.answer)), forms, failures });
     }
   });
+
+  res.vqaPrefix = {};
+  for (const split of [FULL, FULL_HELD_OUT]) {
+    const first = full.filter((t) => t.split === split).slice(0, o.jpegScenes ?? 60);
+    const asked = first.reduce((a, t) => a + perScene.get(t)!.asked, 0);
+    res.vqaPrefix[split] = asked ? first.reduce((a, t) => a + perScene.get(t)!.right, 0) / asked : 0;
+  }
 
   // (4b) accuracy per placement offset on the full-placement splits
   res.placement = [];
@@ -672,6 +707,7 @@ async function main() {
   const tsScenes = env.EVAL_TS_SCENES ? Number(env.EVAL_TS_SCENES) : 40;
   const fullScenes = env.EVAL_FULL_SCENES ? Number(env.EVAL_FULL_SCENES) : 150;
   const fullHeldOutScenes = env.EVAL_FULL_HELDOUT_SCENES ? Number(env.EVAL_FULL_HELDOUT_SCENES) : 250;
+  const jpegScenes = env.EVAL_JPEG_SCENES ? Number(env.EVAL_JPEG_SCENES) : 60;
   const latencyRuns = env.EVAL_LATENCY_RUNS ? Number(env.EVAL_LATENCY_RUNS) : 300;
   const threads = Number(env.EVAL_THREADS ?? 1);
   const out = env.EVAL_OUT ?? join(models, "metalm-tiny/EVAL.md");
@@ -697,12 +733,13 @@ async function main() {
     tsScenes,
     fullScenes,
     fullHeldOutScenes,
+    jpegScenes,
     latencyRuns,
     batch: Number(env.EVAL_BATCH ?? 64),
     threads,
     log: (m) => console.log(`[eval] ${m}`),
   });
-  const overrides = ["EVAL_LIMIT", "EVAL_TS_SCENES", "EVAL_FULL_SCENES", "EVAL_FULL_HELDOUT_SCENES", "EVAL_LATENCY_RUNS"]
+  const overrides = ["EVAL_LIMIT", "EVAL_TS_SCENES", "EVAL_FULL_SCENES", "EVAL_FULL_HELDOUT_SCENES", "EVAL_JPEG_SCENES", "EVAL_LATENCY_RUNS"]
     .filter((k) => env[k])
     .map((k) => `${k}=${env[k]}`);
   const md = renderMarkdown(r, {
@@ -710,7 +747,7 @@ async function main() {
     date: new Date().toISOString(),
     machine: `${hostname()}: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, onnxruntime intra-op threads ${threads}`,
     wallSeconds: (performance.now() - t0) / 1000,
-    note: `${limit ? `Subsampled deterministically: the first ${limit} items per task and split of the fixed test sets.` : "Every test item."} ts splits: ${tsScenes} scenes per size (every 4th with a held-out combination); ${FULL}: ${fullScenes} scenes, ${FULL_HELD_OUT}: ${fullHeldOutScenes}.`,
+    note: `${limit ? `Subsampled deterministically: the first ${limit} items per task and split of the fixed test sets.` : "Every test item."} ts splits: ${tsScenes} scenes per size (every 4th with a held-out combination); ${FULL}: ${fullScenes} scenes, ${FULL_HELD_OUT}: ${fullHeldOutScenes}; \`… jpeg\`: the first ${jpegScenes} scenes of each again as JPEG quality 50.`,
   });
   writeFileSync(out, md);
   console.log(md);
