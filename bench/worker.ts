@@ -8,7 +8,6 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { PNG } from "pngjs";
 import type { Job, JobResult, Segment } from "../workflows/index.js";
 import { DynamicBatcher } from "../gpu-worker/src/batcher/index.js";
 import { embedTokens, type Embedded } from "../gpu-worker/src/generate/forward.js";
@@ -17,7 +16,7 @@ import { JobExecutor, type JobItem } from "../gpu-worker/src/job/execute.js";
 import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
 import { loadPackage, type ModelPackage } from "../gpu-worker/src/package/load.js";
 import { benchSessionConfig, providerLine } from "./providers.js";
-import { sha256Hex } from "../workflows/index.js";
+import { greedy, vqaWorkload } from "./vqa.js";
 
 const quick = process.env.BENCH_QUICK === "1";
 /** BENCH_ONLY=2,3 runs only those sections. */
@@ -45,33 +44,6 @@ async function timeEach<const F extends readonly (() => Promise<unknown>)[]>(fns
   return best as { [K in keyof F]: number };
 }
 
-/** A scene image: a colored disc on a dark background. */
-function scene(i: number, size = 64): Uint8Array {
-  const png = new PNG({ width: size, height: size });
-  const colors = [
-    [220, 40, 40],
-    [40, 180, 60],
-    [40, 70, 220],
-    [230, 210, 40],
-    [240, 140, 30],
-    [150, 60, 190],
-    [40, 200, 210],
-    [235, 235, 235],
-  ];
-  const c = colors[i % colors.length]!;
-  const cx = ((i * 7) % 3) * (size / 3) + size / 6;
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      const inside = Math.hypot(x - cx, y - size / 2) < size / 8 + (i % 3);
-      const p = (y * size + x) * 4;
-      png.data[p] = inside ? c[0]! : 30 + (i % 5);
-      png.data[p + 1] = inside ? c[1]! : 30;
-      png.data[p + 2] = inside ? c[2]! : 30;
-      png.data[p + 3] = 255;
-    }
-  return PNG.sync.write(png);
-}
-
 const sessionCfg = benchSessionConfig();
 const pkg = await loadPackage(dir, sessionCfg);
 const m = pkg.manifest;
@@ -84,21 +56,10 @@ console.log(
 
 // generation of a fixed length: a view of the package whose eos can never be produced
 const noEos: ModelPackage = { ...pkg, manifest: { ...m, decoder: { ...m.decoder, specialTokens: { ...m.decoder.specialTokens, eos: -1 } } } };
-const greedy = (maxTokens: number) => ({ maxTokens, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] as string[] });
-const blobs = new Map<string, Uint8Array>();
-const images = Array.from({ length: 16 }, (_, i) => {
-  const b = scene(i);
-  blobs.set(sha256Hex(b), b);
-  return sha256Hex(b);
-});
-const getBlob = async (sha: string) => blobs.get(sha)!;
-const visionEnc = m.encoders.find((e) => e.modality === "image")!.name;
-const visionConn = m.connectors.find((c) => c.encoder === visionEnc)!.name;
-const span = (i: number): Segment => ({
-  kind: "span",
-  recipe: { connector: visionConn, source: { model: m.name, encoder: visionEnc, image: { sha256: images[i % images.length]! } } },
-});
-const questions = ["what color is the circle?", "what shape is on the left?", "how many objects are there?", "what is in the middle?"];
+const w = vqaWorkload(m);
+const { images, getBlob, span } = w;
+const visionEnc = w.visionEncoder;
+const visionConn = w.visionConnector;
 
 // ---------------------------------------------------------------- 1. KV cache vs recompute
 if (only.has("1")) {
@@ -159,19 +120,7 @@ if (only.has("1")) {
 // ---------------------------------------------------------------- 2. dynamic batching
 async function batching(p: ModelPackage, title: string): Promise<void> {
   const N = 64;
-  const mkJobs = (): Job[] =>
-    Array.from({ length: N }, (_, i) => ({
-      jobId: `j${i}`,
-      leaseId: `l${i}`,
-      runId: "r",
-      stepId: "answer",
-      attempt: 1,
-      deadlineAt: Date.now() + 600_000,
-      model: m.name,
-      op: "decode" as const,
-      segments: [span(i), { kind: "text" as const, text: `question: ${questions[i % questions.length]} answer:` }],
-      params: { ...greedy(8), maxTokens: 8 },
-    }));
+  const mkJobs = (): Job[] => Array.from({ length: N }, (_, i) => w.job(i));
   const rt = new ModelRuntime(p, { getBlob });
   const ex = new JobExecutor(new Map([[m.name, rt]]), "bench");
   for (const j of mkJobs()) await ex.executeJob(j); // warm the encoder cache: measure decoding, not encoding
@@ -236,18 +185,7 @@ if (only.has("3")) {
     ],
     reps,
   );
-  const job = (): Job => ({
-    jobId: "c",
-    leaseId: "c",
-    runId: "r",
-    stepId: "s",
-    attempt: 1,
-    deadlineAt: Date.now() + 60_000,
-    model: m.name,
-    op: "decode",
-    segments: [span(0), { kind: "text", text: "question: what color is the circle? answer:" }],
-    params: greedy(8),
-  });
+  const job = (): Job => w.job(0);
   const ex = new JobExecutor(new Map([[m.name, rt]]), "bench");
   const [jobMiss, jobHit] = await timeEach(
     [
