@@ -18,6 +18,7 @@ import { apiError, parseOr400, readJson } from "./errors.js";
 import { sha256Hex } from "../../workflows/index.js";
 import { checkImage, decodeImageString } from "./images.js";
 import { checkImagePixels, checkSpecLimits } from "../limits/spec.js";
+import { validateCached } from "./spec-cache.js";
 
 export interface RawCreate {
   body: CreateRunBody;
@@ -99,7 +100,8 @@ export async function resolveRunRequest(c: Ctx, raw: RawCreate): Promise<Resolve
     workflowId = wf.id;
     workflowVersion = wf.version;
   }
-  return resolveSpecAndInputs(c, specJson, body.inputs as Record<string, unknown>, files, { workflowId, workflowVersion });
+  // the spec is JSON-faithful here (a request body or a stored row): its validation may be cached
+  return resolveSpecAndInputs(c, specJson, body.inputs as Record<string, unknown>, files, { workflowId, workflowVersion }, { cacheSpec: true });
 }
 
 export async function resolveSpecAndInputs(
@@ -108,6 +110,7 @@ export async function resolveSpecAndInputs(
   rawInputs: Record<string, unknown>,
   files: Map<string, Uint8Array>,
   wf: { workflowId: string | null; workflowVersion: number | null },
+  opts: { cacheSpec?: boolean } = {},
 ): Promise<ResolvedRun> {
   // image inputs must be decoded before validation sees them; read their declarations from the
   // raw JSON (validation below reports anything malformed, all at once)
@@ -145,7 +148,9 @@ export async function resolveSpecAndInputs(
     }
   }
   const fullCatalog = catalogFrom(await liveAdverts(c.var.engine));
-  const r = validateWorkflow(specJson, inputs, fullCatalog);
+  const r = opts.cacheSpec
+    ? validateCached(c.var.caches.specs, c.var.tenantId, specJson, inputs, fullCatalog)
+    : validateWorkflow(specJson, inputs, fullCatalog);
   if (!r.ok) throw invalidWorkflow(r);
   const catalog: RunCatalog = {};
   for (const s of r.spec.steps) if ("model" in s && fullCatalog[s.model]) catalog[s.model] = fullCatalog[s.model]!;
