@@ -118,9 +118,11 @@ export async function resolveSpecAndInputs(
 ): Promise<ResolvedRun> {
   // image inputs must be decoded before validation sees them; read their declarations from the
   // raw JSON (validation below reports anything malformed, all at once)
-  checkSpecLimits(specJson, c.var.limits);
+  // hono's `c.var` builds a fresh object from its map on every access: read it once
+  const { limits, engine, caches, tenantId } = c.var;
+  checkSpecLimits(specJson, limits);
   const decls = imageDecls(specJson);
-  const maxBytes = c.var.limits.imageBytes;
+  const maxBytes = limits.imageBytes;
   const inputs: Record<string, unknown> = { ...rawInputs };
   const newBlobs: NewBlob[] = [];
   for (const name of files.keys()) {
@@ -135,26 +137,24 @@ export async function resolveSpecAndInputs(
     if (file !== undefined && v !== undefined) throw apiError(400, "invalid_inputs", `${field} given both as a file part and a value`, { field });
     if (file !== undefined || typeof v === "string") {
       const img = file !== undefined ? checkImage(file, field, maxBytes) : decodeImageString(v as string, field, maxBytes);
-      checkImagePixels(img.bytes, field, c.var.limits.imagePixels);
+      checkImagePixels(img.bytes, field, limits.imagePixels);
       const sha256 = sha256Hex(img.bytes);
       newBlobs.push({ sha256, mime: img.mime, bytes: img.bytes });
       inputs[name] = { sha256, mime: img.mime } satisfies InputValue;
     } else if (v && typeof v === "object" && typeof (v as { sha256?: unknown }).sha256 === "string") {
       const sha256 = (v as { sha256: string }).sha256;
       // only images this tenant stored (blobs are shared by content; ownership is per tenant)
-      const [row] = await c.var.engine.store.db
+      const [row] = await engine.store.db
         .select({ mime: blobs.mime })
         .from(blobs)
-        .innerJoin(tenantBlobs, and(eq(tenantBlobs.sha256, blobs.sha256), eq(tenantBlobs.tenantId, c.var.tenantId)))
+        .innerJoin(tenantBlobs, and(eq(tenantBlobs.sha256, blobs.sha256), eq(tenantBlobs.tenantId, tenantId)))
         .where(eq(blobs.sha256, sha256));
       if (!row) throw apiError(400, "unknown_blob", `${field}: no stored image with sha256 ${sha256}`, { field });
       inputs[name] = { sha256, mime: row.mime } satisfies InputValue;
     }
   }
-  const fullCatalog = catalogFrom(await liveAdverts(c.var.engine));
-  const r = opts.cacheSpec
-    ? validateCached(c.var.caches.specs, c.var.tenantId, specJson, inputs, fullCatalog)
-    : validateWorkflow(specJson, inputs, fullCatalog);
+  const fullCatalog = catalogFrom(await liveAdverts(engine));
+  const r = opts.cacheSpec ? validateCached(caches.specs, tenantId, specJson, inputs, fullCatalog) : validateWorkflow(specJson, inputs, fullCatalog);
   if (!r.ok) throw invalidWorkflow(r);
   const catalog: RunCatalog = {};
   for (const s of r.spec.steps) if ("model" in s && fullCatalog[s.model]) catalog[s.model] = fullCatalog[s.model]!;
