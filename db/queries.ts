@@ -144,12 +144,19 @@ function build(store: Store) {
       .where(gte(workers.lastSeenAt, sql.placeholder("since")))
       .orderBy(asc(workers.registeredAt))
       .prepare(),
-    /** A succeeded step of the tenant with this cache key (the memo table is the steps table). */
-    memoByKey: db
-      .select()
+    /**
+     * The memo (the memo table is the steps table): for each cache key (`keys` = a JSON array) a
+     * succeeded step of the tenant with that key — the first in steps_memo (`LIMIT 1`), so at most
+     * one row per key however often it was computed — in one statement for all of a run's ready
+     * steps, with only the columns a memo hit copies.
+     */
+    memoByKeys: db
+      .select({ cacheKey: steps.cacheKey, runId: steps.runId, stepId: steps.stepId, output: steps.output, receipt: steps.receipt })
       .from(steps)
-      .where(and(eq(steps.tenantId, sql.placeholder("tenantId")), eq(steps.cacheKey, sql.placeholder("key")), eq(steps.status, "succeeded")))
-      .limit(1)
+      .where(
+        sql`${steps}.rowid IN (SELECT (SELECT m.rowid FROM ${steps} AS m WHERE m.tenant_id = ${P("tenantId")} AND m.cache_key = k.value AND m.status = 'succeeded' LIMIT 1)
+          FROM json_each(${P("keys")}) AS k)`,
+      )
       .prepare(),
     /** A live (not revoked) API key by the sha256 of its text: runs on every API request. */
     apiKeyByHash: db

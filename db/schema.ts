@@ -61,7 +61,8 @@ export const runs = sqliteTable(
     deadlineAt: integer("deadline_at"),
   },
   (t) => [
-    uniqueIndex("runs_tenant_idem").on(t.tenantId, t.idempotencyKey),
+    // partial: a run without an Idempotency-Key (most) writes no entry here
+    uniqueIndex("runs_tenant_idem").on(t.tenantId, t.idempotencyKey).where(sql`${t.idempotencyKey} IS NOT NULL`),
     index("runs_tenant_created").on(t.tenantId, t.createdAt, t.id),
     index("runs_tenant_status_created").on(t.tenantId, t.status, t.createdAt),
     index("runs_tenant_workflow_created").on(t.tenantId, t.workflowId, t.createdAt),
@@ -104,7 +105,12 @@ export const steps = sqliteTable(
     receipt: text("receipt", { mode: "json" }).$type<Receipt>(),
     error: text("error", { mode: "json" }).$type<StepError>(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.stepId] }), index("steps_memo").on(t.tenantId, t.cacheKey, t.status)],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.stepId] }),
+    // the memo (db/queries.ts memoByKeys): succeeded steps only, so a step enters it once, when it
+    // succeeds, instead of moving through it with every status change (create, start, result)
+    index("steps_memo").on(t.tenantId, t.cacheKey).where(sql`${t.status} = 'succeeded'`),
+  ],
 );
 
 /** Input bytes (images), stored once by content hash. Content-addressed, so shared across tenants. */

@@ -100,6 +100,7 @@ export class Metrics implements EngineObserver {
   watch(w: { caches: EdgeCaches; storage: StorageHealth; memory: MemoryConfig; limiter?: RateLimiter }): this {
     const budgets = [
       ["run_views", () => w.caches.runViews.bytes, w.caches.runViews.limitBytes],
+      ["checked_specs", () => w.caches.specs.bytes, w.caches.specs.limitBytes],
       ["rate_buckets", () => w.limiter?.buckets.bytes ?? 0, w.limiter?.buckets.limitBytes ?? 0],
     ] as const;
     new Gauge({

@@ -23,7 +23,7 @@ import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
 import type { Job, JobResult, StepOutput } from "../../workflows/index.js";
 import { errorMentions, type Store } from "../driver.js";
 import { queries } from "../queries.js";
-import { blobs, jobs, runEvents, runs } from "../schema.js";
+import { blobs, jobs, runEvents, runs, steps } from "../schema.js";
 
 export interface SuiteOptions {
   /** An empty database with every migration applied, as the driver's `Store`. */
@@ -371,6 +371,42 @@ export function defineStoreSuite(driver: string, opts: SuiteOptions): void {
       expect(second.body.status).toBe("succeeded");
       expect(second.body.steps.map((s: { status: string }) => s.status)).toEqual(["cached", "cached", "cached", "cached"]);
       expect(await lease(a, "w1")).toEqual([]);
+    });
+
+    test("memoByKeys: per key the first succeeded step of the tenant, one row however many", async (store) => {
+      await store.batch([store.db.insert(runs).values([runRow("r1"), runRow("r2"), runRow("r3", { tenantId: "other" })])]);
+      const out = (text: string) => ({ kind: "decode", text, tokens: [1], logprobs: [-0.1], finishReason: "stop" }) as never;
+      const step = (runId: string, stepId: string, idx: number, extra: Partial<typeof steps.$inferInsert>) => ({
+        runId,
+        stepId,
+        idx,
+        op: "decode",
+        status: "succeeded" as const,
+        valueDeps: [],
+        tensorDeps: [],
+        maxAttempts: 1,
+        backoffMs: 0,
+        timeoutMs: 1000,
+        ...extra,
+      });
+      await store.batch([
+        store.db
+          .insert(steps)
+          .values([
+            step("r1", "a", 0, { cacheKey: "k1", output: out("first") }),
+            step("r1", "b", 1, { cacheKey: "k2", status: "failed" }),
+            step("r2", "a", 0, { cacheKey: "k1", output: out("second") }),
+            step("r2", "b", 1, { cacheKey: "k2", output: out("k2") }),
+            step("r3", "a", 0, { cacheKey: "k3", output: out("other tenant"), tenantId: "other" }),
+          ]),
+      ]);
+      const q = queries(store).memoByKeys;
+      const rows = await q.all({ tenantId: "local", keys: JSON.stringify(["k1", "k2", "k3", "none"]) });
+      const byKey = Object.fromEntries(rows.map((r) => [r.cacheKey, `${r.runId}/${r.stepId} ${(r.output as { text: string }).text}`]));
+      expect(rows).toHaveLength(2);
+      expect(byKey).toEqual({ k1: "r1/a first", k2: "r2/b k2" });
+      expect(await q.all({ tenantId: "other", keys: JSON.stringify(["k3"]) })).toHaveLength(1);
+      expect(await q.all({ tenantId: "local", keys: "[]" })).toEqual([]);
     });
 
     test("concurrent lease calls never hand one job to two workers", async (store) => {

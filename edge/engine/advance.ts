@@ -19,14 +19,17 @@ export function stepOutputs(draft: RunDraft): Record<string, StepOutput> {
   return out;
 }
 
-/** A succeeded step (same tenant) per cache key: the memo table is the steps table. */
-async function memoLookup(store: Store, tenantId: string, keys: string[]): Promise<Map<string, StepRow>> {
-  const found = new Map<string, StepRow>();
-  const q = queries(store).memoByKey;
-  for (const key of new Set(keys)) {
-    const [row] = await q.all({ tenantId, key });
-    if (row?.output) found.set(key, row);
-  }
+/** What a memo hit copies from the step that computed the value first. */
+type MemoHit = Pick<StepRow, "runId" | "stepId" | "output" | "receipt">;
+
+/**
+ * A succeeded step (same tenant) per cache key: the memo table is the steps table. One statement
+ * for all the keys (`memoByKeys`: per key the row a `LIMIT 1` lookup of that key returns).
+ */
+async function memoLookup(store: Store, tenantId: string, keys: string[]): Promise<Map<string, MemoHit>> {
+  const found = new Map<string, MemoHit>();
+  const rows = await queries(store).memoByKeys.all({ tenantId, keys: JSON.stringify([...new Set(keys)]) });
+  for (const row of rows) if (row.cacheKey !== null && row.output && !found.has(row.cacheKey)) found.set(row.cacheKey, row);
   return found;
 }
 
@@ -55,7 +58,7 @@ export async function advance(ctx: Pick<EngineCtx, "store" | "planner" | "observ
       const outputs = stepOutputs(draft);
       const resolved = await Promise.all(ready.map((s) => ctx.planner.resolve(spec, draft.run.inputs, catalog, s.stepId, outputs)));
       const keys = resolved.flatMap((r, i) => (r.ok && !ready[i]!.noCache ? [r.cacheKey] : []));
-      const memo = keys.length ? await memoLookup(ctx.store, draft.run.tenantId, keys) : new Map<string, StepRow>();
+      const memo = keys.length ? await memoLookup(ctx.store, draft.run.tenantId, keys) : new Map<string, MemoHit>();
       let hits = 0;
       ready.forEach((s, i) => {
         const r = resolved[i]!;

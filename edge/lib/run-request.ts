@@ -18,6 +18,8 @@ import { apiError, parseOr400, readJson } from "./errors.js";
 import { sha256Hex } from "../../workflows/index.js";
 import { checkImage, decodeImageString } from "./images.js";
 import { checkImagePixels, checkSpecLimits } from "../limits/spec.js";
+import { parseMultipartFast, type FormFields } from "./multipart.js";
+import { validateCached } from "./spec-cache.js";
 
 export interface RawCreate {
   body: CreateRunBody;
@@ -31,9 +33,12 @@ export async function readCreateRequest(c: Ctx): Promise<RawCreate> {
   if (!type.toLowerCase().startsWith("multipart/form-data")) {
     return { body: parseOr400(CreateRunBodyLoose, await readJson(c)), files: new Map() };
   }
-  let form: Record<string, string | File | (string | File)[]>;
+  let form: FormFields | Record<string, string | File | (string | File)[]> | undefined;
   try {
-    form = await c.req.parseBody({ all: true });
+    // the usual shapes straight from the bytes; anything else through the standard parser (its
+    // answer and errors as before: edge/lib/multipart.ts)
+    form = parseMultipartFast(new Uint8Array(await c.req.arrayBuffer()), type);
+    form ??= await c.req.parseBody({ all: true });
   } catch (e) {
     throw apiError(400, "invalid_multipart", `malformed multipart body: ${(e as Error).message}`);
   }
@@ -53,7 +58,7 @@ export async function readCreateRequest(c: Ctx): Promise<RawCreate> {
     }
     const name = rawName.startsWith("inputs.") ? rawName.slice("inputs.".length) : rawName;
     if (typeof value === "string") inputs[name] = value;
-    else files.set(name, new Uint8Array(await value.arrayBuffer()));
+    else files.set(name, value instanceof Uint8Array ? value : new Uint8Array(await value.arrayBuffer()));
   }
   const base = json && typeof json === "object" && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
   const merged = { ...base, inputs: { ...((base.inputs as object | undefined) ?? {}), ...inputs } };
@@ -99,7 +104,8 @@ export async function resolveRunRequest(c: Ctx, raw: RawCreate): Promise<Resolve
     workflowId = wf.id;
     workflowVersion = wf.version;
   }
-  return resolveSpecAndInputs(c, specJson, body.inputs as Record<string, unknown>, files, { workflowId, workflowVersion });
+  // the spec is JSON-faithful here (a request body or a stored row): its validation may be cached
+  return resolveSpecAndInputs(c, specJson, body.inputs as Record<string, unknown>, files, { workflowId, workflowVersion }, { cacheSpec: true });
 }
 
 export async function resolveSpecAndInputs(
@@ -108,12 +114,15 @@ export async function resolveSpecAndInputs(
   rawInputs: Record<string, unknown>,
   files: Map<string, Uint8Array>,
   wf: { workflowId: string | null; workflowVersion: number | null },
+  opts: { cacheSpec?: boolean } = {},
 ): Promise<ResolvedRun> {
   // image inputs must be decoded before validation sees them; read their declarations from the
   // raw JSON (validation below reports anything malformed, all at once)
-  checkSpecLimits(specJson, c.var.limits);
+  // hono's `c.var` builds a fresh object from its map on every access: read it once
+  const { limits, engine, caches, tenantId } = c.var;
+  checkSpecLimits(specJson, limits);
   const decls = imageDecls(specJson);
-  const maxBytes = c.var.limits.imageBytes;
+  const maxBytes = limits.imageBytes;
   const inputs: Record<string, unknown> = { ...rawInputs };
   const newBlobs: NewBlob[] = [];
   for (const name of files.keys()) {
@@ -128,24 +137,24 @@ export async function resolveSpecAndInputs(
     if (file !== undefined && v !== undefined) throw apiError(400, "invalid_inputs", `${field} given both as a file part and a value`, { field });
     if (file !== undefined || typeof v === "string") {
       const img = file !== undefined ? checkImage(file, field, maxBytes) : decodeImageString(v as string, field, maxBytes);
-      checkImagePixels(img.bytes, field, c.var.limits.imagePixels);
+      checkImagePixels(img.bytes, field, limits.imagePixels);
       const sha256 = sha256Hex(img.bytes);
       newBlobs.push({ sha256, mime: img.mime, bytes: img.bytes });
       inputs[name] = { sha256, mime: img.mime } satisfies InputValue;
     } else if (v && typeof v === "object" && typeof (v as { sha256?: unknown }).sha256 === "string") {
       const sha256 = (v as { sha256: string }).sha256;
       // only images this tenant stored (blobs are shared by content; ownership is per tenant)
-      const [row] = await c.var.engine.store.db
+      const [row] = await engine.store.db
         .select({ mime: blobs.mime })
         .from(blobs)
-        .innerJoin(tenantBlobs, and(eq(tenantBlobs.sha256, blobs.sha256), eq(tenantBlobs.tenantId, c.var.tenantId)))
+        .innerJoin(tenantBlobs, and(eq(tenantBlobs.sha256, blobs.sha256), eq(tenantBlobs.tenantId, tenantId)))
         .where(eq(blobs.sha256, sha256));
       if (!row) throw apiError(400, "unknown_blob", `${field}: no stored image with sha256 ${sha256}`, { field });
       inputs[name] = { sha256, mime: row.mime } satisfies InputValue;
     }
   }
-  const fullCatalog = catalogFrom(await liveAdverts(c.var.engine));
-  const r = validateWorkflow(specJson, inputs, fullCatalog);
+  const fullCatalog = catalogFrom(await liveAdverts(engine));
+  const r = opts.cacheSpec ? validateCached(caches.specs, tenantId, specJson, inputs, fullCatalog) : validateWorkflow(specJson, inputs, fullCatalog);
   if (!r.ok) throw invalidWorkflow(r);
   const catalog: RunCatalog = {};
   for (const s of r.spec.steps) if ("model" in s && fullCatalog[s.model]) catalog[s.model] = fullCatalog[s.model]!;

@@ -6,6 +6,8 @@
  *   `VIEW_CACHE_ENTRY_BYTES` (1 MiB) — a run with a large spec or outputs — is never cached, it is
  *   rebuilt from the database on each read (the database is the truth anyway);
  * - rate-limit buckets: `RATE_BUCKET_BYTES` (4 MiB, ~26,000 keys);
+ * - checked specs (`POST /v1/runs`: a spec that passed validation against a catalog, by its JSON
+ *   text, edge/lib/spec-cache.ts): 4 MiB; a spec over 64 KiB of JSON is validated anew each time;
  * - fixed small maps elsewhere: API-key hashes (1,024 entries of ≤ 200 + 64 chars, edge/auth/keys.ts),
  *   compiled statements (512, SQL text only, db/store.ts), notifier waiters (one per open request).
  *
@@ -20,6 +22,7 @@
 import type { Ctx } from "../context.js";
 import { ByteLru } from "../lib/byte-lru.js";
 import { apiError } from "../lib/errors.js";
+import { newSpecCache, type SpecCache } from "../lib/spec-cache.js";
 
 export interface MemoryConfig {
   viewCacheBytes: number;
@@ -47,11 +50,13 @@ export const memoryConfig = (m: Partial<MemoryConfig> = {}): MemoryConfig => ({ 
 export interface EdgeCaches {
   /** Serialized run views keyed by run id, valid for one `rev` (edge/routes/runs.ts). */
   runViews: ByteLru<{ rev: number; json: string }>;
+  /** Specs that passed validation, by tenant + catalog + spec JSON (edge/lib/spec-cache.ts). */
+  specs: SpecCache;
 }
 
 export function edgeCaches(m: MemoryConfig): EdgeCaches {
   // a JS string costs up to 2 bytes a character (two-byte representation): count the upper bound
-  return { runViews: new ByteLru(m.viewCacheBytes, (v) => 2 * v.json.length + 64, m.viewCacheEntryBytes) };
+  return { runViews: new ByteLru(m.viewCacheBytes, (v) => 2 * v.json.length + 64, m.viewCacheEntryBytes), specs: newSpecCache() };
 }
 
 /** This process's resident set in bytes, or undefined where there is no process (Workers). */

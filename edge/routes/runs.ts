@@ -82,8 +82,9 @@ route(runsRoutes, createRunRoute, async (c) => {
   const waitS = preferWait(c);
   const raw = await readCreateRequest(c);
   const r = await resolveRunRequest(c, raw);
-  const { run, created, steps } = await createRun(c.var.engine, {
-    tenantId: c.var.tenantId,
+  const { engine, tenantId } = c.var;
+  const { run, created, steps } = await createRun(engine, {
+    tenantId,
     spec: r.spec,
     inputs: r.inputs,
     catalog: r.catalog,

@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
 import { WorkflowValidationError, serializeError } from "../errors.js";
 import { tinyCatalog, vqaSpec } from "../fixtures.js";
-import { parseWorkflow, validateWorkflow } from "./validate.js";
+import { checkInputs, checkSpec, GRAPH_RULES, INPUT_RULES, parseWorkflow, validateWorkflow } from "./validate.js";
 
 const image = { sha256: "b".repeat(64), mime: "image/png" };
 
@@ -51,4 +51,41 @@ it("parseWorkflow throws the typed error with a readable message", () => {
   } catch (e) {
     expect((e as Error).message).toBe("invalid workflow — a.from: unknown step 'b'");
   }
+});
+
+it("checkSpec + checkInputs answer exactly what validateWorkflow answers", () => {
+  const pre = checkSpec(vqaSpec(), tinyCatalog);
+  expect("spec" in pre).toBe(true);
+  if (!("spec" in pre)) return;
+  const cases: Record<string, unknown>[] = [
+    { image, question: "what?" },
+    { image },
+    {},
+    { image: "not an image", question: 5 },
+    { image, qestion: "typo" },
+    { image, question: "x".repeat(5000) },
+  ];
+  for (const inputs of cases) {
+    const a = checkInputs(pre, inputs);
+    const b = validateWorkflow(vqaSpec(), inputs, tinyCatalog);
+    expect(a.ok).toBe(b.ok);
+    if (a.ok && b.ok) expect(a.spec).toEqual(b.spec);
+    if (!a.ok && !b.ok) {
+      expect(a.errors).toEqual(b.errors);
+      expect(Object.keys(a.errors)).toEqual(Object.keys(b.errors));
+      expect(a.error.message).toBe(b.error.message);
+    }
+  }
+});
+
+it("checkSpec refuses a spec with schema or spec/catalog-rule errors (the caller validates in full)", () => {
+  const raw = vqaSpec();
+  raw.steps[1] = { id: "dock", op: "connect", from: "dock" };
+  expect(checkSpec(raw, tinyCatalog)).toEqual({ ok: false });
+  expect(checkSpec({ steps: "no" }, tinyCatalog)).toEqual({ ok: false });
+  expect(checkSpec(vqaSpec(), {})).toEqual({ ok: false }); // unknown model
+});
+
+it("the input rules end GRAPH_RULES (the order of reported issues depends on it)", () => {
+  expect(GRAPH_RULES.slice(-INPUT_RULES.length)).toEqual(INPUT_RULES);
 });
