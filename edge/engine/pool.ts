@@ -85,28 +85,45 @@ export async function leaseJobs(
   const models = JSON.stringify(worker.models);
   if (worker.models.length === 0) return { jobs: [], blobs: {} };
   const deadline = ctx.now() + waitMs;
+  const tenants = scope.tenants ? JSON.stringify(scope.tenants) : null;
+  const credentialId = scope.credentialId ?? "pool";
+  const recheckMs = ctx.notifier.recheckMs ?? 500;
+  // an idle poll skips its query (Node: the in-process notifier counts the jobs topic's publishes)
+  const idle = ctx.notifier.seq && ctx.pool ? (ctx.pool.idle ??= new Map()) : undefined;
+  const scopeKey = `${models}\n${tenants}\n${credentialId}`;
   for (;;) {
     // a worker waiting in a long-poll is alive: touchWorker writes last_seen when it is due
     await touchWorker(ctx, workerId);
     await maybeSweep(ctx);
-    const ready = await queries(ctx.store).readyJobs.all({
-      now: ctx.now(),
-      max,
-      models,
-      tenants: scope.tenants ? JSON.stringify(scope.tenants) : null,
-      credentialId: scope.credentialId ?? "pool",
-    });
-    if (ready.length) {
-      const { handed, raced } = await claimAndStart(ctx, workerId, ready);
-      if (handed.length) {
-        ctx.observer?.leased?.(handed, ctx.now());
-        return { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed) };
-      }
-      if (raced) continue; // another worker took them: look again at once
+    // read BEFORE the query: a job queued after it bumps the version, so it is never skipped
+    const seq = idle ? ctx.notifier.seq!(JOBS_TOPIC) : 0;
+    const seen = idle?.get(scopeKey);
+    const quiet = seen !== undefined && seen.seq === seq && ctx.now() - seen.at < recheckMs;
+    if (!quiet) {
+      const now = ctx.now();
+      const ready = await queries(ctx.store).readyJobs.all({ now, max, models, tenants, credentialId });
+      // nothing ready for this scope at this version: remembered; and also when every ready job
+      // (fewer than max: there are no more) is now claimed by this poll
+      const markIdle = () => {
+        if (!idle) return;
+        if (idle.size >= 1024) idle.clear();
+        idle.set(scopeKey, { seq, at: now });
+      };
+      if (ready.length) {
+        const { handed, raced } = await claimAndStart(ctx, workerId, ready);
+        if (handed.length) {
+          if (!raced && ready.length < max) markIdle();
+          ctx.observer?.leased?.(handed, ctx.now());
+          return { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed) };
+        }
+        if (raced) continue; // another worker took them: look again at once
+      } else markIdle();
     }
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return { jobs: [], blobs: {} };
-    await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, ctx.notifier.recheckMs ?? 500), signal);
+    // a skipped query is made up for at the end of its recheck window at the latest
+    const recheck = quiet ? Math.max(1, seen.at + recheckMs - ctx.now()) : recheckMs;
+    await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, recheck), signal);
     // an abort (the worker hung up) wakes the wait: claim nothing more, or the jobs sit leased
     // by a caller that will never see them until the lease expires
     if (signal?.aborted) return { jobs: [], blobs: {} };
