@@ -44,7 +44,11 @@ it("a result that queues a downstream step wakes a waiting lease at once (not at
   const waiting = leaseJobs(hh.app.engine, "w1", 16, 10_000);
   await new Promise((res) => setTimeout(res, 30)); // the long-poll found nothing and waits
   const t0 = performance.now();
-  await postResults(hh.app, "w1", first.map((j) => okResult(j)));
+  await postResults(
+    hh.app,
+    "w1",
+    first.map((j) => okResult(j)),
+  );
   const next = await waiting;
   expect(next?.jobs.map((j) => j.stepId)).toEqual(["why"]);
   expect(performance.now() - t0).toBeLessThan(250); // the recheck is 500 ms

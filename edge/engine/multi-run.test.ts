@@ -42,13 +42,25 @@ it("one lease of three runs' jobs is one commit; their results in one post are o
   expect(new Set(jobs.map((j) => j.runId))).toEqual(new Set(ids));
   expect(batches.n).toBe(1);
   for (const id of ids) expect((await call(hh.app, `/v1/runs/${id}`)).body.status).toBe("running");
-  const r = await postResults(hh.app, "w1", jobs.map((j) => okResult(j, "w1")));
+  const r = await postResults(
+    hh.app,
+    "w1",
+    jobs.map((j) => okResult(j, "w1")),
+  );
   expect(r.body.accepted).toHaveLength(jobs.length);
   expect(batches.n).toBe(2);
   // the fixture's last step ("why") reads the answer: queued by the results, leased and posted next
   const last = await lease(hh.app, "w1", 64);
   expect(last).toHaveLength(3);
-  expect((await postResults(hh.app, "w1", last.map((j) => okResult(j, "w1")))).body.accepted).toHaveLength(3);
+  expect(
+    (
+      await postResults(
+        hh.app,
+        "w1",
+        last.map((j) => okResult(j, "w1")),
+      )
+    ).body.accepted,
+  ).toHaveLength(3);
   expect(batches.n).toBe(4);
   for (const id of ids) expect((await call(hh.app, `/v1/runs/${id}`)).body.status).toBe("succeeded");
 });
@@ -68,12 +80,24 @@ it("when one run changed between read and commit, the runs are committed one by 
   expect(jobs).toHaveLength(new Set(jobs.map((j) => j.jobId)).size);
   expect(new Set(jobs.map((j) => j.runId))).toEqual(new Set(ids));
   expect(await lease(hh.app, "w1", 64)).toEqual([]);
-  const r = await postResults(hh.app, "w1", jobs.map((j) => okResult(j, "w1")));
+  const r = await postResults(
+    hh.app,
+    "w1",
+    jobs.map((j) => okResult(j, "w1")),
+  );
   expect(r.body.accepted).toHaveLength(jobs.length);
   expect(batches.n).toBe(8);
   const last = await lease(hh.app, "w1", 64);
   expect(last).toHaveLength(3);
-  expect((await postResults(hh.app, "w1", last.map((j) => okResult(j, "w1")))).body.accepted).toHaveLength(3);
+  expect(
+    (
+      await postResults(
+        hh.app,
+        "w1",
+        last.map((j) => okResult(j, "w1")),
+      )
+    ).body.accepted,
+  ).toHaveLength(3);
   for (const id of ids) expect((await call(hh.app, `/v1/runs/${id}`)).body.status).toBe("succeeded");
   const rows = (await hh.store.db.all(sql`SELECT count(*) AS n FROM jobs WHERE status != 'done'`)) as { n: number }[];
   expect(rows[0]?.n).toBe(0);

@@ -138,7 +138,12 @@ function failAttempt(d: RunDraft, job: JobRow, error: StepError, t: number, fina
  * the commit queues jobs (a retry, or downstream steps the outcome unblocked), so a waiting lease
  * must be woken — without it a chained step waited for the lease's recheck (up to 500 ms).
  */
-async function settleDecision(ctx: EngineCtx, outcomes: { job: JobRow; decide: Decide }[], snap: RunSnapshot, t: number): Promise<{ stmts: Stmt[]; value: boolean }> {
+async function settleDecision(
+  ctx: EngineCtx,
+  outcomes: { job: JobRow; decide: Decide }[],
+  snap: RunSnapshot,
+  t: number,
+): Promise<{ stmts: Stmt[]; value: boolean }> {
   const d = new RunDraft(snap.run, snap.steps, t);
   const guards = outcomes.map(({ job, decide }) => {
     const { job: jobPatch } = decide(d, t);
