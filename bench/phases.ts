@@ -5,12 +5,15 @@
  * writes (WAL frames; autocheckpoint off while measuring). A real SQLite file (the test harness).
  * What bench/e2e.ts measures end to end, taken apart, so a change to one phase shows in it.
  *
- * Run: npx tsx bench/phases.ts [--runs 300] [--rounds 3] [--wire]
+ * Run: npx tsx bench/phases.ts [--runs 300] [--rounds 3] [--wire] [--batch 1]
  *
  * `--wire`: requests as they arrive over HTTP — bodies as bytes with a Content-Length, the multipart
  * body encoded before the clock starts — so a phase counts the edge's work only. Without it (the
  * default, comparable with earlier numbers) the POST phase also counts encoding the FormData and
  * hono's streaming body limit, which a request with a Content-Length skips.
+ *
+ * `--batch K` (default 1): K runs created, then ONE lease for all their jobs and ONE results post,
+ * as a worker under load sees them (numbers stay per run).
  */
 import { statSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -26,6 +29,7 @@ const arg = (name: string, def: number) => {
 const RUNS = arg("runs", 300);
 const ROUNDS = arg("rounds", 3);
 const WIRE = process.argv.includes("--wire");
+const BATCH = arg("batch", 1);
 const PHASES = ["post", "lease", "results", "get"] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -64,7 +68,8 @@ async function createRequest(): Promise<RequestInit> {
 }
 
 async function oneRun(cpu: Record<Phase, number>, pages: Record<Phase, number>): Promise<void> {
-  const init = WIRE ? await createRequest() : undefined;
+  const inits: (RequestInit | undefined)[] = [];
+  for (let k = 0; k < BATCH; k++) inits.push(WIRE ? await createRequest() : undefined);
   let t = cpuMs();
   let f = walFrames();
   const mark = (p: Phase) => {
@@ -75,27 +80,33 @@ async function oneRun(cpu: Record<Phase, number>, pages: Record<Phase, number>):
     t = t1;
     f = f1;
   };
-  const r = await h.app.request("/v1/runs", init ?? (await createRequest()));
-  if (r.status !== 202) throw new Error(`POST /v1/runs ${r.status}: ${await r.text()}`);
-  const { id } = (await r.json()) as { id: string };
+  const ids: string[] = [];
+  for (let k = 0; k < BATCH; k++) {
+    const r = await h.app.request("/v1/runs", inits[k] ?? (await createRequest()));
+    if (r.status !== 202) throw new Error(`POST /v1/runs ${r.status}: ${await r.text()}`);
+    ids.push(((await r.json()) as { id: string }).id);
+  }
   mark("post");
-  const lr = await h.app.request("/v1/pool/lease", json({ workerId: "w1", max: 16, waitMs: 0 }));
+  const lr = await h.app.request("/v1/pool/lease", json({ workerId: "w1", max: 3 * BATCH, waitMs: 0 }));
   const jobs = ((await lr.json()) as { jobs: Job[] }).jobs;
-  if (jobs.length !== 3) throw new Error(`leased ${jobs.length} jobs, not 3`);
+  if (jobs.length !== 3 * BATCH) throw new Error(`leased ${jobs.length} jobs, not ${3 * BATCH}`);
   mark("lease");
   const rr = await h.app.request("/v1/pool/results", json({ workerId: "w1", results: jobs.map((j) => okResult(j, "w1")) }));
   if (rr.status !== 200) throw new Error(`results ${rr.status}`);
   await rr.text();
   mark("results");
-  const run = (await (await h.app.request(`/v1/runs/${id}`)).json()) as { status: string };
-  if (run.status !== "succeeded") throw new Error(`run ${id} ${run.status}`);
+  for (const id of ids) {
+    const run = (await (await h.app.request(`/v1/runs/${id}`)).json()) as { status: string };
+    if (run.status !== "succeeded") throw new Error(`run ${id} ${run.status}`);
+  }
   mark("get");
 }
 
 const zero = () => Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
-for (let i = 0; i < 50; i++) await oneRun(zero(), zero()); // warm up (JIT, statement cache)
+for (let i = 0; i < Math.ceil(50 / BATCH); i++) await oneRun(zero(), zero()); // warm up (JIT, statement cache)
+const N = Math.ceil(RUNS / BATCH); // rounds of BATCH runs; numbers per run
 console.log(
-  `bench/phases: ${RUNS} runs × ${ROUNDS} rounds${WIRE ? " (--wire)" : ""}, load average ${loadavg()
+  `bench/phases: ${N * BATCH} runs (${BATCH} per lease) × ${ROUNDS} rounds${WIRE ? " (--wire)" : ""}, load average ${loadavg()
     .map((x) => x.toFixed(2))
     .join(" ")}`,
 );
@@ -106,12 +117,13 @@ for (let round = 1; round <= ROUNDS; round++) {
   const pages = zero();
   sqlite.pragma("wal_checkpoint(TRUNCATE)");
   sqlite.pragma("wal_autocheckpoint = 0");
-  for (let i = 0; i < RUNS; i++) await oneRun(cpu, pages);
+  for (let i = 0; i < N; i++) await oneRun(cpu, pages);
   sqlite.pragma("wal_autocheckpoint = 1000");
-  const total = PHASES.reduce((a, p) => a + cpu[p], 0) / RUNS;
+  const R = N * BATCH;
+  const total = PHASES.reduce((a, p) => a + cpu[p], 0) / R;
   totals.push(total);
   console.log(
-    `${String(round).padStart(5)}  ${PHASES.map((p) => (cpu[p] / RUNS).toFixed(3).padStart(11)).join("")}  ${total.toFixed(3).padStart(9)}   ${PHASES.map((p) => (pages[p] / RUNS).toFixed(1)).join(" / ")}`,
+    `${String(round).padStart(5)}  ${PHASES.map((p) => (cpu[p] / R).toFixed(3).padStart(11)).join("")}  ${total.toFixed(3).padStart(9)}   ${PHASES.map((p) => (pages[p] / R).toFixed(1)).join(" / ")}`,
   );
 }
 console.log(`edge CPU per run (in process, no HTTP): min ${Math.min(...totals).toFixed(2)} ms; load average at end ${loadavg()[0]!.toFixed(2)}`);

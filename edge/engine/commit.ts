@@ -124,3 +124,49 @@ export async function withRun<T>(
   }
   throw new Error(`run ${runId}: too many concurrent updates`);
 }
+
+/**
+ * Several runs' read-decide-commit in ONE batch (one transaction, one WAL commit instead of one
+ * per run): what a lease or a results post touching several runs commits under load. Each run
+ * keeps its own rev guard, so the batch is as safe as the commits it replaces; but any guard
+ * failing rolls back all of them, and then this returns `undefined` (after letting a commit hook
+ * drop its assumption): the caller commits run by run (`withRun`), which retries each conflict on
+ * its own. Per run: committed (false when `decide` had nothing to do or the run is gone) and value.
+ */
+export async function withRuns<T>(
+  store: Store,
+  runIds: readonly string[],
+  now: () => number,
+  decide: (runId: string, snap: RunSnapshot, t: number) => Promise<{ stmts: Stmt[]; value: T } | null>,
+  hooks?: Pick<EngineCtx, "store" | "commitHooks">,
+): Promise<Map<string, { committed: boolean; value?: T }> | undefined> {
+  const out = new Map<string, { committed: boolean; value?: T }>();
+  const stmts: Stmt[] = [];
+  const snaps: RunSnapshot[] = [];
+  const t = now();
+  for (const runId of runIds) {
+    const snap = await loadRun(store, runId);
+    if (!snap) {
+      out.set(runId, { committed: false });
+      continue;
+    }
+    const d = await decide(runId, snap, t);
+    if (!d) {
+      out.set(runId, { committed: false });
+      continue;
+    }
+    snaps.push(snap);
+    stmts.push(revGuard(runId, snap.run.rev, t), ...d.stmts);
+    out.set(runId, { committed: true, value: d.value });
+  }
+  if (!stmts.length) return out;
+  try {
+    await store.batch(stmts);
+    return out;
+  } catch (e) {
+    // every hook sees the error (the outbox drops its cached "no endpoints" for the tenant)
+    const hook = hooks ? snaps.map((s) => hookConflict(hooks, e, s.run)).some(Boolean) : false;
+    if (isRevConflict(e) || isJobConflict(e) || hook) return undefined;
+    throw e;
+  }
+}

@@ -55,7 +55,15 @@ export interface EngineCtx {
    * touched recently (so a lease poll need not write `last_seen_at` every time). Only saves
    * work: the database stays the truth, several edge processes may share it.
    */
-  pool?: { sweptAt: number; touched: Map<string, { at: number; models: string[] }> };
+  pool?: {
+    sweptAt: number;
+    touched: Map<string, { at: number; models: string[] }>;
+    /**
+     * Per lease scope (models, tenants, credential): the jobs-topic version at which a poll last
+     * saw no ready job, and when (edge/engine/pool.ts: an idle poll skips its query).
+     */
+    idle?: Map<string, { seq: number; at: number }>;
+  };
 }
 
 /** The statements every commit hook adds for one commit. */

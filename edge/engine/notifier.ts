@@ -14,12 +14,23 @@ export interface Notifier {
    * which saves database queries per long-poll.
    */
   readonly recheckMs?: number;
+  /**
+   * How many times `topic` was published in this process so far (a version counter). Only the
+   * in-process notifier has it: a lease poll that found this worker's queue empty at version v
+   * need not query again while the version is still v, within `recheckMs` of that query (the
+   * bound it already has for work queued by another process, or a retry whose backoff ends).
+   * Unset (Workers: PoolHub): every poll queries.
+   */
+  seq?(topic: string): number;
 }
 
 export function localNotifier(): Notifier {
   const waiters = new Map<string, Set<() => void>>();
+  const seqs = new Map<string, number>();
   return {
+    seq: (topic) => seqs.get(topic) ?? 0,
     publish(topic) {
+      seqs.set(topic, (seqs.get(topic) ?? 0) + 1);
       const set = waiters.get(topic);
       if (!set) return;
       waiters.delete(topic);

@@ -12,7 +12,7 @@ import type { JobRow } from "../../db/schema.js";
 import { isRunTerminal, type Job, type JobPayload, type ProgressToken } from "../../workflows/index.js";
 import { advance } from "./advance.js";
 import type { Stmt } from "../../db/driver.js";
-import { claimGuard, insertEvents, isJobConflict, withRun } from "./commit.js";
+import { claimGuard, insertEvents, isJobConflict, withRun, withRuns, type RunSnapshot } from "./commit.js";
 import type { EngineCtx } from "./context.js";
 import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
@@ -85,28 +85,45 @@ export async function leaseJobs(
   const models = JSON.stringify(worker.models);
   if (worker.models.length === 0) return { jobs: [], blobs: {} };
   const deadline = ctx.now() + waitMs;
+  const tenants = scope.tenants ? JSON.stringify(scope.tenants) : null;
+  const credentialId = scope.credentialId ?? "pool";
+  const recheckMs = ctx.notifier.recheckMs ?? 500;
+  // an idle poll skips its query (Node: the in-process notifier counts the jobs topic's publishes)
+  const idle = ctx.notifier.seq && ctx.pool ? (ctx.pool.idle ??= new Map()) : undefined;
+  const scopeKey = `${models}\n${tenants}\n${credentialId}`;
   for (;;) {
     // a worker waiting in a long-poll is alive: touchWorker writes last_seen when it is due
     await touchWorker(ctx, workerId);
     await maybeSweep(ctx);
-    const ready = await queries(ctx.store).readyJobs.all({
-      now: ctx.now(),
-      max,
-      models,
-      tenants: scope.tenants ? JSON.stringify(scope.tenants) : null,
-      credentialId: scope.credentialId ?? "pool",
-    });
-    if (ready.length) {
-      const { handed, raced } = await claimAndStart(ctx, workerId, ready);
-      if (handed.length) {
-        ctx.observer?.leased?.(handed, ctx.now());
-        return { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed) };
-      }
-      if (raced) continue; // another worker took them: look again at once
+    // read BEFORE the query: a job queued after it bumps the version, so it is never skipped
+    const seq = idle ? ctx.notifier.seq!(JOBS_TOPIC) : 0;
+    const seen = idle?.get(scopeKey);
+    const quiet = seen !== undefined && seen.seq === seq && ctx.now() - seen.at < recheckMs;
+    if (!quiet) {
+      const now = ctx.now();
+      const ready = await queries(ctx.store).readyJobs.all({ now, max, models, tenants, credentialId });
+      // nothing ready for this scope at this version: remembered; and also when every ready job
+      // (fewer than max: there are no more) is now claimed by this poll
+      const markIdle = () => {
+        if (!idle) return;
+        if (idle.size >= 1024) idle.clear();
+        idle.set(scopeKey, { seq, at: now });
+      };
+      if (ready.length) {
+        const { handed, raced } = await claimAndStart(ctx, workerId, ready);
+        if (handed.length) {
+          if (!raced && ready.length < max) markIdle();
+          ctx.observer?.leased?.(handed, ctx.now());
+          return { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed) };
+        }
+        if (raced) continue; // another worker took them: look again at once
+      } else markIdle();
     }
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return { jobs: [], blobs: {} };
-    await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, ctx.notifier.recheckMs ?? 500), signal);
+    // a skipped query is made up for at the end of its recheck window at the latest
+    const recheck = quiet ? Math.max(1, seen.at + recheckMs - ctx.now()) : recheckMs;
+    await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, recheck), signal);
     // an abort (the worker hung up) wakes the wait: claim nothing more, or the jobs sit leased
     // by a caller that will never see them until the lease expires
     if (signal?.aborted) return { jobs: [], blobs: {} };
@@ -134,61 +151,77 @@ const newLeaseId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(12)))
  * the job meanwhile) and the steps' changes. One commit instead of a claim and a second commit to
  * start the steps, and no window in which a job is leased but its step still queued. Queued jobs
  * of a finished run or a step no longer live are withdrawn. `raced`: some run's jobs went to
- * another worker.
+ * another worker. Jobs of several runs (a lease under load) are first tried as ONE batch for all
+ * of them (`withRuns`: one transaction instead of one per run); on any conflict, run by run.
  */
 async function claimAndStart(ctx: EngineCtx, workerId: string, ready: JobRow[]): Promise<{ handed: JobRow[]; raced: boolean }> {
   const byRun = new Map<string, JobRow[]>();
   for (const j of ready) byRun.set(j.runId, [...(byRun.get(j.runId) ?? []), j]);
   const handed: JobRow[] = [];
+  if (byRun.size > 1) {
+    const all = await withRuns(ctx.store, [...byRun.keys()], ctx.now, (runId, snap, t) => claimDecision(ctx, workerId, byRun.get(runId)!, snap, t), ctx);
+    if (all) {
+      for (const [runId, r] of all) claimed(runId, r);
+      return { handed, raced: false };
+    }
+  }
   let raced = false;
   for (const [runId, list] of byRun) {
     try {
-      const r = await withRun(
-        ctx.store,
-        runId,
-        ctx.now,
-        async (snap, t) => {
-          const d = new RunDraft(snap.run, snap.steps, t);
-          const ok: JobRow[] = [];
-          const claims: Stmt[] = [];
-          for (const j of list) {
-            const s = d.step(j.stepId);
-            if (isRunTerminal(d.run.status) || !s || (s.status !== "queued" && s.status !== "running")) {
-              d.cancelJobs.push(j.id);
-              continue;
-            }
-            const c = {
-              leaseId: newLeaseId(),
-              leasedBy: workerId,
-              leasedAt: t,
-              leaseExpiresAt: t + ctx.leaseMs,
-              deadlineAt: t + j.timeoutMs,
-              attempts: j.attempts + 1,
-            };
-            claims.push(claimGuard(j.id, j.attempts, c, t));
-            ok.push({ ...j, ...c, status: "leased", updatedAt: t });
-            d.patchStep(s.stepId, {
-              status: "running",
-              attempts: c.attempts,
-              workerId,
-              startedAt: s.startedAt ?? t,
-              queueMs: s.queueMs ?? (s.queuedAt != null ? t - s.queuedAt : null),
-            });
-            d.event("step.started", s.stepId, { status: "running", attempt: c.attempts, workerId });
-          }
-          await advance(ctx, d);
-          return { stmts: [...claims, ...d.toUpdateStatements(ctx)], value: ok };
-        },
-        ctx,
-      );
-      handed.push(...(r.value ?? []));
-      if (r.committed) ctx.notifier.publish(runTopic(runId));
+      claimed(runId, await withRun(ctx.store, runId, ctx.now, (snap, t) => claimDecision(ctx, workerId, list, snap, t), ctx));
     } catch (e) {
       if (!isJobConflict(e)) throw e;
       raced = true;
     }
   }
   return { handed, raced };
+
+  function claimed(runId: string, r: { committed: boolean; value?: { jobs: JobRow[]; queued: boolean } }): void {
+    handed.push(...(r.value?.jobs ?? []));
+    if (!r.committed) return;
+    ctx.notifier.publish(runTopic(runId));
+    if (r.value?.queued) ctx.notifier.publish(JOBS_TOPIC);
+  }
+}
+
+/** One run's claim: the jobs handed out (as leased rows), whether it queues jobs too, and the statements. */
+async function claimDecision(
+  ctx: EngineCtx,
+  workerId: string,
+  list: JobRow[],
+  snap: RunSnapshot,
+  t: number,
+): Promise<{ stmts: Stmt[]; value: { jobs: JobRow[]; queued: boolean } }> {
+  const d = new RunDraft(snap.run, snap.steps, t);
+  const ok: JobRow[] = [];
+  const claims: Stmt[] = [];
+  for (const j of list) {
+    const s = d.step(j.stepId);
+    if (isRunTerminal(d.run.status) || !s || (s.status !== "queued" && s.status !== "running")) {
+      d.cancelJobs.push(j.id);
+      continue;
+    }
+    const c = {
+      leaseId: newLeaseId(),
+      leasedBy: workerId,
+      leasedAt: t,
+      leaseExpiresAt: t + ctx.leaseMs,
+      deadlineAt: t + j.timeoutMs,
+      attempts: j.attempts + 1,
+    };
+    claims.push(claimGuard(j.id, j.attempts, c, t));
+    ok.push({ ...j, ...c, status: "leased", updatedAt: t });
+    d.patchStep(s.stepId, {
+      status: "running",
+      attempts: c.attempts,
+      workerId,
+      startedAt: s.startedAt ?? t,
+      queueMs: s.queueMs ?? (s.queuedAt != null ? t - s.queuedAt : null),
+    });
+    d.event("step.started", s.stepId, { status: "running", attempt: c.attempts, workerId });
+  }
+  await advance(ctx, d);
+  return { stmts: [...claims, ...d.toUpdateStatements(ctx)], value: { jobs: ok, queued: d.newJobs.length > 0 } };
 }
 
 /** Extend the leases this worker still holds; tell it which to stop and which it lost. */

@@ -8,7 +8,8 @@ import type { JobRow } from "../../db/schema.js";
 import type { StepError } from "../../db/types.js";
 import type { JobResult } from "../../workflows/index.js";
 import { advance } from "./advance.js";
-import { isJobConflict, jobGuard, withRun } from "./commit.js";
+import type { Stmt } from "../../db/driver.js";
+import { isJobConflict, jobGuard, withRun, withRuns, type RunSnapshot } from "./commit.js";
 import type { EngineCtx } from "./context.js";
 import { timeOutRun } from "./runs.js";
 import { RunDraft } from "./draft.js";
@@ -69,18 +70,33 @@ export async function applyResults(ctx: EngineCtx, workerId: string, results: Jo
     seen.add(res.jobId);
     byRun.set(job.runId, [...(byRun.get(job.runId) ?? []), { job, res }]);
   }
-  for (const list of byRun.values()) {
-    const ok = await settleJobs(
-      ctx,
-      list.map(({ job, res }) => ({ job, decide: resultDecision(job, res, workerId) })),
-    );
+  const outcomesOf = (list: { job: JobRow; res: JobResult }[]) => list.map(({ job, res }) => ({ job, decide: resultDecision(job, res, workerId) }));
+  const settled = (list: { job: JobRow; res: JobResult }[], ok: readonly boolean[]) =>
     list.forEach(({ job, res }, i) => {
       if (ok[i]) {
         accepted.push(res.jobId);
         ctx.observer?.result?.(job, res);
       } else ignored.push(res.jobId);
     });
+  // several runs' results (a post under load): one batch for all of them, else run by run
+  if (byRun.size > 1) {
+    const all = await withRuns(ctx.store, [...byRun.keys()], ctx.now, (runId, snap, t) => settleDecision(ctx, outcomesOf(byRun.get(runId)!), snap, t), ctx);
+    if (all) {
+      let queued = false;
+      for (const [runId, r] of all) {
+        if (r.committed) ctx.notifier.publish(runTopic(runId));
+        queued ||= r.value === true;
+        const list = byRun.get(runId)!;
+        settled(
+          list,
+          list.map(() => r.committed),
+        );
+      }
+      if (queued) ctx.notifier.publish(JOBS_TOPIC);
+      return { accepted, ignored };
+    }
   }
+  for (const list of byRun.values()) settled(list, await settleJobs(ctx, outcomesOf(list)));
   return { accepted, ignored };
 }
 
@@ -118,6 +134,26 @@ function failAttempt(d: RunDraft, job: JobRow, error: StepError, t: number, fina
 }
 
 /**
+ * One run's job outcomes as statements (each job's guarded patch, then the run's changes); value:
+ * the commit queues jobs (a retry, or downstream steps the outcome unblocked), so a waiting lease
+ * must be woken — without it a chained step waited for the lease's recheck (up to 500 ms).
+ */
+async function settleDecision(
+  ctx: EngineCtx,
+  outcomes: { job: JobRow; decide: Decide }[],
+  snap: RunSnapshot,
+  t: number,
+): Promise<{ stmts: Stmt[]; value: boolean }> {
+  const d = new RunDraft(snap.run, snap.steps, t);
+  const guards = outcomes.map(({ job, decide }) => {
+    const { job: jobPatch } = decide(d, t);
+    return { guard: jobGuard(job.id, job.leaseId!, { ...jobPatch, updatedAt: t }), requeued: jobPatch.status === "queued" };
+  });
+  await advance(ctx, d);
+  return { stmts: [...guards.map((g) => g.guard), ...d.toUpdateStatements(ctx)], value: guards.some((g) => g.requeued) || d.newJobs.length > 0 };
+}
+
+/**
  * Commit job outcomes of ONE run together with the run's consequences, guarded by the run rev and
  * each job's lease. Per job: false when its lease was no longer current (its outcome is ignored).
  * When one lease of several changed meanwhile the whole batch rolls back, and the outcomes are
@@ -126,21 +162,7 @@ function failAttempt(d: RunDraft, job: JobRow, error: StepError, t: number, fina
 async function settleJobs(ctx: EngineCtx, outcomes: { job: JobRow; decide: Decide }[]): Promise<boolean[]> {
   const runId = outcomes[0]!.job.runId;
   try {
-    const r = await withRun(
-      ctx.store,
-      runId,
-      ctx.now,
-      async (snap, t) => {
-        const d = new RunDraft(snap.run, snap.steps, t);
-        const guards = outcomes.map(({ job, decide }) => {
-          const { job: jobPatch } = decide(d, t);
-          return { guard: jobGuard(job.id, job.leaseId!, { ...jobPatch, updatedAt: t }), requeued: jobPatch.status === "queued" };
-        });
-        await advance(ctx, d);
-        return { stmts: [...guards.map((g) => g.guard), ...d.toUpdateStatements(ctx)], value: guards.some((g) => g.requeued) };
-      },
-      ctx,
-    );
+    const r = await withRun(ctx.store, runId, ctx.now, (snap, t) => settleDecision(ctx, outcomes, snap, t), ctx);
     if (!r.committed) return outcomes.map(() => false);
     ctx.notifier.publish(runTopic(runId));
     if (r.value) ctx.notifier.publish(JOBS_TOPIC);

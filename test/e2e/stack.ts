@@ -41,12 +41,22 @@ export async function startStack(opts: { env?: Record<string, string>; timeoutMs
   const t0 = performance.now();
   // detached: its own process group, so stop() reaches npm, tsx, the edge and every worker
   // BENCH_CPU_PROF=<dir>: start.ts under `node --cpu-prof` instead of npm (the edge's profile is
-  // written there when it stops; npm would refuse the flag in NODE_OPTIONS)
+  // written there when it stops; npm would refuse the flag in NODE_OPTIONS), and each worker's too
+  // (WORKER_CPU_PROF, gpu-worker/src/worker/supervisor.ts)
   const prof = process.env.BENCH_CPU_PROF;
   const [cmd, args] = prof ? [process.execPath, ["--cpu-prof", `--cpu-prof-dir=${prof}`, "--import", "tsx", "start.ts"]] : ["npm", ["start", "--silent"]];
   const child = spawn(cmd, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DEV_API_KEY: apiKey, LOG_LEVEL: "warn", EXIT_ON_STDIN_EOF: "1", ...opts.env },
+    env: {
+      ...process.env,
+      ...(prof ? { WORKER_CPU_PROF: prof } : {}),
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      DEV_API_KEY: apiKey,
+      LOG_LEVEL: "warn",
+      EXIT_ON_STDIN_EOF: "1",
+      ...opts.env,
+    },
     // our end of its stdin closes when this process dies, however it dies: the stack then stops
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,

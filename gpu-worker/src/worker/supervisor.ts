@@ -68,8 +68,11 @@ export function startSupervisor(opts: SupervisorOptions = {}): Supervisor {
       WORKER_ID: `${prefix}-${i}`,
       METRICS_PORT: String(opts.metricsPortBase ? opts.metricsPortBase + i : 0),
     };
-    // tsx resolved from this file, so the pool works from any working directory
-    const child = fork(entry, [], { env, execArgv: ["--import", tsxLoader], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    // tsx resolved from this file, so the pool works from any working directory; WORKER_CPU_PROF=<dir>
+    // profiles each worker (`node --cpu-prof`, written there on a graceful stop: bench/e2e.ts)
+    const profDir = (env as Record<string, string | undefined>).WORKER_CPU_PROF;
+    const prof = profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [];
+    const child = fork(entry, [], { env, execArgv: [...prof, "--import", tsxLoader], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const startedAt = Date.now();
     children[i] = child;
     child.once("exit", (code, signal) => {
