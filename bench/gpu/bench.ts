@@ -25,9 +25,9 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import type { JobResult } from "../../workflows/index.js";
 import { DynamicBatcher } from "../../gpu-worker/src/batcher/index.js";
-import { decoderForward, type Embedded } from "../../gpu-worker/src/generate/forward.js";
+import { decoderForward, newKvCache, type Embedded } from "../../gpu-worker/src/generate/forward.js";
 import { generate } from "../../gpu-worker/src/generate/generate.js";
-import { KvCache } from "../../gpu-worker/src/generate/kv-cache.js";
+import type { KvCache } from "../../gpu-worker/src/generate/kv-cache.js";
 import { JobExecutor, type JobItem } from "../../gpu-worker/src/job/execute.js";
 import type { ModelPackage } from "../../gpu-worker/src/package/load.js";
 import { checkedRun, ortVersion } from "../../gpu-worker/src/package/session.js";
@@ -42,12 +42,14 @@ const WARMUP = Math.max(0, num(env.GPU_BENCH_WARMUP, 3));
 const BUDGET_MS = 1000 * num(env.GPU_BENCH_MAX_MEASURE_S, 5);
 const BATCHER_REPS = Math.max(1, num(env.GPU_BENCH_BATCHER_REPS, 3));
 const MODEL_DIR = env.GPU_BENCH_MODEL_DIR ?? fileURLToPath(new URL("../../gpu-worker/models/metalm-tiny", import.meta.url));
-const CONFIGS = (env.GPU_BENCH_CONFIGS ?? "webgpu cpu cpu@8")
+// `<providers>[@threads][/kvcopy]`: /kvcopy = KV_ON_DEVICE=0 (the KV cache copied through JS every step, as before it stayed on the device)
+const CONFIGS = (env.GPU_BENCH_CONFIGS ?? "webgpu webgpu/kvcopy cpu cpu@8")
   .split(/\s+/)
   .filter(Boolean)
   .map((label) => {
-    const [providers, threads] = label.split("@");
-    return { label, providers: providers!, threads: Number(threads ?? 1) };
+    const [head, flag] = label.split("/");
+    const [providers, threads] = head!.split("@");
+    return { label, providers: providers!, threads: Number(threads ?? 1), kvOnDevice: flag !== "kvcopy" };
   });
 const N = 64;
 const BATCHES = [1, 32, 64];
@@ -110,6 +112,7 @@ async function measure(conf: (typeof CONFIGS)[number]): Promise<Measured> {
   const cfg = configFromEnv({
     EXECUTION_PROVIDERS: conf.providers,
     INTRA_OP_THREADS: String(conf.threads),
+    KV_ON_DEVICE: conf.kvOnDevice ? "1" : "0",
     MODELS_DIR: MODEL_DIR,
     MAX_BATCH: String(N),
     WORKER_ID: "gpu-bench",
@@ -118,7 +121,12 @@ async function measure(conf: (typeof CONFIGS)[number]): Promise<Measured> {
   const t0 = performance.now();
   const runtimes = await loadRuntimes(
     cfg.modelsDir,
-    { executionProviders: cfg.executionProviders, intraOpNumThreads: cfg.intraOpNumThreads, interOpNumThreads: cfg.interOpNumThreads },
+    {
+      executionProviders: cfg.executionProviders,
+      intraOpNumThreads: cfg.intraOpNumThreads,
+      interOpNumThreads: cfg.interOpNumThreads,
+      kvOnDevice: cfg.kvOnDevice,
+    },
     { cacheBytes: cfg.encoderCacheBytes, maxImagePixels: cfg.maxImagePixels, getBlob: scenes.getBlob },
     (m) => warnings.push(m),
   );
@@ -134,7 +142,8 @@ async function measure(conf: (typeof CONFIGS)[number]): Promise<Measured> {
     tokens: {},
     t: {},
   };
-  log(`\n== ${conf.label}: EXECUTION_PROVIDERS=${conf.providers} INTRA_OP_THREADS=${conf.threads}`);
+  log(`\n== ${conf.label}: EXECUTION_PROVIDERS=${conf.providers} INTRA_OP_THREADS=${conf.threads} KV_ON_DEVICE=${conf.kvOnDevice ? 1 : 0}`);
+  if (conf.kvOnDevice && conf.providers.startsWith("webgpu") && !pkg.kvDevice) log("   warning: KV cache NOT on the device");
   log(
     `   ${m.name} ${m.version} loaded in ${(performance.now() - t0).toFixed(0)} ms; advert: executionProvider "${out.provider}", requested ${out.requested.join(",")}`,
   );
@@ -180,9 +189,9 @@ async function measure(conf: (typeof CONFIGS)[number]): Promise<Measured> {
         await decoderForward(pkg, prompts, cache);
         cache.dispose();
       },
-      () => new KvCache(m.decoder.kvCache, N),
+      () => newKvCache(pkg, N),
     );
-    const filled = new KvCache(m.decoder.kvCache, N);
+    const filled = newKvCache(pkg, N);
     await decoderForward(pkg, prompts, filled);
     const H = m.decoder.hiddenSize;
     for (const [B, key] of [
@@ -294,14 +303,18 @@ const cpu8 = byLabel.get("cpu@8");
 emit("");
 let tokensOk = true;
 if (gpu && cpu) {
-  const same = BATCHES.map((B) => {
-    const a = gpu.tokens[B] ?? [];
-    const b = cpu.tokens[B] ?? [];
-    const n = a.filter((t, i) => t.join() === b[i]?.join()).length;
-    if (n !== N) tokensOk = false;
-    return `B=${B} ${n}/${N}`;
-  });
-  emit(`- greedy tokens, ${gpu.label} vs ${cpu.label}, ${N} VQA prompts × 8 tokens: ${same.join(", ")} identical — **${tokensOk ? "PASS" : "FAIL"}**`);
+  for (const g of results.filter((r) => r.provider !== "cpu")) {
+    let ok = true;
+    const same = BATCHES.map((B) => {
+      const a = g.tokens[B] ?? [];
+      const b = cpu.tokens[B] ?? [];
+      const n = a.filter((t, i) => t.join() === b[i]?.join()).length;
+      if (n !== N) ok = false;
+      return `B=${B} ${n}/${N}`;
+    });
+    if (!ok) tokensOk = false;
+    emit(`- greedy tokens, ${g.label} vs ${cpu.label}, ${N} VQA prompts × 8 tokens: ${same.join(", ")} identical — **${ok ? "PASS" : "FAIL"}**`);
+  }
   const step = gpu.t.step1?.ms;
   emit(`- ${gpu.label} one KV step at B=1 ≤ 2 ms: ${step?.toFixed(2)} ms — **${step !== undefined && step <= 2 ? "PASS" : "FAIL"}**`);
   if (cpu8?.jobsPerS && gpu.jobsPerS) {
