@@ -13,20 +13,22 @@ export const QUESTIONS = ["what color is the circle?", "what shape is on the lef
 /** Greedy sampling parameters for `maxTokens` tokens (no stop strings). */
 export const greedy = (maxTokens: number) => ({ maxTokens, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] as string[] });
 
+/** The shapes world's eight reference colours (SHAPES_WORLD.md), as the benches' scene discs use them. */
+export const SCENE_COLORS = [
+  [220, 40, 40],
+  [40, 180, 60],
+  [40, 70, 220],
+  [230, 210, 40],
+  [240, 140, 30],
+  [150, 60, 190],
+  [40, 200, 210],
+  [235, 235, 235],
+] as const;
+
 /** A scene image: a colored disc on a dark background (PNG bytes). */
 export function scene(i: number, size = 64): Uint8Array {
   const png = new PNG({ width: size, height: size });
-  const colors = [
-    [220, 40, 40],
-    [40, 180, 60],
-    [40, 70, 220],
-    [230, 210, 40],
-    [240, 140, 30],
-    [150, 60, 190],
-    [40, 200, 210],
-    [235, 235, 235],
-  ];
-  const c = colors[i % colors.length]!;
+  const c = SCENE_COLORS[i % SCENE_COLORS.length]!;
   const cx = ((i * 7) % 3) * (size / 3) + size / 6;
   for (let y = 0; y < size; y++)
     for (let x = 0; x < size; x++) {

@@ -15,6 +15,7 @@ import { PNG } from "pngjs";
 import { openSqliteStore } from "../db/store.js";
 import { createApp } from "../edge/app.js";
 import { sweepExpired } from "../edge/engine/results.js";
+import { SCENE_COLORS } from "./vqa.js";
 import { createTenantKeySync, defaultKey } from "../edge/testing/tenants.js";
 import { startSupervisor } from "../gpu-worker/src/worker/supervisor.js";
 
@@ -30,17 +31,7 @@ console.log(
 function scene(i: number): string {
   const size = 64;
   const png = new PNG({ width: size, height: size });
-  const colors = [
-    [220, 40, 40],
-    [40, 180, 60],
-    [40, 70, 220],
-    [230, 210, 40],
-    [240, 140, 30],
-    [150, 60, 190],
-    [40, 200, 210],
-    [235, 235, 235],
-  ];
-  const c = colors[i % 8]!;
+  const c = SCENE_COLORS[i % SCENE_COLORS.length]!;
   const cx = (Math.floor(i / 8) % 3) * (size / 3) + size / 6;
   for (let y = 0; y < size; y++)
     for (let x = 0; x < size; x++) {
