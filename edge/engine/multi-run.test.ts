@@ -34,6 +34,21 @@ async function threeRuns(hh: Harness): Promise<string[]> {
   return ids;
 }
 
+/** The fixture's last step ("why") reads the answer: queued by the results; lease its 3 jobs and post them. */
+async function finishChainedSteps(hh: Harness): Promise<void> {
+  const last = await lease(hh.app, "w1", 64);
+  expect(last).toHaveLength(3);
+  expect(
+    (
+      await postResults(
+        hh.app,
+        "w1",
+        last.map((j) => okResult(j, "w1")),
+      )
+    ).body.accepted,
+  ).toHaveLength(3);
+}
+
 it("one lease of three runs' jobs is one commit; their results in one post are one commit", async () => {
   const hh = (h = makeHarness({ leaseMs: 60_000 }));
   const ids = await threeRuns(hh);
@@ -49,18 +64,7 @@ it("one lease of three runs' jobs is one commit; their results in one post are o
   );
   expect(r.body.accepted).toHaveLength(jobs.length);
   expect(batches.n).toBe(2);
-  // the fixture's last step ("why") reads the answer: queued by the results, leased and posted next
-  const last = await lease(hh.app, "w1", 64);
-  expect(last).toHaveLength(3);
-  expect(
-    (
-      await postResults(
-        hh.app,
-        "w1",
-        last.map((j) => okResult(j, "w1")),
-      )
-    ).body.accepted,
-  ).toHaveLength(3);
+  await finishChainedSteps(hh);
   expect(batches.n).toBe(4);
   for (const id of ids) expect((await call(hh.app, `/v1/runs/${id}`)).body.status).toBe("succeeded");
 });
@@ -87,17 +91,7 @@ it("when one run changed between read and commit, the runs are committed one by 
   );
   expect(r.body.accepted).toHaveLength(jobs.length);
   expect(batches.n).toBe(8);
-  const last = await lease(hh.app, "w1", 64);
-  expect(last).toHaveLength(3);
-  expect(
-    (
-      await postResults(
-        hh.app,
-        "w1",
-        last.map((j) => okResult(j, "w1")),
-      )
-    ).body.accepted,
-  ).toHaveLength(3);
+  await finishChainedSteps(hh);
   for (const id of ids) expect((await call(hh.app, `/v1/runs/${id}`)).body.status).toBe("succeeded");
   const rows = (await hh.store.db.all(sql`SELECT count(*) AS n FROM jobs WHERE status != 'done'`)) as { n: number }[];
   expect(rows[0]?.n).toBe(0);
