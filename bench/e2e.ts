@@ -12,7 +12,7 @@
  * Every run uses a freshly rendered image, so nothing is served from the memo table or the
  * encoder cache (both paths compute everything). Pairs in 1 alternate A/B in random order, so a
  * load change on the machine hits both sides alike.
- * Env: BENCH_N (pairs in 1, default 60), BENCH_CONCURRENCY (64), BENCH_WORKERS (the stack's WORKERS; default 1),
+ * Env: BENCH_N (pairs in 1, default 60), BENCH_WARMUP (runs each side before 1, default 5), BENCH_CONCURRENCY (64), BENCH_WORKERS (the stack's WORKERS; default 1),
  * MODELS_DIR (a package folder to use instead of the shipped model, on both sides).
  */
 import { spawnSync } from "node:child_process";
@@ -190,7 +190,7 @@ try {
   }
 
   // ---------------------------------------------------------------- 1. batch 1: HTTP vs in-process
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < Number(process.env.BENCH_WARMUP ?? 5); i++) {
     await overHttp(take());
     await inProcess(take());
   }

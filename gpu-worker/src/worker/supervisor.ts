@@ -31,6 +31,21 @@ export interface Supervisor {
 
 const tsxLoader = import.meta.resolve("tsx");
 
+/**
+ * V8 flags every worker starts with. `--max-semi-space-size` (MB; WORKER_SEMI_SPACE_MB, default 4,
+ * 0 = V8's own): with V8's default young generation (growing to 16 MB) a busy worker ran a full
+ * mark-compact every ~11 VQA jobs — 15–22 per 200 jobs after warm-up, ~5–12 ms of main-thread pause
+ * each plus concurrent marking on V8's helper threads — although its old generation did not grow;
+ * capped at 4 MB it runs cheap scavenges instead and no mark-compact after start-up (`node
+ * --trace-gc`, bench/e2e.ts; README "Performance"). A flag V8 reads only at start, hence here.
+ */
+export function workerNodeFlags(env: Record<string, string | undefined>): string[] {
+  const mb = env.WORKER_SEMI_SPACE_MB === undefined || env.WORKER_SEMI_SPACE_MB === "" ? 4 : Number(env.WORKER_SEMI_SPACE_MB);
+  if (!Number.isInteger(mb) || mb < 0 || mb > 1024)
+    throw new RangeError(`WORKER_SEMI_SPACE_MB must be an integer from 0 to 1024 (MB), not "${env.WORKER_SEMI_SPACE_MB}"`);
+  return mb > 0 ? [`--max-semi-space-size=${mb}`] : [];
+}
+
 export const defaultWorkerCount = (): number => Math.max(1, Math.floor(availableParallelism() / 2));
 
 /**
@@ -43,6 +58,7 @@ export function startSupervisor(opts: SupervisorOptions = {}): Supervisor {
   const children: (ChildProcess | undefined)[] = new Array(n);
   const crashes: number[] = new Array(n).fill(0);
   let stopping = false;
+  const flags = workerNodeFlags({ ...process.env, ...opts.env }); // a bad value fails here, once, not in every restart
   const pool: Supervisor = {
     size: n,
     child: (i) => children[i],
@@ -72,7 +88,7 @@ export function startSupervisor(opts: SupervisorOptions = {}): Supervisor {
     // profiles each worker (`node --cpu-prof`, written there on a graceful stop: bench/e2e.ts)
     const profDir = (env as Record<string, string | undefined>).WORKER_CPU_PROF;
     const prof = profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [];
-    const child = fork(entry, [], { env, execArgv: [...prof, "--import", tsxLoader], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(entry, [], { env, execArgv: [...flags, ...prof, "--import", tsxLoader], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const startedAt = Date.now();
     children[i] = child;
     child.once("exit", (code, signal) => {

@@ -10,7 +10,8 @@ import type { Job } from "../../../workflows/index.js";
 import { sha256Hex } from "../../../workflows/index.js";
 import { FakeEdge } from "../testing/fake-edge.js";
 import { FIXTURE_DIR, referencePngs } from "../testing/fixture.js";
-import { startSupervisor, type Supervisor } from "./supervisor.js";
+import { readFileSync } from "node:fs";
+import { startSupervisor, workerNodeFlags, type Supervisor } from "./supervisor.js";
 
 const MODEL = "metalm-tiny-fixture";
 const imageA = sha256Hex(referencePngs.a!);
@@ -152,6 +153,17 @@ describe("worker processes through the pool protocol", () => {
     },
     4 * SLOW_MS,
   );
+
+  it("starts each worker with a capped young generation (WORKER_SEMI_SPACE_MB, default 4 MB)", () => {
+    for (const i of [0, 1]) {
+      const argv = readFileSync(`/proc/${pool.child(i)!.pid}/cmdline`, "utf8").split("\0");
+      expect(argv).toContain("--max-semi-space-size=4");
+    }
+    expect(workerNodeFlags({})).toEqual(["--max-semi-space-size=4"]);
+    expect(workerNodeFlags({ WORKER_SEMI_SPACE_MB: "16" })).toEqual(["--max-semi-space-size=16"]);
+    expect(workerNodeFlags({ WORKER_SEMI_SPACE_MB: "0" })).toEqual([]); // V8's own sizing
+    expect(() => workerNodeFlags({ WORKER_SEMI_SPACE_MB: "4mb" })).toThrow(/WORKER_SEMI_SPACE_MB must be an integer/);
+  });
 
   it("honours cancel from the edge: decoding stops with finishReason canceled", async () => {
     edge.blobDelay = () => 1500;
