@@ -12,5 +12,6 @@ export * from "./src/hash.js";
 export * from "./src/plan.js";
 export * from "./src/rerun.js";
 export * from "./src/status.js";
+export * from "./src/trace.js";
 export * from "./src/state.js";
 export * from "./src/events.js";

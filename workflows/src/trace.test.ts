@@ -1,0 +1,55 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { traceNow, traceRun } from "./trace.js";
+
+const traceModule = fileURLToPath(new URL("./trace.ts", import.meta.url));
+/** A fresh Node process that traces two points of run r1 with the given environment. */
+const traceInChild = (env: Record<string, string>) =>
+  spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "-e",
+      `const t = await import(${JSON.stringify(traceModule)}); t.traceRun("r1", "a"); t.traceRun("r1", "b", 1234.5); console.log(process.listenerCount("exit"));`,
+    ],
+    {
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    },
+  );
+
+describe("traceRun (METALM_TRACE_DIR)", () => {
+  it("writes `runId label epochMs` lines to <dir>/trace-<pid>.log at exit", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trace-test-"));
+    try {
+      const before = traceNow();
+      const r = traceInChild({ METALM_TRACE_DIR: dir });
+      expect(r.status, r.stderr).toBe(0);
+      expect(Number(r.stdout.trim())).toBe(Number(traceInChild({ METALM_TRACE_DIR: "" }).stdout.trim()) + 1); // the flush at exit
+      const files = readdirSync(dir);
+      expect(files).toHaveLength(1);
+      expect(files[0]).toMatch(/^trace-\d+\.log$/);
+      const lines = readFileSync(join(dir, files[0]!), "utf8").trim().split("\n");
+      expect(lines).toHaveLength(2);
+      const [id, label, at] = lines[0]!.split(" ");
+      expect([id, label]).toEqual(["r1", "a"]);
+      expect(Number(at)).toBeGreaterThanOrEqual(before); // one clock across processes
+      expect(Number(at)).toBeLessThan(traceNow());
+      expect(lines[1]).toBe("r1 b 1234.500");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("is a no-op without it: no exit hook, no file", () => {
+    const r = traceInChild({ METALM_TRACE_DIR: "" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Number(r.stdout.trim())).toBe(Number(traceInChild({ METALM_TRACE_DIR: tmpdir() + "/nonexistent-dir-never-written" }).stdout.trim()) - 1);
+    expect(() => traceRun("r", "x")).not.toThrow(); // this process has no METALM_TRACE_DIR
+  });
+});
