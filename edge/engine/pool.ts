@@ -9,7 +9,7 @@
  */
 import { queries } from "../../db/queries.js";
 import type { JobRow } from "../../db/schema.js";
-import { isRunTerminal, traceRun, type Job, type JobPayload, type ProgressToken } from "../../workflows/index.js";
+import { isRunTerminal, traceRun, tracing, type Job, type JobPayload, type ProgressToken } from "../../workflows/index.js";
 import { advance } from "./advance.js";
 import type { Stmt } from "../../db/driver.js";
 import { claimGuard, insertEvents, isJobConflict, withRun, withRuns, type RunSnapshot } from "./commit.js";
@@ -115,7 +115,7 @@ export async function leaseJobs(
           if (!raced && ready.length < max) markIdle();
           ctx.observer?.leased?.(handed, ctx.now());
           const answer = { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed) };
-          for (const j of handed) traceRun(j.runId, `edge.leased.${j.stepId}`);
+          if (tracing) for (const j of handed) traceRun(j.runId, `edge.leased.${j.stepId}`);
           return answer;
         }
         if (raced) continue; // another worker took them: look again at once

@@ -6,7 +6,7 @@
 import { queries } from "../../db/queries.js";
 import type { JobRow } from "../../db/schema.js";
 import type { StepError } from "../../db/types.js";
-import { traceRun, type JobResult } from "../../workflows/index.js";
+import { traceRun, tracing, type JobResult } from "../../workflows/index.js";
 import { advance } from "./advance.js";
 import type { Stmt } from "../../db/driver.js";
 import { isJobConflict, jobGuard, withRun, withRuns, type RunSnapshot } from "./commit.js";
@@ -58,7 +58,7 @@ export async function applyResults(ctx: EngineCtx, workerId: string, results: Jo
   const accepted: string[] = [];
   const ignored: string[] = [];
   const rows = await queries(ctx.store).jobsByIds.all({ ids: JSON.stringify(results.map((r) => r.jobId)) });
-  for (const r of rows) traceRun(r.runId, `edge.results.${r.stepId}`);
+  if (tracing) for (const r of rows) traceRun(r.runId, `edge.results.${r.stepId}`);
   const byId = new Map(rows.map((j) => [j.id, j]));
   const byRun = new Map<string, { job: JobRow; res: JobResult }[]>();
   const seen = new Set<string>();
@@ -98,7 +98,7 @@ export async function applyResults(ctx: EngineCtx, workerId: string, results: Jo
     }
   }
   for (const list of byRun.values()) settled(list, await settleJobs(ctx, outcomesOf(list)));
-  for (const r of rows) traceRun(r.runId, `edge.applied.${r.stepId}`);
+  if (tracing) for (const r of rows) traceRun(r.runId, `edge.applied.${r.stepId}`);
   return { accepted, ignored };
 }
 

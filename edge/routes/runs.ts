@@ -5,7 +5,7 @@ import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import { createRoute, z } from "@hono/zod-openapi";
 import { queries } from "../../db/queries.js";
 import { runs, type RunRow, type StepRow } from "../../db/schema.js";
-import { isRunTerminal, RUN_STATUSES, traceNow, traceRun, type RunStatus } from "../../workflows/index.js";
+import { isRunTerminal, RUN_STATUSES, traceNow, traceRun, tracing, type RunStatus } from "../../workflows/index.js";
 import { err, json, newRouter, route } from "../api/route.js";
 import { createRunBody, ListRunsQuerySchema, ListRunsResponseSchema, RunSchema } from "../api/schemas.js";
 import type { Ctx } from "../context.js";
@@ -44,7 +44,7 @@ export async function answerRun(c: Ctx, run: RunRow, opts: { created: boolean; w
   let waited = false;
   if (opts.waitS !== undefined && opts.waitS > 0 && !isRunTerminal(row.status)) {
     await waitForRun(c.var.engine, run.id, opts.waitS * 1000, c.req.raw.signal);
-    traceRun(run.id, "edge.waitWoke");
+    if (tracing) traceRun(run.id, "edge.waitWoke");
     c.header("Preference-Applied", `wait=${opts.waitS}`);
     waited = true;
   }
@@ -52,7 +52,7 @@ export async function answerRun(c: Ctx, run: RunRow, opts: { created: boolean; w
   const view = opts.steps && !waited ? presentRun(row, opts.steps) : await loadRunView(c, row.id);
   c.header("Location", `/v1/runs/${row.id}`);
   if (!opts.created) c.header("Idempotent-Replayed", "true");
-  traceRun(row.id, "edge.answer");
+  if (tracing) traceRun(row.id, "edge.answer");
   return c.json(view, isRunTerminal(view.status) ? 200 : 202);
 }
 
@@ -78,7 +78,7 @@ const createRunRoute = createRoute({
 });
 
 route(runsRoutes, createRunRoute, async (c) => {
-  const t0 = traceNow();
+  const t0 = tracing ? traceNow() : 0;
   const key = c.req.header("idempotency-key");
   if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key))
     throw apiError(400, "invalid_request", "Idempotency-Key must be 1–255 visible ASCII characters", { field: "Idempotency-Key" });
@@ -102,8 +102,10 @@ route(runsRoutes, createRunRoute, async (c) => {
       field: "Idempotency-Key",
       runId: run.id,
     });
-  traceRun(run.id, "edge.post", t0);
-  traceRun(run.id, "edge.created");
+  if (tracing) {
+    traceRun(run.id, "edge.post", t0);
+    traceRun(run.id, "edge.created");
+  }
   return answerRun(c, run, { created, waitS, steps });
 });
 

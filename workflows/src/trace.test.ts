@@ -4,24 +4,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { traceNow, traceRun } from "./trace.js";
+import { traceNow, traceRun, tracing } from "./trace.js";
 
 const traceModule = fileURLToPath(new URL("./trace.ts", import.meta.url));
-/** A fresh Node process that traces two points of run r1 with the given environment. */
-const traceInChild = (env: Record<string, string>) =>
+/**
+ * A fresh Node process that (unless `load` is false) traces two points of run r1 with the given
+ * environment; it prints its count of exit listeners and whether the module says it is tracing.
+ */
+const traceInChild = (env: Record<string, string>, load = true) =>
   spawnSync(
     process.execPath,
     [
       "--import",
       "tsx",
       "-e",
-      `const t = await import(${JSON.stringify(traceModule)}); t.traceRun("r1", "a"); t.traceRun("r1", "b", 1234.5); console.log(process.listenerCount("exit"));`,
+      load
+        ? `const t = await import(${JSON.stringify(traceModule)}); t.traceRun("r1", "a"); t.traceRun("r1", "b", 1234.5); console.log(process.listenerCount("exit"), t.tracing);`
+        : `console.log(process.listenerCount("exit"), "none");`,
     ],
-    {
-      env: { ...process.env, ...env },
-      encoding: "utf8",
-    },
+    { env: { ...process.env, ...env }, encoding: "utf8" },
   );
+/** Exit listeners of a process that never loads the tracer (tsx has its own). */
+const baseListeners = () => Number(traceInChild({}, false).stdout.trim().split(" ")[0]);
 
 describe("traceRun (METALM_TRACE_DIR)", () => {
   it("writes `runId label epochMs` lines to <dir>/trace-<pid>.log at exit", () => {
@@ -30,7 +34,7 @@ describe("traceRun (METALM_TRACE_DIR)", () => {
       const before = traceNow();
       const r = traceInChild({ METALM_TRACE_DIR: dir });
       expect(r.status, r.stderr).toBe(0);
-      expect(Number(r.stdout.trim())).toBe(Number(traceInChild({ METALM_TRACE_DIR: "" }).stdout.trim()) + 1); // the flush at exit
+      expect(r.stdout.trim()).toBe(`${baseListeners() + 1} true`); // the flush at exit
       const files = readdirSync(dir);
       expect(files).toHaveLength(1);
       expect(files[0]).toMatch(/^trace-\d+\.log$/);
@@ -49,7 +53,8 @@ describe("traceRun (METALM_TRACE_DIR)", () => {
   it("is a no-op without it: no exit hook, no file", () => {
     const r = traceInChild({ METALM_TRACE_DIR: "" });
     expect(r.status, r.stderr).toBe(0);
-    expect(Number(r.stdout.trim())).toBe(Number(traceInChild({ METALM_TRACE_DIR: tmpdir() + "/nonexistent-dir-never-written" }).stdout.trim()) - 1);
-    expect(() => traceRun("r", "x")).not.toThrow(); // this process has no METALM_TRACE_DIR
+    expect(r.stdout.trim()).toBe(`${baseListeners()} false`);
+    expect(tracing).toBe(false); // this process has no METALM_TRACE_DIR either
+    expect(() => traceRun("r", "x")).not.toThrow();
   });
 });

@@ -12,7 +12,7 @@
  * keep extending its lease the whole time, so a slow result post never loses a finished job.
  * A worker that dies simply stops heartbeating; the edge re-leases its jobs to another worker.
  */
-import { traceRun, type Job, type JobResult, type ProgressToken } from "../../../workflows/index.js";
+import { traceRun, tracing, type Job, type JobResult, type ProgressToken } from "../../../workflows/index.js";
 import { DynamicBatcher } from "../batcher/index.js";
 import { ByteLru } from "../cache/lru.js";
 import { DecodePool } from "../image/decode-pool.js";
@@ -159,7 +159,7 @@ export class Worker {
       }
       try {
         const { jobs, blobs } = await this.client.lease(free, this.cfg.leaseWaitMs, this.stopCtl.signal);
-        for (const j of jobs) traceRun(j.runId, `worker.leased.${j.stepId}`);
+        if (tracing) for (const j of jobs) traceRun(j.runId, `worker.leased.${j.stepId}`);
         backoff = 100;
         // the runtime checks every image against its sha256 before use
         for (const [sha, b64] of Object.entries(blobs ?? {})) this.blobs.set(sha, new Uint8Array(Buffer.from(b64, "base64")));
@@ -194,7 +194,7 @@ export class Worker {
     const hitOf = new Map<Job, Promise<boolean>>();
     for (const list of byTenant.values()) {
       const all = this.executor.prefetchMany(list);
-      void all.then(() => list.forEach((j) => traceRun(j.runId, `worker.prefetched.${j.stepId}`)));
+      if (tracing) void all.then(() => list.forEach((j) => traceRun(j.runId, `worker.prefetched.${j.stepId}`)));
       list.forEach((j, i) =>
         hitOf.set(
           j,
@@ -258,7 +258,7 @@ export class Worker {
     await h.sending;
     if (r.ok && h.progress.length) r = { ...r, progress: h.progress.splice(0) };
     h.result = r;
-    traceRun(h.job.runId, `worker.finished.${h.job.stepId}`);
+    if (tracing) traceRun(h.job.runId, `worker.finished.${h.job.stepId}`);
     void this.postResults();
   }
 
@@ -285,9 +285,9 @@ export class Worker {
         const ready = [...this.held.values()].filter((h) => h.result && !h.lost && this.groupDone(h)).slice(0, 64);
         if (ready.length === 0) break;
         try {
-          for (const h of ready) traceRun(h.job.runId, `worker.post.${h.job.stepId}`);
+          if (tracing) for (const h of ready) traceRun(h.job.runId, `worker.post.${h.job.stepId}`);
           const { accepted, ignored } = await this.client.results(ready.map((h) => h.result!));
-          for (const h of ready) traceRun(h.job.runId, `worker.posted.${h.job.stepId}`);
+          if (tracing) for (const h of ready) traceRun(h.job.runId, `worker.posted.${h.job.stepId}`);
           if (ignored.length) this.log.warn("results ignored by the edge (lease no longer ours)", { ignored });
           for (const h of ready) this.release(h.job.jobId);
           backoff = 100;
