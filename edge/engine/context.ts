@@ -8,6 +8,7 @@ import type { Stmt, Store } from "../../db/driver.js";
 import type { JobRow, RunRow, StepRow } from "../../db/schema.js";
 import type { JobResult } from "../../workflows/index.js";
 import type { NewEvent } from "./commit.js";
+import type { LeaseWaiter } from "./handoff.js";
 import type { Notifier } from "./notifier.js";
 import type { PlannerPort } from "./planner.js";
 
@@ -63,6 +64,8 @@ export interface EngineCtx {
      * saw no ready job, and when (edge/engine/pool.ts: an idle poll skips its query).
      */
     idle?: Map<string, { seq: number; at: number }>;
+    /** Lease polls asleep with nothing to do, oldest first: a run created here may hand them its jobs (handoff.ts). */
+    waiters?: LeaseWaiter[];
   };
 }
 

@@ -15,6 +15,7 @@ import type { Stmt } from "../../db/driver.js";
 import { claimGuard, insertEvents, isJobConflict, withRun, withRuns, type RunSnapshot } from "./commit.js";
 import type { EngineCtx } from "./context.js";
 import { RunDraft } from "./draft.js";
+import { LeaseWaiter, registerWaiter, unregisterWaiter } from "./handoff.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
 import { sweepExpired } from "./results.js";
 import { touchWorker } from "./workers.js";
@@ -91,6 +92,7 @@ export async function leaseJobs(
   // an idle poll skips its query (Node: the in-process notifier counts the jobs topic's publishes)
   const idle = ctx.notifier.seq && ctx.pool ? (ctx.pool.idle ??= new Map()) : undefined;
   const scopeKey = `${models}\n${tenants}\n${credentialId}`;
+  let modelSet: Set<string> | undefined;
   for (;;) {
     // a worker waiting in a long-poll is alive: touchWorker writes last_seen when it is due
     await touchWorker(ctx, workerId);
@@ -125,23 +127,41 @@ export async function leaseJobs(
     if (left <= 0 || signal?.aborted) return { jobs: [], blobs: {} };
     // a skipped query is made up for at the end of its recheck window at the latest
     const recheck = quiet ? Math.max(1, seen.at + recheckMs - ctx.now()) : recheckMs;
-    await ctx.notifier.wait(JOBS_TOPIC, Math.min(left, recheck), signal);
+    // nothing to do: a run created in this process meanwhile may lease its jobs to this poll in
+    // its own commit (handoff.ts) — the poll then answers without a query or a claim of its own
+    const waiter = new LeaseWaiter(workerId, (modelSet ??= new Set(worker.models)), scope.tenants ?? null, credentialId, max);
+    registerWaiter(ctx, waiter);
+    await Promise.race([ctx.notifier.wait(JOBS_TOPIC, Math.min(left, recheck), signal), waiter.handed]);
+    if (!unregisterWaiter(ctx, waiter)) {
+      const h = await waiter.handed;
+      if (h.jobs.length) {
+        ctx.observer?.leased?.(h.jobs, ctx.now());
+        const answer = { jobs: h.jobs.map(toWireJob), blobs: await inlineBlobs(ctx, h.jobs, h.blobs) };
+        if (tracing) for (const j of h.jobs) traceRun(j.runId, `edge.leased.${j.stepId}`);
+        return answer;
+      }
+    }
     // an abort (the worker hung up) wakes the wait: claim nothing more, or the jobs sit leased
     // by a caller that will never see them until the lease expires
     if (signal?.aborted) return { jobs: [], blobs: {} };
   }
 }
 
-async function inlineBlobs(ctx: EngineCtx, handed: JobRow[]): Promise<Record<string, string>> {
+/** The handed jobs' input images, inline within the budgets; `have`: bytes already in memory (a handoff's uploads). */
+async function inlineBlobs(ctx: EngineCtx, handed: JobRow[], have?: ReadonlyMap<string, Uint8Array>): Promise<Record<string, string>> {
   const shas = [...new Set(handed.flatMap((j) => imageShas(j.payload)))];
   const out: Record<string, string> = {};
   if (!shas.length) return out;
   let total = 0;
-  for (const b of await queries(ctx.store).smallBlobsByShas.all({ shas: JSON.stringify(shas), maxSize: INLINE_BLOB_MAX })) {
-    if (total + b.data.length > INLINE_TOTAL_MAX) break;
-    total += b.data.length;
-    out[b.sha256] = Buffer.from(b.data).toString("base64");
-  }
+  const add = (sha: string, data: Uint8Array) => {
+    if (data.length > INLINE_BLOB_MAX || total + data.length > INLINE_TOTAL_MAX) return;
+    total += data.length;
+    out[sha] = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+  };
+  const missing = have ? shas.filter((sha) => !have.has(sha)) : shas;
+  if (have) for (const sha of shas) if (have.has(sha)) add(sha, have.get(sha)!);
+  if (missing.length)
+    for (const b of await queries(ctx.store).smallBlobsByShas.all({ shas: JSON.stringify(missing), maxSize: INLINE_BLOB_MAX })) add(b.sha256, b.data);
   return out;
 }
 

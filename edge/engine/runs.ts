@@ -9,7 +9,8 @@ import type { ResolvedInputs, RunCatalog } from "../../db/types.js";
 import { endRun, isRunTerminal, type ModelCatalog, type WorkflowSpec } from "../../workflows/index.js";
 import { jobIdOf, newRunId } from "../lib/ids.js";
 import { advance } from "./advance.js";
-import { withRun } from "./commit.js";
+import { isJobConflict, withRun } from "./commit.js";
+import { leaseInDraft, nothingHanded, takeWaiter } from "./handoff.js";
 import { hookConflict, type EngineCtx } from "./context.js";
 import { RunDraft } from "./draft.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
@@ -100,43 +101,70 @@ export async function createRun(ctx: EngineCtx, input: CreateRunInput): Promise<
   const id = newRunId(now);
   const run = newRunRow({ ...input, id, idempotencyKey: key, deadlineAt: now + (input.spec.timeoutMs ?? ctx.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS) }, now);
   const stepRows = pendingStepRows(id, input.tenantId, ctx.planner.steps(input.spec, input.inputs, input.catalog as ModelCatalog), input.noCache);
-  const draft = new RunDraft(run, stepRows, now);
-  draft.event("run.created", null, { status: "queued", workflowId: run.workflowId, parentRunId: run.parentRunId });
-  for (const [stepId, parent] of input.copyFrom ?? []) {
-    draft.patchStep(stepId, {
-      status: "cached",
-      cacheKey: parent.cacheKey,
-      cacheHit: true,
-      cachedFrom: parent.cachedFrom ?? `${parent.runId}/${parent.stepId}`,
-      output: parent.output,
-      receipt: parent.receipt,
-      finishedAt: now,
-    });
-    draft.event("step.completed", stepId, { status: "cached", cachedFrom: `${parent.runId}/${parent.stepId}`, output: parent.output });
-  }
-  await advance(ctx, draft);
+  /** The run as it is stored; with `handoff`, its new jobs leased to a waiting poll (handoff.ts). */
+  const build = async (handoff: boolean) => {
+    const draft = new RunDraft(run, stepRows, now);
+    draft.event("run.created", null, { status: "queued", workflowId: run.workflowId, parentRunId: run.parentRunId });
+    for (const [stepId, parent] of input.copyFrom ?? []) {
+      draft.patchStep(stepId, {
+        status: "cached",
+        cacheKey: parent.cacheKey,
+        cacheHit: true,
+        cachedFrom: parent.cachedFrom ?? `${parent.runId}/${parent.stepId}`,
+        output: parent.output,
+        receipt: parent.receipt,
+        finishedAt: now,
+      });
+      draft.event("step.completed", stepId, { status: "cached", cachedFrom: `${parent.runId}/${parent.stepId}`, output: parent.output });
+    }
+    await advance(ctx, draft);
+    const waiter = handoff ? takeWaiter(ctx, draft) : undefined;
+    if (!waiter) return { draft, waiter, lease: undefined };
+    try {
+      return { draft, waiter, lease: leaseInDraft(ctx, draft, waiter) };
+    } catch (e) {
+      waiter.give(nothingHanded()); // a taken waiter is always answered
+      throw e;
+    }
+  };
   const blobStmts: Stmt[] = (input.blobs ?? []).map((b) =>
     insertRows(blobs, [{ sha256: b.sha256, mime: b.mime, size: b.bytes.length, data: Buffer.from(b.bytes), createdAt: now }], { onConflictDoNothing: true }),
   );
   // the tenant owns what it stored: only its own images can be referenced by sha256 later
   for (const b of input.blobs ?? [])
     blobStmts.push(insertRows(tenantBlobs, [{ tenantId: input.tenantId, sha256: b.sha256, createdAt: now }], { onConflictDoNothing: true }));
-  try {
+  let built = await build(true);
+  const commit = async () => {
+    const stmts = () => [...blobStmts, ...built.draft.toInsertStatements(ctx), ...(built.lease?.guards ?? [])];
     try {
-      await store.batch([...blobStmts, ...draft.toInsertStatements(ctx)]);
+      await store.batch(stmts());
     } catch (e) {
       // a commit hook's guard (e.g. a webhook endpoint appeared): its statements again, once
       if (!hookConflict(ctx, e, run)) throw e;
-      await store.batch([...blobStmts, ...draft.toInsertStatements(ctx)]);
+      await store.batch(stmts());
+    }
+  };
+  try {
+    try {
+      await commit();
+    } catch (e) {
+      // the waiting worker's credential was revoked meanwhile: store the run with its jobs queued
+      if (!built.waiter || !isJobConflict(e)) throw e;
+      built.waiter.give(nothingHanded());
+      built = await build(false);
+      await commit();
     }
   } catch (e) {
+    built.waiter?.give(nothingHanded()); // the poll looks at the queue again
     if (key && errorMentions(e, "runs.idempotency_key")) {
       const existing = await findByIdempotencyKey(ctx, input.tenantId, key);
       if (existing) return { run: existing, created: false };
     }
     throw e;
   }
-  if (draft.newJobs.length) ctx.notifier.publish(JOBS_TOPIC);
+  const { draft, waiter, lease } = built;
+  if (waiter) waiter.give({ jobs: lease!.jobs, blobs: new Map((input.blobs ?? []).map((b) => [b.sha256, b.bytes])) });
+  if (draft.newJobs.some((j) => j.status === "queued")) ctx.notifier.publish(JOBS_TOPIC);
   ctx.notifier.publish(runTopic(id));
   return { run: draft.run, created: true, steps: draft.steps };
 }
