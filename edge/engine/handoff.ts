@@ -13,8 +13,9 @@
  * creates never hand it jobs twice; a worker credential is checked live inside the same batch
  * (`credentialGuard`: a revoked credential fails the batch, and the run is then stored with its
  * jobs queued, as without a waiter); only jobs of the waiter's models and tenants, at most its
- * free slots, in spec order. A waiter is only ever registered after a poll found its queue empty,
- * so no queued job is passed over. Purely an optimization within one process: other edge
+ * free slots, in spec order. A waiter is only ever registered after a poll found its queue empty
+ * (or skipped its query at an unchanged queue version within the recheck, pool.ts), so a queued job
+ * is passed over for at most one recheck (500 ms). Purely an optimization within one process: other edge
  * processes sharing the database, and Workers (no long-polls in the creating isolate), use the
  * queue as before.
  */
