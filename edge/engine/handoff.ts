@@ -20,7 +20,7 @@
  * queue as before.
  */
 import { rawStmt, type Stmt } from "../../db/driver.js";
-import type { JobRow } from "../../db/schema.js";
+import type { JobRow, StepRow } from "../../db/schema.js";
 import { settle } from "./advance.js";
 import type { EngineCtx } from "./context.js";
 import type { RunDraft } from "./draft.js";
@@ -99,23 +99,44 @@ export function leaseInDraft(ctx: EngineCtx, draft: RunDraft, w: LeaseWaiter): {
     if (!w.models.has(j.model)) continue;
     const s = draft.step(j.stepId);
     if (!s || s.status !== "queued") continue;
-    Object.assign(j, {
-      status: "leased",
-      leaseId: Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex"),
-      leasedBy: w.workerId,
-      leasedAt: t,
-      leaseExpiresAt: t + ctx.leaseMs,
-      deadlineAt: t + j.timeoutMs,
-      attempts: (j.attempts ?? 0) + 1,
-      updatedAt: t,
-    });
+    Object.assign(j, startLease(ctx, draft, j, s, w.workerId), { status: "leased", updatedAt: t });
     out.push(j as JobRow);
-    draft.patchStep(s.stepId, { status: "running", attempts: j.attempts!, workerId: w.workerId, startedAt: s.startedAt ?? t, queueMs: 0 });
-    draft.event("step.started", s.stepId, { status: "running", attempt: j.attempts!, workerId: w.workerId });
   }
   settle(ctx, draft);
   const guards = out.length && w.credentialId !== "pool" ? [credentialGuard(out[0]!.id, w.credentialId)] : [];
   return { jobs: out, guards };
+}
+
+/**
+ * What leasing job `j` (its step `s`, queued or running) to `workerId` writes, at `draft.now`: the
+ * job's lease fields (returned, for its row) and, in the draft, the step `running` with
+ * `step.started`. Shared by a claim through the queue (pool.ts) and a handoff.
+ */
+export function startLease(
+  ctx: Pick<EngineCtx, "leaseMs">,
+  draft: RunDraft,
+  j: { attempts?: number; timeoutMs: number },
+  s: StepRow,
+  workerId: string,
+): { leaseId: string; leasedBy: string; leasedAt: number; leaseExpiresAt: number; deadlineAt: number; attempts: number } {
+  const t = draft.now;
+  const c = {
+    leaseId: Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex"),
+    leasedBy: workerId,
+    leasedAt: t,
+    leaseExpiresAt: t + ctx.leaseMs,
+    deadlineAt: t + j.timeoutMs,
+    attempts: (j.attempts ?? 0) + 1,
+  };
+  draft.patchStep(s.stepId, {
+    status: "running",
+    attempts: c.attempts,
+    workerId,
+    startedAt: s.startedAt ?? t,
+    queueMs: s.queueMs ?? (s.queuedAt != null ? t - s.queuedAt : null),
+  });
+  draft.event("step.started", s.stepId, { status: "running", attempt: c.attempts, workerId });
+  return c;
 }
 
 /**

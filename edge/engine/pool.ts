@@ -15,7 +15,7 @@ import type { Stmt } from "../../db/driver.js";
 import { claimGuard, insertEvents, isJobConflict, withRun, withRuns, type RunSnapshot } from "./commit.js";
 import type { EngineCtx } from "./context.js";
 import { RunDraft } from "./draft.js";
-import { LeaseWaiter, registerWaiter, unregisterWaiter } from "./handoff.js";
+import { LeaseWaiter, registerWaiter, startLease, unregisterWaiter } from "./handoff.js";
 import { JOBS_TOPIC, runTopic } from "./notifier.js";
 import { sweepExpired } from "./results.js";
 import { touchWorker } from "./workers.js";
@@ -115,10 +115,7 @@ export async function leaseJobs(
         const { handed, raced } = await claimAndStart(ctx, workerId, ready);
         if (handed.length) {
           if (!raced && ready.length < max) markIdle();
-          ctx.observer?.leased?.(handed, ctx.now());
-          const answer = { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed) };
-          if (tracing) for (const j of handed) traceRun(j.runId, `edge.leased.${j.stepId}`);
-          return answer;
+          return answer(ctx, handed);
         }
         if (raced) continue; // another worker took them: look again at once
       } else markIdle();
@@ -134,17 +131,20 @@ export async function leaseJobs(
     await Promise.race([ctx.notifier.wait(JOBS_TOPIC, Math.min(left, recheck), signal), waiter.handed]);
     if (!unregisterWaiter(ctx, waiter)) {
       const h = await waiter.handed;
-      if (h.jobs.length) {
-        ctx.observer?.leased?.(h.jobs, ctx.now());
-        const answer = { jobs: h.jobs.map(toWireJob), blobs: await inlineBlobs(ctx, h.jobs, h.blobs) };
-        if (tracing) for (const j of h.jobs) traceRun(j.runId, `edge.leased.${j.stepId}`);
-        return answer;
-      }
+      if (h.jobs.length) return answer(ctx, h.jobs, h.blobs);
     }
     // an abort (the worker hung up) wakes the wait: claim nothing more, or the jobs sit leased
     // by a caller that will never see them until the lease expires
     if (signal?.aborted) return { jobs: [], blobs: {} };
   }
+}
+
+/** The lease answer for jobs just leased to the caller (by its claim or by a handoff). */
+async function answer(ctx: EngineCtx, handed: JobRow[], have?: ReadonlyMap<string, Uint8Array>): Promise<Lease> {
+  ctx.observer?.leased?.(handed, ctx.now());
+  const out = { jobs: handed.map(toWireJob), blobs: await inlineBlobs(ctx, handed, have) };
+  if (tracing) for (const j of handed) traceRun(j.runId, `edge.leased.${j.stepId}`);
+  return out;
 }
 
 /** The handed jobs' input images, inline within the budgets; `have`: bytes already in memory (a handoff's uploads). */
@@ -164,8 +164,6 @@ async function inlineBlobs(ctx: EngineCtx, handed: JobRow[], have?: ReadonlyMap<
     for (const b of await queries(ctx.store).smallBlobsByShas.all({ shas: JSON.stringify(missing), maxSize: INLINE_BLOB_MAX })) add(b.sha256, b.data);
   return out;
 }
-
-const newLeaseId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex");
 
 /**
  * Claim ready jobs and mark their steps `running` (+ `step.started`) in ONE batch per run: the
@@ -223,24 +221,9 @@ async function claimDecision(
       d.cancelJobs.push(j.id);
       continue;
     }
-    const c = {
-      leaseId: newLeaseId(),
-      leasedBy: workerId,
-      leasedAt: t,
-      leaseExpiresAt: t + ctx.leaseMs,
-      deadlineAt: t + j.timeoutMs,
-      attempts: j.attempts + 1,
-    };
+    const c = startLease(ctx, d, j, s, workerId);
     claims.push(claimGuard(j.id, j.attempts, c, t));
     ok.push({ ...j, ...c, status: "leased", updatedAt: t });
-    d.patchStep(s.stepId, {
-      status: "running",
-      attempts: c.attempts,
-      workerId,
-      startedAt: s.startedAt ?? t,
-      queueMs: s.queueMs ?? (s.queuedAt != null ? t - s.queuedAt : null),
-    });
-    d.event("step.started", s.stepId, { status: "running", attempt: c.attempts, workerId });
   }
   await advance(ctx, d);
   return { stmts: [...claims, ...d.toUpdateStatements(ctx)], value: { jobs: ok, queued: d.newJobs.length > 0 } };
