@@ -2,7 +2,8 @@
  * A small typed client of the edge's public API. Request and response types are inferred from
  * the same zod schemas the edge validates with and documents in /openapi.json (edge/api/schemas.ts,
  * workflows/src/spec.ts), and responses are checked against them (turn off with
- * `validate: false`, e.g. in benchmarks). Works on Node ≥ 20 and in browsers (fetch, FormData).
+ * `validate: false`, e.g. in benchmarks). Works on Node ≥ 20 (node:http on keep-alive
+ * connections, cli/transport.ts; the SSE stream through fetch) and in browsers (fetch).
  *
  * @example
  * const api = new MetalmClient("http://127.0.0.1:8787");
@@ -11,6 +12,7 @@
  */
 import type { z } from "zod";
 import { ListRunsResponseSchema, RunSchema, WorkflowVersionSchema, type CreateRunBodySchema, type ListRunsQuerySchema } from "../edge/api/schemas.js";
+import { multipartBody, nodeFetch, onNode, type Answer, type Transport } from "./transport.js";
 import { RunEventSchema, type ModelAdvert, type RunEvent as RunEventData, type WorkflowSpecSchema } from "../workflows/index.js";
 
 export type Run = z.infer<typeof RunSchema>;
@@ -52,6 +54,7 @@ export interface ClientOptions {
   validate?: boolean;
   /** Sent as `Authorization: Bearer …` when set. */
   apiKey?: string;
+  /** Sends every request (default: node:http on Node, `fetch` in a browser; the SSE stream always through `fetch`). */
   fetch?: typeof fetch;
 }
 
@@ -59,23 +62,29 @@ export class MetalmClient {
   readonly baseUrl: string;
   private readonly validate: boolean;
   private readonly fetchFn: typeof fetch;
+  /** Buffered (non-streaming) calls: nodeFetch on Node unless a `fetch` was given. */
+  private readonly send: Transport;
   private readonly apiKey?: string;
 
   constructor(baseUrl: string, opts: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.validate = opts.validate ?? true;
     this.fetchFn = opts.fetch ?? fetch;
+    this.send = opts.fetch || !onNode ? (url, init) => this.fetchFn(url, init as RequestInit) : nodeFetch;
     this.apiKey = opts.apiKey;
   }
 
-  private async call(
+  private async call<S extends boolean = false>(
     method: string,
     path: string,
-    init: { body?: BodyInit; headers?: Record<string, string>; signal?: AbortSignal; okStatuses?: number[] } = {},
-  ): Promise<Response> {
+    init: { body?: string | Uint8Array; headers?: Record<string, string>; signal?: AbortSignal; okStatuses?: number[]; stream?: S } = {},
+  ): Promise<S extends true ? Response : Answer> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    const res = await this.fetchFn(`${this.baseUrl}${path}`, { method, body: init.body, headers, signal: init.signal });
+    const url = `${this.baseUrl}${path}`;
+    const req = { method, body: init.body, headers, signal: init.signal };
+    // a streamed answer (SSE) needs fetch's body stream; the rest go through the buffered transport
+    const res: Answer = await (init.stream ? this.fetchFn(url, req as RequestInit) : this.send(url, req));
     if (!res.ok && !init.okStatuses?.includes(res.status)) {
       const text = await res.text();
       let err: { code?: string; message?: string; details?: unknown } = {};
@@ -86,7 +95,7 @@ export class MetalmClient {
       }
       throw new ApiError(res.status, err.code ?? `http_${res.status}`, err.message ?? (text.slice(0, 200) || res.statusText), err.details ?? null);
     }
-    return res;
+    return res as S extends true ? Response : Answer;
   }
 
   private parse<T>(schema: z.ZodType<T>, json: unknown): T {
@@ -106,12 +115,11 @@ export class MetalmClient {
     const headers: Record<string, string> = {};
     if (opts.wait) headers.prefer = `wait=${opts.wait}`;
     if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;
-    let payload: BodyInit;
+    let payload: string | Uint8Array;
     if (files && Object.keys(files).length) {
-      const form = new FormData();
-      form.set("request", JSON.stringify(body));
-      for (const [name, f] of Object.entries(files)) form.set(name, f instanceof Blob ? f : new Blob([f as Uint8Array<ArrayBuffer>]), name);
-      payload = form;
+      const form = await multipartBody({ request: JSON.stringify(body) }, files);
+      payload = form.body;
+      headers["content-type"] = form.contentType;
     } else {
       payload = JSON.stringify(body);
       headers["content-type"] = "application/json";
@@ -149,6 +157,7 @@ export class MetalmClient {
       const res = await this.call("GET", `/v1/runs/${encodeURIComponent(id)}/events`, {
         headers: { accept: "text/event-stream", "last-event-id": String(last) },
         signal: opts.signal,
+        stream: true,
       });
       let completed = false;
       try {
