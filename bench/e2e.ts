@@ -359,14 +359,22 @@ try {
     const seqImgs = Array.from({ length: C }, take);
     const conImgs = Array.from({ length: C }, take);
     const b0 = await batches();
+    const k0 = stackCpu(stack.pgid);
+    const u0 = cpuMs();
     const t0 = performance.now();
     const seq: number[] = [];
     for (const img of seqImgs) seq.push((await overHttp(img)).ms);
     const seqWall = performance.now() - t0;
+    const u1 = cpuMs();
+    const k1 = stackCpu(stack.pgid);
     const b1 = await batches();
+    const k2 = stackCpu(stack.pgid);
+    const u2 = cpuMs();
     const t1 = performance.now();
     const con = await Promise.all(conImgs.map(async (img) => (await overHttp(img)).ms));
     const conWall = performance.now() - t1;
+    const u3 = cpuMs();
+    const k3 = stackCpu(stack.pgid);
     const b2 = await batches();
     const seqTput = (C / seqWall) * 1000;
     const conTput = (C / conWall) * 1000;
@@ -380,6 +388,12 @@ try {
     console.log(
       `   throughput ${f(conTput / seqTput)}× one at a time; mean worker batch size one at a time: ${meanBatch(b0, b1)}; concurrent: ${meanBatch(b1, b2)}`,
     );
+    // at C concurrent runs the 2 cores are the limit: throughput ≈ cores / (CPU per run, all processes)
+    if (k0 && k1 && k2 && k3) {
+      const per = (a: { edge: number; workers: number }, b: { edge: number; workers: number }, client: number) =>
+        `edge ${f((b.edge - a.edge) / C, 1)} + worker ${f((b.workers - a.workers) / C, 1)} + client ${f(client / C, 1)}`;
+      console.log(`   CPU per run (ms, 10 ms ticks over ${C} runs): one at a time ${per(k0, k1, u1 - u0)}; concurrent ${per(k2, k3, u3 - u2)}`);
+    }
   }
   console.log(
     `\nload average at the end of the stack's sections: ${loadavg()

@@ -91,7 +91,7 @@ describe("multipartBody", () => {
     expect(fast!.request).toBe('{"inputs":{"q":"é?"}}');
     expect(fast!.image).toEqual(png);
     expect(fast!.other).toEqual(new Uint8Array([1, 2, 3]));
-    const std = await new Response(body, { headers: { "content-type": contentType } }).formData();
+    const std = await new Response(body as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } }).formData();
     expect(std.get("request")).toBe('{"inputs":{"q":"é?"}}');
     const file = std.get("image") as File;
     expect(file.name).toBe("image");
