@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,23 @@ describe("traceRun (METALM_TRACE_DIR)", () => {
       expect(lines[1]).toBe("r1 b 1234.500");
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("creates a missing directory, and a directory it cannot write to stops tracing without throwing", () => {
+    const root = mkdtempSync(join(tmpdir(), "trace-test-"));
+    try {
+      const dir = join(root, "not", "yet");
+      const r = traceInChild({ METALM_TRACE_DIR: dir });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readdirSync(dir)).toHaveLength(1);
+      // a path under a regular file can never be a directory: the exit flush reports it once
+      writeFileSync(join(root, "file"), "x");
+      const bad = traceInChild({ METALM_TRACE_DIR: join(root, "file", "sub") });
+      expect(bad.status, bad.stderr).toBe(0);
+      expect(bad.stderr).toMatch(/cannot write trace lines .*tracing stops/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
