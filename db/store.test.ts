@@ -52,4 +52,34 @@ describe("openSqliteStore", () => {
     expect(r!.tenantId).toBe("local");
     expect(r!.tags).toEqual([]);
   });
+
+  it("checkpoints the WAL from a background thread (checkpointMs), not in the commits, and stops it on close", async () => {
+    store.close();
+    const file = join(dir, "bg.sqlite");
+    const bg = openSqliteStore(file, { checkpointMs: 20 });
+    try {
+      expect(await autocheckpoint(bg)).toBe(10_000); // the commits' own checkpoint is only the safety net
+      for (let i = 0; i < 50; i++) await bg.batch([bg.db.insert(runs).values(run(`r${i}`))]);
+      const deadline = Date.now() + 5_000;
+      while (bg.checkpoints!().frames === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const after = bg.checkpoints!();
+      expect(after.frames).toBeGreaterThan(0);
+      expect(after.errors).toBe(0);
+      // everything in the WAL is in the database file already: a checkpoint here copies nothing new
+      const [c] = (await bg.db.all(sql`PRAGMA wal_checkpoint(PASSIVE)`)) as { log: number; checkpointed: number }[];
+      expect(c!.checkpointed).toBe(c!.log);
+      expect(await bg.db.select().from(runs)).toHaveLength(50);
+    } finally {
+      bg.close();
+    }
+    const runsAtClose = bg.checkpoints!().runs;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(bg.checkpoints!().runs - runsAtClose).toBeLessThanOrEqual(1); // one tick may have been under way
+    store = openSqliteStore(join(dir, "x.sqlite"));
+    expect(await autocheckpoint(store)).toBe(1000); // without checkpointMs: SQLite's default, in the commits
+    expect((store as { checkpoints?: unknown }).checkpoints).toBeUndefined();
+  });
 });
+
+/** The connection's `wal_autocheckpoint` (pages). */
+const autocheckpoint = async (s: Store) => Object.values(((await s.db.all(sql`PRAGMA wal_autocheckpoint`)) as Record<string, number>[])[0]!)[0];

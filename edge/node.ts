@@ -11,6 +11,8 @@
  * A webhook dispatcher runs in this process (edge/webhooks/dispatcher.ts). MIN_FREE_DISK_BYTES
  * (32 MiB): free space kept under DATA_DIR (edge/storage/health.ts); memory budgets:
  * VIEW_CACHE_BYTES, VIEW_CACHE_ENTRY_BYTES, RATE_BUCKET_BYTES, MEMORY_LIMIT_MB (edge/limits/memory.ts).
+ * SQLITE_CHECKPOINT_MS (250; 0 = SQLite's own, inside the commit that crosses 1000 WAL pages): how
+ * often a background thread checkpoints the WAL (db/store.ts `checkpointMs`).
  */
 import { serve } from "@hono/node-server";
 import { join, resolve } from "node:path";
@@ -33,7 +35,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<LocalK
   const dataDir = env.DATA_DIR ?? "./data";
   const poolToken = env.POOL_TOKEN || newToken();
   checkDataDir(dataDir);
-  const store = openSqliteStore(join(dataDir, "metalm.sqlite"));
+  // the WAL is checkpointed by a background thread, not inside a request's commit (db/store.ts)
+  const store = openSqliteStore(join(dataDir, "metalm.sqlite"), { checkpointMs: num(env.SQLITE_CHECKPOINT_MS) ?? 250 });
   const storage = new StorageHealth({ freeBytes: () => freeBytes(dataDir), minFreeBytes: num(env.MIN_FREE_DISK_BYTES) });
   const keys = await localKeys(store, env, dataDir);
   const webhooks = { ...webhooksFromEnv(env), transport: nodeTransport };
