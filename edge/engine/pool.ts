@@ -9,7 +9,17 @@
  */
 import { queries } from "../../db/queries.js";
 import type { JobRow } from "../../db/schema.js";
-import { isRunTerminal, traceRun, tracing, type Job, type JobPayload, type ProgressToken } from "../../workflows/index.js";
+import {
+  encodeLeaseFrame,
+  isRunTerminal,
+  LEASE_FRAME_TYPE,
+  traceRun,
+  tracing,
+  type Job,
+  type JobPayload,
+  type LeaseResponse,
+  type ProgressToken,
+} from "../../workflows/index.js";
 import { advance } from "./advance.js";
 import type { Stmt } from "../../db/driver.js";
 import { claimGuard, insertEvents, isJobConflict, withRun, withRuns, type RunSnapshot } from "./commit.js";
@@ -60,8 +70,11 @@ async function maybeSweep(ctx: EngineCtx): Promise<void> {
 
 export interface Lease {
   jobs: Job[];
-  /** Input images of these jobs by sha256, base64 (each ≤ INLINE_BLOB_MAX, all ≤ INLINE_TOTAL_MAX). */
-  blobs: Record<string, string>;
+  /**
+   * Input images of these jobs by sha256 (each ≤ INLINE_BLOB_MAX, all ≤ INLINE_TOTAL_MAX): base64
+   * in the JSON answer, bytes in the binary one (the route picks, `leaseBody`).
+   */
+  blobs: Record<string, Uint8Array>;
 }
 
 /**
@@ -148,15 +161,15 @@ async function answer(ctx: EngineCtx, handed: JobRow[], have?: ReadonlyMap<strin
 }
 
 /** The handed jobs' input images, inline within the budgets; `have`: bytes already in memory (a handoff's uploads). */
-async function inlineBlobs(ctx: EngineCtx, handed: JobRow[], have?: ReadonlyMap<string, Uint8Array>): Promise<Record<string, string>> {
+async function inlineBlobs(ctx: EngineCtx, handed: JobRow[], have?: ReadonlyMap<string, Uint8Array>): Promise<Record<string, Uint8Array>> {
   const shas = [...new Set(handed.flatMap((j) => imageShas(j.payload)))];
-  const out: Record<string, string> = {};
+  const out: Record<string, Uint8Array> = {};
   if (!shas.length) return out;
   let total = 0;
   const add = (sha: string, data: Uint8Array) => {
     if (data.length > INLINE_BLOB_MAX || total + data.length > INLINE_TOTAL_MAX) return;
     total += data.length;
-    out[sha] = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+    out[sha] = data;
   };
   const missing = have ? shas.filter((sha) => !have.has(sha)) : shas;
   if (have) for (const sha of shas) if (have.has(sha)) add(sha, have.get(sha)!);
@@ -267,4 +280,15 @@ export async function progress(ctx: EngineCtx, workerId: string, jobId: string, 
     ctx.notifier.publish(runTopic(job.runId));
   }
   return { cancel: false };
+}
+
+/**
+ * A lease as the worker asked for it: the binary frame (workflows/src/lease-frame.ts) when its
+ * Accept names `LEASE_FRAME_TYPE`, else JSON with the images in base64 (`LeaseResponseSchema`).
+ */
+export function leaseBody(lease: Lease, accept: string | undefined): { type: string; body: Uint8Array } | { json: LeaseResponse } {
+  if (accept?.includes(LEASE_FRAME_TYPE)) return { type: LEASE_FRAME_TYPE, body: encodeLeaseFrame(lease.jobs, lease.blobs) };
+  const blobs: Record<string, string> = {};
+  for (const [sha, b] of Object.entries(lease.blobs)) blobs[sha] = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+  return { json: { jobs: lease.jobs, blobs } };
 }

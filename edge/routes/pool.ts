@@ -24,7 +24,7 @@ import { err, json, jsonBody, newRouter, route } from "../api/route.js";
 import { safeEqual } from "../auth/keys.js";
 import type { Ctx } from "../context.js";
 import { findWorkerCredential, UNLIMITED_POOL } from "../credentials/credentials.js";
-import { heartbeat, leaseJobs, progress } from "../engine/pool.js";
+import { heartbeat, leaseBody, leaseJobs, progress } from "../engine/pool.js";
 import { applyResults } from "../engine/results.js";
 import { registerWorker } from "../engine/workers.js";
 import { apiError, parseOr400, readJson } from "../lib/errors.js";
@@ -128,7 +128,8 @@ route(poolRoutes, poolCall("/lease", LeaseRequestSchema, LeaseResponseSchema, "L
   const cred = c.var.poolCredential;
   const lease = await leaseJobs(c.var.engine, req.workerId, req.max, req.waitMs, c.req.raw.signal, { credentialId: cred.id, tenants: cred.tenants });
   if (!lease) throw notRegistered(req.workerId);
-  return c.json(lease);
+  const out = leaseBody(lease, c.req.header("accept"));
+  return "json" in out ? c.json(out.json) : c.body(out.body as Uint8Array<ArrayBuffer>, 200, { "content-type": out.type });
 });
 
 route(poolRoutes, poolCall("/heartbeat", HeartbeatRequestSchema, HeartbeatResponseSchema, "Extend leases; learn cancels / lost leases"), async (c) => {

@@ -14,7 +14,7 @@ import { createApiKey } from "../../edge/auth/keys.js";
 import { createApp } from "../../edge/app.js";
 import { DEFAULT_TENANT } from "../../db/schema.js";
 import { tinyAdvert, vqaSpec } from "../../workflows/src/fixtures.js";
-import type { Job, JobResult } from "../../workflows/index.js";
+import { decodeLeaseFrame, LEASE_FRAME_TYPE, LeaseFrameHeadSchema, type Job, type JobResult } from "../../workflows/index.js";
 
 let calls = 0;
 /** env.DB with every round trip to D1 counted (a prepared statement's first/all/run/raw, a batch, exec). */
@@ -66,11 +66,24 @@ it("a VQA run's create, lease and results phases each take a bounded number of D
   for (let i = 0; i < 3; i++) {
     const create = await post("/v1/runs", { spec: vqaSpec(), inputs: { image: `data:image/png;base64,${PNG}`, question: `how many ${i}?` } }, api);
     expect(create.res.status).toBe(202);
-    const lease = await post("/v1/pool/lease", { workerId: "w1", max: 16, waitMs: 0 }, pool);
-    const { jobs, blobs } = (await lease.res.json()) as { jobs: Job[]; blobs: Record<string, string> };
+    // the second lease in the binary form a worker asks for (workflows/src/lease-frame.ts)
+    const frame = i === 1;
+    const lease = await post("/v1/pool/lease", { workerId: "w1", max: 16, waitMs: 0 }, frame ? { ...pool, accept: LEASE_FRAME_TYPE } : pool);
+    let jobs: Job[];
+    let images: Uint8Array[];
+    if (frame) {
+      expect(lease.res.headers.get("content-type")).toBe(LEASE_FRAME_TYPE);
+      const f = decodeLeaseFrame(new Uint8Array(await lease.res.arrayBuffer()));
+      jobs = LeaseFrameHeadSchema.parse(f.head).jobs;
+      images = [...f.blobs.values()];
+    } else {
+      const body = (await lease.res.json()) as { jobs: Job[]; blobs: Record<string, string> };
+      jobs = body.jobs;
+      images = Object.values(body.blobs).map((b64) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)));
+    }
     // encode + connect + decode on the first run; the memo serves encode/connect of the same image later
     expect(jobs.length).toBeGreaterThan(0);
-    expect(Object.keys(blobs)).toHaveLength(1); // the image rides on the lease
+    expect(images.map((b) => btoa(String.fromCharCode(...b)))).toEqual([PNG]); // the image rides on the lease
     const results: JobResult[] = jobs.map((j) => ({
       jobId: j.jobId,
       leaseId: j.leaseId,

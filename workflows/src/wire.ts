@@ -283,6 +283,14 @@ export const LeaseResponseSchema = z
   })
   .meta({ id: "LeaseResponse" });
 export type LeaseResponse = z.infer<typeof LeaseResponseSchema>;
+/**
+ * The JSON head of a binary lease answer (workflows/src/lease-frame.ts): the jobs, and where each
+ * image's bytes are in the frame (`[offset, length]` after the head).
+ */
+export const LeaseFrameHeadSchema = z.object({
+  jobs: z.array(JobSchema),
+  blobs: z.record(Sha256Schema, z.tuple([z.number().int().min(0), z.number().int().min(0)])),
+});
 
 /** `POST /v1/pool/heartbeat`. */
 export const HeartbeatRequestSchema = z.object({ workerId: Id, jobIds: z.array(Id).max(1024) }).meta({ id: "HeartbeatRequest" });

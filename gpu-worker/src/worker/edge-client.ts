@@ -11,14 +11,17 @@ import http from "node:http";
 import https from "node:https";
 import type { z } from "zod";
 import {
+  decodeLeaseFrame,
   HeartbeatResponseSchema,
+  LEASE_FRAME_TYPE,
+  LeaseFrameHeadSchema,
   LeaseResponseSchema,
   ProgressResponseSchema,
   RegisterResponseSchema,
   ResultsResponseSchema,
   type HeartbeatResponse,
+  type Job,
   type JobResult,
-  type LeaseResponse,
   type ProgressToken,
   type RegisterRequest,
   type ResultsResponse,
@@ -37,6 +40,14 @@ export class EdgeError extends Error {
 interface Reply {
   status: number;
   body: Buffer;
+  /** The answer's Content-Type. */
+  type: string;
+}
+
+/** A lease answer with its images as bytes, whichever form the edge sent (binary frame or JSON). */
+export interface LeaseAnswer {
+  jobs: Job[];
+  blobs: Map<string, Uint8Array>;
 }
 
 export class EdgeClient {
@@ -56,9 +67,15 @@ export class EdgeClient {
   }
 
   /** One request; resolves with the status and the whole body (rejects on network errors, timeout or abort). */
-  private request(method: "GET" | "POST", path: string, body: string | undefined, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Reply> {
+  private request(
+    method: "GET" | "POST",
+    path: string,
+    body: string | undefined,
+    opts: { signal?: AbortSignal; timeoutMs?: number; accept?: string } = {},
+  ): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       const headers: Record<string, string | number> = { authorization: `Bearer ${this.token}`, "x-worker-id": this.workerId };
+      if (opts.accept) headers.accept = opts.accept;
       if (body !== undefined) {
         headers["content-type"] = "application/json";
         headers["content-length"] = Buffer.byteLength(body);
@@ -77,7 +94,7 @@ export class EdgeClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), type: res.headers["content-type"] ?? "" }));
           res.on("error", reject);
         },
       );
@@ -93,7 +110,11 @@ export class EdgeClient {
     schema: S,
     opts: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<z.infer<S>> {
-    const res = await this.request("POST", path, JSON.stringify(body), opts);
+    return this.parse(path, await this.request("POST", path, JSON.stringify(body), opts), schema);
+  }
+
+  /** A JSON answer checked against `schema`; a non-2xx one is an `EdgeError`. */
+  private parse<S extends z.ZodType>(path: string, res: Reply, schema: S): z.infer<S> {
     const text = res.body.toString("utf8");
     if (res.status < 200 || res.status >= 300) throw new EdgeError(`${path} → ${res.status}: ${text.slice(0, 500)}`, res.status);
     let json: unknown;
@@ -111,9 +132,31 @@ export class EdgeClient {
     return this.call("/v1/pool/register", { workerId: this.workerId, ...req }, RegisterResponseSchema);
   }
 
-  /** Long-poll: resolves with ≥ 1 job (and the images they read, inline) or, after `waitMs`, with none. */
-  lease(max: number, waitMs: number, signal?: AbortSignal): Promise<LeaseResponse> {
-    return this.call("/v1/pool/lease", { workerId: this.workerId, max, waitMs }, LeaseResponseSchema, { signal, timeoutMs: waitMs + 15_000 });
+  /**
+   * Long-poll: resolves with ≥ 1 job (and the images they read, inline) or, after `waitMs`, with
+   * none. Asks for the binary answer (workflows/src/lease-frame.ts: the images as bytes, not
+   * base64 in JSON) and takes the JSON one from an edge that does not send it.
+   */
+  async lease(max: number, waitMs: number, signal?: AbortSignal): Promise<LeaseAnswer> {
+    const path = "/v1/pool/lease";
+    const res = await this.request("POST", path, JSON.stringify({ workerId: this.workerId, max, waitMs }), {
+      signal,
+      timeoutMs: waitMs + 15_000,
+      accept: `${LEASE_FRAME_TYPE}, application/json`,
+    });
+    if (res.status >= 200 && res.status < 300 && res.type.startsWith(LEASE_FRAME_TYPE)) {
+      let frame: ReturnType<typeof decodeLeaseFrame>;
+      try {
+        frame = decodeLeaseFrame(res.body);
+      } catch (e) {
+        throw new EdgeError(`${path} → ${(e as Error).message}`, res.status);
+      }
+      const head = LeaseFrameHeadSchema.safeParse(frame.head);
+      if (!head.success) throw new EdgeError(`${path} → unexpected response: ${head.error.message.slice(0, 500)}`, res.status);
+      return { jobs: head.data.jobs, blobs: frame.blobs };
+    }
+    const json = this.parse(path, res, LeaseResponseSchema);
+    return { jobs: json.jobs, blobs: new Map(Object.entries(json.blobs ?? {}).map(([sha, b64]) => [sha, new Uint8Array(Buffer.from(b64, "base64"))])) };
   }
 
   heartbeat(jobIds: string[]): Promise<HeartbeatResponse> {

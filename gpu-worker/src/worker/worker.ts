@@ -162,7 +162,7 @@ export class Worker {
         if (tracing) for (const j of jobs) traceRun(j.runId, `worker.leased.${j.stepId}`);
         backoff = 100;
         // the runtime checks every image against its sha256 before use
-        for (const [sha, b64] of Object.entries(blobs ?? {})) this.blobs.set(sha, new Uint8Array(Buffer.from(b64, "base64")));
+        for (const [sha, bytes] of blobs) this.blobs.set(sha, bytes);
         this.accept(jobs);
       } catch (e) {
         if (this.stopping) break;
