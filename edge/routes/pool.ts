@@ -10,6 +10,7 @@ import { blobs, tenantBlobs, workers } from "../../db/schema.js";
 import {
   HeartbeatRequestSchema,
   HeartbeatResponseSchema,
+  LEASE_FRAME_TYPE,
   LeaseRequestSchema,
   LeaseResponseSchema,
   ProgressRequestSchema,
@@ -122,7 +123,16 @@ route(poolRoutes, poolCall("/register", RegisterRequestSchema, RegisterResponseS
   return c.json(r);
 });
 
-route(poolRoutes, poolCall("/lease", LeaseRequestSchema, LeaseResponseSchema, "Long-poll for up to max jobs"), async (c) => {
+const leaseRoute = poolCall("/lease", LeaseRequestSchema, LeaseResponseSchema, "Long-poll for up to max jobs");
+// the binary form (Accept: application/vnd.metalm.lease, workflows/src/lease-frame.ts), documented beside the JSON one
+Object.assign(leaseRoute.responses[200].content, {
+  [LEASE_FRAME_TYPE]: {
+    schema: z
+      .string()
+      .meta({ format: "binary", description: "MLF1 · uint32 BE head length · JSON head { jobs, blobs: { sha256: [offset, length] } } · image bytes" }),
+  },
+});
+route(poolRoutes, leaseRoute, async (c) => {
   const req = parseOr400(LeaseRequestSchema, await readJson(c));
   await ownWorker(c, req.workerId);
   const cred = c.var.poolCredential;
