@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeLeaseFrame, encodeLeaseFrame } from "./lease-frame.js";
 
@@ -36,5 +37,29 @@ describe("lease frame", () => {
     new DataView(frame.buffer).setUint32(4, head.length);
     frame.set(head, 8);
     expect(() => decodeLeaseFrame(frame)).toThrow(/blob x at \[-1,2\] is outside/);
+  });
+
+  it("any bytes — random, or a valid frame with bytes changed or cut — decode or throw an Error, nothing else", () => {
+    const valid = encodeLeaseFrame(jobs, { ["a".repeat(64)]: a, ["b".repeat(64)]: b.subarray(0, 40) });
+    const mutated = fc
+      .tuple(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), fc.nat(valid.length))
+      .map(([edits, cut]) => {
+        const f = valid.slice(0, Math.max(cut, 1));
+        for (const [at, v] of edits) if (at < f.length) f[at] = v;
+        return f;
+      });
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutated), (bytes) => {
+        try {
+          const { blobs } = decodeLeaseFrame(bytes);
+          for (const v of blobs.values()) expect(v).toBeInstanceOf(Uint8Array);
+        } catch (e) {
+          expect(e).toBeInstanceOf(Error);
+          expect((e as Error).constructor).toBe(Error); // our message, not a RangeError / TypeError from a view or the decoder
+          expect((e as Error).message).toMatch(/^lease frame: /);
+        }
+      }),
+      { numRuns: 3000, seed: 12 },
+    );
   });
 });
