@@ -18,11 +18,13 @@ const fs = builtin ? (builtin("node:fs") as Fs) : undefined;
 
 const buf: string[] = [];
 let broken = false;
+let made = false;
 const flush = () => {
   if (!fs || broken || !buf.length) return;
   const lines = `${buf.splice(0).join("\n")}\n`;
   try {
-    fs.mkdirSync(dir!, { recursive: true });
+    if (!made) fs.mkdirSync(dir!, { recursive: true }); // once, not on every flush
+    made = true;
     fs.appendFileSync(`${dir}/trace-${process.pid}.log`, lines);
   } catch (e) {
     broken = true;
