@@ -5,6 +5,7 @@
  */
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
+import { decodePngFast } from "./png.js";
 
 export class ImageError extends Error {
   override name = "ImageError";
@@ -78,6 +79,10 @@ export function decodeImage(bytes: Uint8Array, { maxPixels = 16_777_216 }: { max
   if (width === 0 || height === 0) throw new ImageError(`corrupt ${format.toUpperCase()}: ${width}×${height} image`, "corrupt_image");
   if (width * height > maxPixels) {
     throw new ImageError(`image is ${width}×${height} = ${width * height} pixels, over the limit of ${maxPixels}`, "image_too_large");
+  }
+  if (format === "png") {
+    const fast = decodePngFast(bytes); // exactly pngjs's pixels, or undefined for pngjs to decide
+    if (fast) return { format, ...fast };
   }
   try {
     if (format === "png") {
