@@ -15,70 +15,121 @@ export interface PreprocessSpec {
   background?: readonly [number, number, number];
 }
 
-/** RGBA → RGB float (0–255), alpha composited over `background`. */
+/** RGBA → RGB float (0–255), alpha composited over `background`. An opaque pixel is copied: the formula gives it exactly (v·1 + bg·0). */
 export function compositeRgb(img: Rgba, background: readonly [number, number, number] = [0, 0, 0]): Float32Array {
   const n = img.width * img.height;
+  const d = img.data;
   const out = new Float32Array(n * 3);
-  for (let p = 0; p < n; p++) {
-    const a = img.data[p * 4 + 3]! / 255;
-    for (let c = 0; c < 3; c++) out[p * 3 + c] = img.data[p * 4 + c]! * a + background[c]! * (1 - a);
+  const [b0, b1, b2] = background;
+  for (let p = 0, i = 0, o = 0; p < n; p++, i += 4, o += 3) {
+    const alpha = d[i + 3]!;
+    if (alpha === 255) {
+      out[o] = d[i]!;
+      out[o + 1] = d[i + 1]!;
+      out[o + 2] = d[i + 2]!;
+    } else {
+      const a = alpha / 255;
+      const na = 1 - a;
+      out[o] = d[i]! * a + b0 * na;
+      out[o + 1] = d[i + 1]! * a + b1 * na;
+      out[o + 2] = d[i + 2]! * a + b2 * na;
+    }
   }
   return out;
 }
+
+/** One axis of a resize: output o reads source pixels start[o] … start[o] + len[o] − 1 with weights w[off[o] …]. */
+interface AxisFilter {
+  start: Int32Array;
+  len: Int32Array;
+  off: Int32Array;
+  w: Float32Array;
+}
+const filters = new Map<string, AxisFilter>();
 
 /**
  * For each output index: first source index and normalised weights of the source pixels it uses.
  * Downscaling: box filter with fractional coverage (exact area average, like OpenCV INTER_AREA).
  * Upscaling: bilinear with half-pixel centres and edge clamping (like torch align_corners=False).
+ * Kept per (inSize, outSize): an encoder sees the same few sizes again and again.
  */
-function filterWeights(inSize: number, outSize: number): { start: number; w: Float32Array }[] {
+function filterWeights(inSize: number, outSize: number): AxisFilter {
+  const key = `${inSize}:${outSize}`;
+  const hit = filters.get(key);
+  if (hit) return hit;
   const scale = inSize / outSize;
-  const res: { start: number; w: Float32Array }[] = [];
+  const start = new Int32Array(outSize);
+  const len = new Int32Array(outSize);
+  const off = new Int32Array(outSize);
+  const ws: number[] = [];
   for (let o = 0; o < outSize; o++) {
+    off[o] = ws.length;
     if (scale > 1) {
       const a = o * scale;
       const b = (o + 1) * scale;
       const lo = Math.floor(a);
       const hi = Math.min(inSize, Math.ceil(b));
-      const w = new Float32Array(hi - lo);
-      for (let i = lo; i < hi; i++) w[i - lo] = (Math.min(b, i + 1) - Math.max(a, i)) / scale;
-      res.push({ start: lo, w });
+      start[o] = lo;
+      len[o] = hi - lo;
+      for (let i = lo; i < hi; i++) ws.push((Math.min(b, i + 1) - Math.max(a, i)) / scale);
     } else {
       const x = Math.min(inSize - 1, Math.max(0, (o + 0.5) * scale - 0.5));
       const lo = Math.floor(x);
       const f = x - lo;
-      if (lo + 1 < inSize && f > 0) res.push({ start: lo, w: Float32Array.of(1 - f, f) });
-      else res.push({ start: lo, w: Float32Array.of(1) });
+      start[o] = lo;
+      if (lo + 1 < inSize && f > 0) {
+        len[o] = 2;
+        ws.push(1 - f, f);
+      } else {
+        len[o] = 1;
+        ws.push(1);
+      }
     }
   }
+  const res = { start, len, off, w: Float32Array.from(ws) };
+  if (filters.size >= 64) filters.clear();
+  filters.set(key, res);
   return res;
 }
 
 /** Resizes an interleaved RGB float image (H×W×3) to outH×outW. */
 export function resizeRgb(src: Float32Array, width: number, height: number, outW: number, outH: number): Float32Array {
   if (width === outW && height === outH) return src;
-  const wx = filterWeights(width, outW);
-  const wy = filterWeights(height, outH);
+  const fx = filterWeights(width, outW);
+  const fy = filterWeights(height, outH);
   const tmp = new Float32Array(height * outW * 3); // horizontal pass
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < outW; x++) {
-      const { start, w } = wx[x]!;
-      for (let c = 0; c < 3; c++) {
-        let acc = 0;
-        for (let k = 0; k < w.length; k++) acc += w[k]! * src[(y * width + start + k) * 3 + c]!;
-        tmp[(y * outW + x) * 3 + c] = acc;
+    const row = y * width * 3;
+    for (let x = 0, t = y * outW * 3; x < outW; x++, t += 3) {
+      const s0 = row + fx.start[x]! * 3;
+      const n = fx.len[x]!;
+      const w0 = fx.off[x]!;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let k = 0; k < n; k++) {
+        const w = fx.w[w0 + k]!;
+        const s = s0 + k * 3;
+        r += w * src[s]!;
+        g += w * src[s + 1]!;
+        b += w * src[s + 2]!;
       }
+      tmp[t] = r;
+      tmp[t + 1] = g;
+      tmp[t + 2] = b;
     }
   }
   const out = new Float32Array(outH * outW * 3); // vertical pass
+  const rowLen = outW * 3;
   for (let y = 0; y < outH; y++) {
-    const { start, w } = wy[y]!;
-    for (let x = 0; x < outW; x++) {
-      for (let c = 0; c < 3; c++) {
-        let acc = 0;
-        for (let k = 0; k < w.length; k++) acc += w[k]! * tmp[((start + k) * outW + x) * 3 + c]!;
-        out[(y * outW + x) * 3 + c] = acc;
-      }
+    const s0 = fy.start[y]! * rowLen;
+    const n = fy.len[y]!;
+    const w0 = fy.off[y]!;
+    const o0 = y * rowLen;
+    for (let i = 0; i < rowLen; i++) {
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc += fy.w[w0 + k]! * tmp[s0 + k * rowLen + i]!;
+      out[o0 + i] = acc;
     }
   }
   return out;
@@ -100,7 +151,13 @@ export function preprocessImage(img: Rgba, spec: PreprocessSpec): Float32Array {
   return out;
 }
 
-/** A stable description of the preprocessing, part of the encoder-cache key. */
+const keys = new WeakMap<PreprocessSpec, string>();
+/** A stable description of the preprocessing, part of the encoder-cache key (kept per spec object: a manifest's spec does not change). */
 export function preprocessKey(spec: PreprocessSpec): string {
+  let k = keys.get(spec);
+  if (k === undefined) keys.set(spec, (k = describe(spec)));
+  return k;
+}
+function describe(spec: PreprocessSpec): string {
   return JSON.stringify({ v: 1, size: spec.size, mean: spec.mean, std: spec.std, bg: spec.background ?? [0, 0, 0], resize: "bilinear-up/area-down" });
 }
