@@ -98,6 +98,22 @@ export const RunEventSchema: z.ZodType<RunEvent> = z
 export const WEBHOOK_EVENT_TYPES = ["run.started", "step.completed", "run.completed", "run.failed", "run.canceled"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
+// which run events send a webhook: built once, since webhookTypeOf runs for every event of every commit
+const SENT: { [T in RunEventType]: (data: RunEventData<T>) => WebhookEventType | undefined } = {
+  "run.created": () => undefined,
+  "run.started": () => "run.started",
+  "step.queued": () => undefined,
+  "step.started": () => undefined,
+  token: () => undefined,
+  "step.retrying": () => undefined,
+  "step.completed": () => "step.completed",
+  "step.failed": () => undefined,
+  "step.timed_out": () => undefined,
+  "step.skipped": () => undefined,
+  "step.canceled": () => undefined,
+  "run.completed": (d) => (d.status === "succeeded" ? "run.completed" : d.status === "canceled" ? "run.canceled" : "run.failed"),
+};
+
 /**
  * The webhook a run event triggers, if any (`run.completed` by the run's final status).
  * Exhaustive: a new run event type must say here whether it is sent.
@@ -106,19 +122,5 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
  * webhookTypeOf({ type: "run.completed", stepId: null, data: { status: "timed_out", outputs: null, error: null } }); // "run.failed"
  */
 export function webhookTypeOf(e: RunEventRecord): WebhookEventType | undefined {
-  const sent: { [T in RunEventType]: (data: RunEventData<T>) => WebhookEventType | undefined } = {
-    "run.created": () => undefined,
-    "run.started": () => "run.started",
-    "step.queued": () => undefined,
-    "step.started": () => undefined,
-    token: () => undefined,
-    "step.retrying": () => undefined,
-    "step.completed": () => "step.completed",
-    "step.failed": () => undefined,
-    "step.timed_out": () => undefined,
-    "step.skipped": () => undefined,
-    "step.canceled": () => undefined,
-    "run.completed": (d) => (d.status === "succeeded" ? "run.completed" : d.status === "canceled" ? "run.canceled" : "run.failed"),
-  };
-  return (sent[e.type] as (data: RunEventData) => WebhookEventType | undefined)(e.data);
+  return (SENT[e.type] as (data: RunEventData) => WebhookEventType | undefined)(e.data);
 }
