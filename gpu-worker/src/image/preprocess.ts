@@ -95,9 +95,15 @@ function filterWeights(inSize: number, outSize: number): AxisFilter {
 /** Resizes an interleaved RGB float image (H×W×3) to outH×outW. */
 export function resizeRgb(src: Float32Array, width: number, height: number, outW: number, outH: number): Float32Array {
   if (width === outW && height === outH) return src;
-  const fx = filterWeights(width, outW);
-  const fy = filterWeights(height, outH);
-  const tmp = new Float32Array(height * outW * 3); // horizontal pass
+  const tmp = new Float32Array(height * outW * 3);
+  horizontal(src, width, height, filterWeights(width, outW), outW, tmp);
+  const out = new Float32Array(outH * outW * 3);
+  vertical(tmp, outW, filterWeights(height, outH), outH, out);
+  return out;
+}
+
+// the two passes are functions of their own, so each is optimized with its loops' full feedback
+function horizontal(src: Float32Array, width: number, height: number, fx: AxisFilter, outW: number, tmp: Float32Array): void {
   for (let y = 0; y < height; y++) {
     const row = y * width * 3;
     for (let x = 0, t = y * outW * 3; x < outW; x++, t += 3) {
@@ -119,7 +125,9 @@ export function resizeRgb(src: Float32Array, width: number, height: number, outW
       tmp[t + 2] = b;
     }
   }
-  const out = new Float32Array(outH * outW * 3); // vertical pass
+}
+
+function vertical(tmp: Float32Array, outW: number, fy: AxisFilter, outH: number, out: Float32Array): void {
   const rowLen = outW * 3;
   for (let y = 0; y < outH; y++) {
     const s0 = fy.start[y]! * rowLen;
@@ -132,7 +140,6 @@ export function resizeRgb(src: Float32Array, width: number, height: number, outW
       out[o0 + i] = acc;
     }
   }
-  return out;
 }
 
 /**
