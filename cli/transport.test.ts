@@ -81,6 +81,58 @@ describe("nodeFetch", () => {
   });
 });
 
+describe("nodeFetch on a connection the server closes", () => {
+  /** A server whose `drop(n, k)` says whether to close connection n at its k-th request without answering. */
+  async function dropping(drop: (conn: number, k: number) => boolean) {
+    let conns = 0;
+    const requests: { conn: number; k: number; body: string }[] = [];
+    const srv = createServer((req, res) => {
+      const s = req.socket as typeof req.socket & { n?: number; k?: number };
+      s.n ??= ++conns;
+      s.k = (s.k ?? 0) + 1;
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        requests.push({ conn: s.n!, k: s.k!, body: Buffer.concat(chunks).toString() });
+        if (drop(s.n!, s.k!)) return void req.socket.destroy();
+        res.end(`conn ${s.n} request ${s.k}`);
+      });
+    });
+    srv.listen(0, "127.0.0.1");
+    await once(srv, "listening");
+    return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/`, requests, close: () => new Promise<void>((r) => srv.close(() => r())) };
+  }
+
+  it("sends a request once more on a new connection when a kept-alive one was closed under it (the idle-timeout race)", async () => {
+    const s = await dropping((conn, k) => conn === 1 && k === 2); // connection 1 dies at its second request
+    try {
+      expect(await (await nodeFetch(s.url, { method: "POST", headers: {}, body: "one" })).text()).toBe("conn 1 request 1");
+      expect(await (await nodeFetch(s.url, { method: "POST", headers: {}, body: "two" })).text()).toBe("conn 2 request 1");
+      expect(s.requests.map((r) => `${r.conn}.${r.k}:${r.body}`)).toEqual(["1.1:one", "1.2:two", "2.1:two"]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("does not retry a request on a fresh connection, nor a second time", async () => {
+    const fresh = await dropping(() => true);
+    try {
+      await expect(nodeFetch(fresh.url, { method: "POST", headers: {}, body: "x" })).rejects.toThrow(/socket hang up|ECONNRESET/);
+      expect(fresh.requests).toHaveLength(1);
+    } finally {
+      await fresh.close();
+    }
+    const twice = await dropping((conn, k) => (conn === 1 && k === 2) || conn === 2); // the retry dies too
+    try {
+      await (await nodeFetch(twice.url, { method: "GET", headers: {} })).text();
+      await expect(nodeFetch(twice.url, { method: "GET", headers: {} })).rejects.toThrow(/socket hang up|ECONNRESET/);
+      expect(twice.requests.map((r) => `${r.conn}.${r.k}`)).toEqual(["1.1", "1.2", "2.1"]);
+    } finally {
+      await twice.close();
+    }
+  });
+});
+
 describe("multipartBody", () => {
   it("is parsed the same by the edge's fast parser and by the standard FormData parser", async () => {
     const png = new Uint8Array(3000).map((_, i) => (i * 7) % 256);

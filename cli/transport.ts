@@ -74,6 +74,12 @@ async function load() {
  * A `fetch` for the client's non-streaming calls on Node: no redirects followed, no compression
  * asked for, the whole answer buffered. Network errors reject with Node's error (ECONNREFUSED…),
  * an aborted signal with the signal's reason.
+ *
+ * A request written on a kept-alive connection that the server closed at that moment (its idle
+ * timeout: 5 s on Node's server) fails before any answer with ECONNRESET / EPIPE / "socket hang
+ * up"; it is sent once more on a new connection, as Node's documentation of `reusedSocket`
+ * advises. The server never read it (it had closed the connection), so the retry cannot run a
+ * call twice; a request on a fresh connection, or one that got any answer, is never retried.
  */
 export const nodeFetch: Transport = async (url, init): Promise<Answer> => {
   const { http, https, agents } = await load();
@@ -83,25 +89,33 @@ export const nodeFetch: Transport = async (url, init): Promise<Answer> => {
   const body = typeof init.body === "string" ? Buffer.from(init.body) : init.body;
   const headers: Record<string, string | number> = { ...init.headers };
   if (body) headers["content-length"] = body.byteLength;
-  return new Promise<Answer>((resolve, reject) => {
-    const req = (u.protocol === "https:" ? https : http).request(
-      u,
-      { method: init.method, headers, agent: agents[u.protocol as "http:" | "https:"] },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () => resolve(new BufferedAnswer(res.statusCode ?? 0, res.statusMessage ?? "", res.headers, Buffer.concat(chunks))));
-      },
-    );
-    req.on("error", reject);
-    if (init.signal) {
-      const onAbort = () => req.destroy(init.signal!.reason as Error);
-      init.signal.addEventListener("abort", onAbort, { once: true });
-      req.on("close", () => init.signal!.removeEventListener("abort", onAbort));
-    }
-    req.end(body);
-  });
+  const attempt = (retried: boolean) =>
+    new Promise<Answer>((resolve, reject) => {
+      let answered = false;
+      const req = (u.protocol === "https:" ? https : http).request(
+        u,
+        { method: init.method, headers, agent: agents[u.protocol as "http:" | "https:"] },
+        (res) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => resolve(new BufferedAnswer(res.statusCode ?? 0, res.statusMessage ?? "", res.headers, Buffer.concat(chunks))));
+        },
+      );
+      req.on("error", (e: NodeJS.ErrnoException) => {
+        const closedUnderUs = e.code === "ECONNRESET" || e.code === "EPIPE" || e.message === "socket hang up";
+        if (!retried && !answered && req.reusedSocket && closedUnderUs && !init.signal?.aborted) resolve(attempt(true));
+        else reject(e);
+      });
+      if (init.signal) {
+        const onAbort = () => req.destroy(init.signal!.reason as Error);
+        init.signal.addEventListener("abort", onAbort, { once: true });
+        req.on("close", () => init.signal!.removeEventListener("abort", onAbort));
+      }
+      req.end(body);
+    });
+  return attempt(false);
 };
 
 /** A form part's name or file name inside its quoted header parameter (WHATWG's escaping). */
