@@ -32,18 +32,30 @@ export interface Supervisor {
 const tsxLoader = import.meta.resolve("tsx");
 
 /**
- * V8 flags every worker starts with. `--max-semi-space-size` (MB; WORKER_SEMI_SPACE_MB, default 4,
- * 0 = V8's own): with V8's default young generation (growing to 16 MB) a busy worker ran a full
- * mark-compact every ~11 VQA jobs — 15–22 per 200 jobs after warm-up, ~5–12 ms of main-thread pause
- * each plus concurrent marking on V8's helper threads — although its old generation did not grow;
- * capped at 4 MB it runs cheap scavenges instead and no mark-compact after start-up (`node
- * --trace-gc`, bench/e2e.ts; README "Performance"). A flag V8 reads only at start, hence here.
+ * V8 flags every worker starts with (V8 reads them only at start, hence here):
+ * - `--max-semi-space-size` (MB; WORKER_SEMI_SPACE_MB, default 4, 0 = V8's own): with V8's default
+ *   young generation (growing to 16 MB) a busy worker ran a full mark-compact every ~11 VQA jobs —
+ *   15–22 per 200 jobs after warm-up, ~5–12 ms of main-thread pause each plus concurrent marking on
+ *   V8's helper threads — although its old generation did not grow; capped at 4 MB it runs cheap
+ *   scavenges instead (`node --trace-gc`, bench/e2e.ts; README "Performance").
+ * - `--heap-growing-percent` (WORKER_HEAP_GROWING_PERCENT, default 100, 0 = V8's own): under
+ *   sustained load (after ~700 runs) V8 set the old generation's next limit ≈ 15% above its live
+ *   ≈ 16 MB, so a worker ran a mark-compact every ~25 VQA runs, each with concurrent marking on the
+ *   helper threads; with the limit at twice the live size, `npx tsx bench/sustained.ts` (2000 runs
+ *   each, alternating blocks): 39.5 → 5.5 mark-compacts per 1000 runs, worker CPU 8.19 → 6.87 ms
+ *   per run (helper threads 1.83 → 0.79 ms). The price: up to ≈ one live heap more of RSS per
+ *   worker (≈ 16 MB for metalm-tiny).
  */
 export function workerNodeFlags(env: Record<string, string | undefined>): string[] {
-  const mb = env.WORKER_SEMI_SPACE_MB === undefined || env.WORKER_SEMI_SPACE_MB === "" ? 4 : Number(env.WORKER_SEMI_SPACE_MB);
-  if (!Number.isInteger(mb) || mb < 0 || mb > 1024)
-    throw new RangeError(`WORKER_SEMI_SPACE_MB must be an integer from 0 to 1024 (MB), not "${env.WORKER_SEMI_SPACE_MB}"`);
-  return mb > 0 ? [`--max-semi-space-size=${mb}`] : [];
+  const num = (name: string, dflt: number, max: number): number => {
+    const v = env[name];
+    const n = v === undefined || v === "" ? dflt : Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new RangeError(`${name} must be an integer from 0 to ${max}, not "${v}"`);
+    return n;
+  };
+  const mb = num("WORKER_SEMI_SPACE_MB", 4, 1024);
+  const growing = num("WORKER_HEAP_GROWING_PERCENT", 100, 1000);
+  return [...(mb > 0 ? [`--max-semi-space-size=${mb}`] : []), ...(growing > 0 ? [`--heap-growing-percent=${growing}`] : [])];
 }
 
 export const defaultWorkerCount = (): number => Math.max(1, Math.floor(availableParallelism() / 2));

@@ -154,15 +154,20 @@ describe("worker processes through the pool protocol", () => {
     4 * SLOW_MS,
   );
 
-  it("starts each worker with a capped young generation (WORKER_SEMI_SPACE_MB, default 4 MB)", () => {
+  it("starts each worker with a capped young generation and a roomier old one (WORKER_SEMI_SPACE_MB 4, WORKER_HEAP_GROWING_PERCENT 100)", () => {
     for (const i of [0, 1]) {
       const argv = readFileSync(`/proc/${pool.child(i)!.pid}/cmdline`, "utf8").split("\0");
       expect(argv).toContain("--max-semi-space-size=4");
+      expect(argv).toContain("--heap-growing-percent=100");
     }
-    expect(workerNodeFlags({})).toEqual(["--max-semi-space-size=4"]);
-    expect(workerNodeFlags({ WORKER_SEMI_SPACE_MB: "16" })).toEqual(["--max-semi-space-size=16"]);
-    expect(workerNodeFlags({ WORKER_SEMI_SPACE_MB: "0" })).toEqual([]); // V8's own sizing
+    expect(workerNodeFlags({})).toEqual(["--max-semi-space-size=4", "--heap-growing-percent=100"]);
+    expect(workerNodeFlags({ WORKER_SEMI_SPACE_MB: "16", WORKER_HEAP_GROWING_PERCENT: "50" })).toEqual([
+      "--max-semi-space-size=16",
+      "--heap-growing-percent=50",
+    ]);
+    expect(workerNodeFlags({ WORKER_SEMI_SPACE_MB: "0", WORKER_HEAP_GROWING_PERCENT: "0" })).toEqual([]); // V8's own sizing
     expect(() => workerNodeFlags({ WORKER_SEMI_SPACE_MB: "4mb" })).toThrow(/WORKER_SEMI_SPACE_MB must be an integer/);
+    expect(() => workerNodeFlags({ WORKER_HEAP_GROWING_PERCENT: "-5" })).toThrow(/WORKER_HEAP_GROWING_PERCENT must be an integer from 0 to 1000/);
   });
 
   it("honours cancel from the edge: decoding stops with finishReason canceled", async () => {
