@@ -97,6 +97,12 @@ describe("decodePngFast", () => {
     expect(decodePngFast(assemble([cs[0]!, ["tRNS", Buffer.from([0, 0, 0, 0, 0, 0])], ...cs.slice(1)]))).toBeUndefined();
     expect(decodePngFast(assemble([cs[0]!, ["ABCD", Buffer.from([1])], ...cs.slice(1)]))).toBeUndefined(); // unknown critical chunk
     expect(decodePngFast(assemble([cs[0]!, ["abCD", Buffer.from([1])], ...cs.slice(1)]))).toBeDefined(); // ancillary: skipped
+    // gAMA: pngjs reports it and leaves the pixels as stored; so does this path
+    const gama = Buffer.alloc(4);
+    gama.writeUInt32BE(45455);
+    const withGamma = assemble([cs[0]!, ["gAMA", gama], ...cs.slice(1)]);
+    expect(PNG.sync.read(withGamma).gamma).toBeCloseTo(0.45455, 5);
+    expect(Buffer.from(decodePngFast(withGamma)!.data).equals(Buffer.from(pngjs(withGamma)))).toBe(true);
     expect(decodePngFast(assemble(cs.filter(([t]) => t !== "IEND")))).toBeUndefined();
     const badCrc = Buffer.from(b);
     badCrc[badCrc.length - 20]! ^= 1; // inside IDAT
