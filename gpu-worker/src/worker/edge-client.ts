@@ -66,12 +66,19 @@ export class EdgeClient {
     this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: 8 });
   }
 
-  /** One request; resolves with the status and the whole body (rejects on network errors, timeout or abort). */
+  /**
+   * One request; resolves with the status and the whole body (rejects on network errors, timeout
+   * or abort). A request written on a kept-alive connection that the edge closed at that moment
+   * (its idle timeout racing the write: ECONNRESET / EPIPE / "socket hang up" before any answer,
+   * on a reused socket) is sent once more on a new connection — the edge never read it; as in the
+   * API client (cli/transport.ts).
+   */
   private request(
     method: "GET" | "POST",
     path: string,
     body: string | undefined,
     opts: { signal?: AbortSignal; timeoutMs?: number; accept?: string } = {},
+    retried = false,
   ): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       const headers: Record<string, string | number> = { authorization: `Bearer ${this.token}`, "x-worker-id": this.workerId };
@@ -80,6 +87,7 @@ export class EdgeClient {
         headers["content-type"] = "application/json";
         headers["content-length"] = Buffer.byteLength(body);
       }
+      let answered = false;
       const req = this.mod.request(
         {
           protocol: this.url.protocol,
@@ -92,6 +100,7 @@ export class EdgeClient {
           signal: opts.signal,
         },
         (res) => {
+          answered = true;
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), type: res.headers["content-type"] ?? "" }));
@@ -99,7 +108,11 @@ export class EdgeClient {
         },
       );
       req.setTimeout(opts.timeoutMs ?? 15_000, () => req.destroy(new Error(`${path}: timed out after ${opts.timeoutMs ?? 15_000} ms`)));
-      req.on("error", reject);
+      req.on("error", (e: NodeJS.ErrnoException) => {
+        const closedUnderUs = e.code === "ECONNRESET" || e.code === "EPIPE" || e.message === "socket hang up";
+        if (!retried && !answered && req.reusedSocket && closedUnderUs && !opts.signal?.aborted) resolve(this.request(method, path, body, opts, true));
+        else reject(e);
+      });
       req.end(body);
     });
   }
