@@ -17,7 +17,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { Segment } from "../workflows/index.js";
@@ -26,6 +26,7 @@ import { randomScene, renderPng, rng } from "../gpu-worker/eval/shapes.js";
 import { ModelRuntime } from "../gpu-worker/src/ops/runtime.js";
 import { loadPackage } from "../gpu-worker/src/package/load.js";
 import { startStack } from "../test/e2e/stack.js";
+import { groupProcesses } from "./proc.js";
 import { benchSessionConfig, providerLine } from "./providers.js";
 import { shippedOrFixture } from "../gpu-worker/src/package/shipped.js";
 import { loadExample, withModel } from "../workflows/examples/index.js";
@@ -74,20 +75,9 @@ function stackCpu(pgid: number): { edge: number; workers: number } | null {
   try {
     let edge = 0;
     let workers = 0;
-    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-      let stat: string;
-      let cmd: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      } catch {
-        continue;
-      }
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on
-      if (Number(f[2]) !== pgid) continue; // field 5: process group
-      const ms = (Number(f[11]) + Number(f[12])) * 10; // fields 14, 15: utime, stime
-      if (cmd.includes("worker.ts")) workers += ms;
-      else edge += ms;
+    for (const p of groupProcesses(pgid)) {
+      if (p.cmd.includes("worker.ts")) workers += p.ticks * 10;
+      else edge += p.ticks * 10;
     }
     return { edge, workers };
   } catch {

@@ -13,12 +13,12 @@
  * block, 250), BENCH_CONCURRENCY (runs in flight, default 1), BENCH_WARMUP (runs per stack first,
  * 500), BENCH_A_ENV / BENCH_B_ENV ("K=V K2=V2").
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { MetalmClient } from "../cli/client.js";
 import { randomScene, renderPng, rng } from "../gpu-worker/eval/shapes.js";
 import { type Stack, startStack } from "../test/e2e/stack.js";
 import { loadExample, withModel } from "../workflows/examples/index.js";
+import { groupProcesses, threadTicks } from "./proc.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2000);
 const BLOCK = Number(process.env.BENCH_BLOCK ?? 250);
@@ -38,31 +38,18 @@ const configs = [
 const f = (x: number, d = 2) => x.toFixed(d);
 
 /** CPU ticks (10 ms) of a stack's edge and worker processes, each as main thread vs the other threads. */
-function threadTicks(pgid: number): Record<"edge" | "worker", { main: number; other: number }> {
+function stackTicks(pgid: number): Record<"edge" | "worker", { main: number; other: number }> {
   const out = { edge: { main: 0, other: 0 }, worker: { main: 0, other: 0 } };
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    let stat: string;
-    let cmd: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) !== pgid || !cmd.includes("/node")) continue;
-    const who = cmd.includes("worker.ts") ? out.worker : cmd.includes("start.ts") ? out.edge : undefined;
+  for (const p of groupProcesses(pgid)) {
+    if (!p.cmd.includes("/node")) continue;
+    const who = p.cmd.includes("worker.ts") ? out.worker : p.cmd.includes("start.ts") ? out.edge : undefined;
     if (!who) continue;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const t = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        const tf = t.slice(t.lastIndexOf(")") + 2).split(" ");
-        const ticks = Number(tf[11]) + Number(tf[12]);
-        if (tid === pid) who.main += ticks;
-        else who.other += ticks;
-      } catch {
-        /* a thread that ended */
-      }
+    try {
+      const t = threadTicks(p.pid);
+      who.main += t.main;
+      who.other += t.other;
+    } catch {
+      /* a process that ended */
     }
   }
   return out;
@@ -124,14 +111,11 @@ try {
           }),
         );
       };
-      return { name: configs[i]!.name, stack, block, wall: 0, runs: 0, ticks: threadTicks(stack.pgid), gc: {} as Record<string, { n: number; s: number }> };
+      return { name: configs[i]!.name, stack, block, wall: 0, runs: 0, gc: {} as Record<string, { n: number; s: number }> };
     }),
   );
   for (const s of sides) await s.block(WARMUP); // one after the other: the idle stack waits
-  for (const s of sides) {
-    s.ticks = threadTicks(s.stack.pgid);
-    s.gc = await gcStats(s.stack);
-  }
+  for (const s of sides) s.gc = await gcStats(s.stack);
   const after = sides.map(() => ({ edge: { main: 0, other: 0 }, worker: { main: 0, other: 0 } }));
   for (let done = 0; done < RUNS; done += BLOCK) {
     const n = Math.min(BLOCK, RUNS - done);
@@ -139,12 +123,12 @@ try {
     const order = (done / BLOCK) % 2 ? [1, 0] : [0, 1];
     for (const i of order) {
       const s = sides[i]!;
-      const t0 = threadTicks(s.stack.pgid);
+      const t0 = stackTicks(s.stack.pgid);
       const w0 = performance.now();
       await s.block(n);
       s.wall += performance.now() - w0;
       s.runs += n;
-      const t1 = threadTicks(s.stack.pgid);
+      const t1 = stackTicks(s.stack.pgid);
       for (const p of ["edge", "worker"] as const) for (const k of ["main", "other"] as const) after[i]![p][k] += t1[p][k] - t0[p][k];
     }
   }
