@@ -13,6 +13,7 @@
  * await res.json();
  */
 import type * as Http from "node:http";
+import { lostToIdleClose } from "../workflows/index.js";
 
 export interface TransportInit {
   method: string;
@@ -75,11 +76,9 @@ async function load() {
  * asked for, the whole answer buffered. Network errors reject with Node's error (ECONNREFUSED…),
  * an aborted signal with the signal's reason.
  *
- * A request written on a kept-alive connection that the server closed at that moment (its idle
- * timeout: 5 s on Node's server) fails before any answer with ECONNRESET / EPIPE / "socket hang
- * up"; it is sent once more on a new connection, as Node's documentation of `reusedSocket`
- * advises. The server never read it (it had closed the connection), so the retry cannot run a
- * call twice; a request on a fresh connection, or one that got any answer, is never retried.
+ * A request lost to a kept-alive connection the server closed under it (its idle timeout: 5 s on
+ * Node's server; `lostToIdleClose`, workflows/src/keep-alive.ts) is sent once more on a new
+ * connection; a request on a fresh connection, or one that got any answer, is never retried.
  */
 export const nodeFetch: Transport = async (url, init): Promise<Answer> => {
   const { http, https, agents } = await load();
@@ -104,8 +103,7 @@ export const nodeFetch: Transport = async (url, init): Promise<Answer> => {
         },
       );
       req.on("error", (e: NodeJS.ErrnoException) => {
-        const closedUnderUs = e.code === "ECONNRESET" || e.code === "EPIPE" || e.message === "socket hang up";
-        if (!retried && !answered && req.reusedSocket && closedUnderUs && !init.signal?.aborted) resolve(attempt(true));
+        if (!retried && !init.signal?.aborted && lostToIdleClose(e, req.reusedSocket, answered)) resolve(attempt(true));
         else reject(e);
       });
       if (init.signal) {

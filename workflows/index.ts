@@ -4,6 +4,7 @@
  */
 export * from "./src/spec.js";
 export * from "./src/wire.js";
+export * from "./src/keep-alive.js";
 export * from "./src/lease-frame.js";
 export * from "./src/template.js";
 export * from "./src/errors.js";

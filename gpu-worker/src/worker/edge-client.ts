@@ -14,6 +14,7 @@ import {
   decodeLeaseFrame,
   HeartbeatResponseSchema,
   LEASE_FRAME_TYPE,
+  lostToIdleClose,
   LeaseFrameHeadSchema,
   LeaseResponseSchema,
   ProgressResponseSchema,
@@ -68,10 +69,9 @@ export class EdgeClient {
 
   /**
    * One request; resolves with the status and the whole body (rejects on network errors, timeout
-   * or abort). A request written on a kept-alive connection that the edge closed at that moment
-   * (its idle timeout racing the write: ECONNRESET / EPIPE / "socket hang up" before any answer,
-   * on a reused socket) is sent once more on a new connection — the edge never read it; as in the
-   * API client (cli/transport.ts).
+   * or abort). A request lost to a kept-alive connection the edge closed under it (its idle
+   * timeout racing the write: `lostToIdleClose`, workflows/src/keep-alive.ts) is sent once more
+   * on a new connection.
    */
   private request(
     method: "GET" | "POST",
@@ -109,8 +109,7 @@ export class EdgeClient {
       );
       req.setTimeout(opts.timeoutMs ?? 15_000, () => req.destroy(new Error(`${path}: timed out after ${opts.timeoutMs ?? 15_000} ms`)));
       req.on("error", (e: NodeJS.ErrnoException) => {
-        const closedUnderUs = e.code === "ECONNRESET" || e.code === "EPIPE" || e.message === "socket hang up";
-        if (!retried && !answered && req.reusedSocket && closedUnderUs && !opts.signal?.aborted) resolve(this.request(method, path, body, opts, true));
+        if (!retried && !opts.signal?.aborted && lostToIdleClose(e, req.reusedSocket, answered)) resolve(this.request(method, path, body, opts, true));
         else reject(e);
       });
       req.end(body);
